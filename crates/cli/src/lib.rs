@@ -1,0 +1,44 @@
+//! The `scal3ml` command line: one subcommand per module under `commands/`, each turning its clap arguments into
+//! a library call. Results go to stdout (`--json` where a script reads them); progress, logs and warnings go
+//! to stderr. Nothing here is needed to use the libraries.
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+
+/// Scal3ML: an open marketplace for machine-learning datasets and models.
+#[derive(Debug, Parser)]
+#[command(name = "scal3ml", version, propagate_version = true)]
+pub struct Cli {
+    /// More logging on stderr (-v debug, -vv trace). RUST_LOG overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+/// Runs the parsed command to completion.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move { match cli.command {} })
+}
+
+/// Logs to stderr, filtered by RUST_LOG or else by the number of `-v` flags.
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,scal3ml=info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,15 @@
+//! The `scal3ml` binary: parse the command line, set up logging, hand over to the library.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = scal3ml::Cli::parse();
+    scal3ml::init_tracing(cli.verbose);
+    match scal3ml::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
