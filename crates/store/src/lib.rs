@@ -1,0 +1,20 @@
+//! Content-addressed storage for Scal3ML, byte-compatible with IPFS: UnixFS import and export that give the
+//! same CIDs as Kubo, block stores (on disk and in memory), CAR files and streaming encryption for paid assets.
+//! It knows nothing of chains, assets or licenses; callers hand it bytes and get CIDs back, and the reverse.
+//!
+//! The contract every backend implements is [`BlockStore`] (get/put/has/delete over verified [`Block`]s);
+//! local stores also implement [`PinStore`] (pins, gc, stats). See [`store`] for the design.
+
+pub mod block;
+pub mod cid;
+pub mod dagpb;
+pub mod error;
+pub mod store;
+pub mod varint;
+
+pub use block::{Block, MAX_BLOCK_SIZE};
+pub use cid::{Cid, Codec};
+pub use error::{StoreError, StoreResult};
+pub use store::{
+    BlockStore, BoxFuture, FsStore, GcReport, MemStore, PinMode, PinStore, StoreStats,
+};

@@ -1,0 +1,234 @@
+//! [`FsStore`]: blocks as files in sharded directories, like Kubo's flatfs.
+//!
+//! Layout under the root: `blocks/<shard>/<cidv1>.data`, where `<cidv1>` is the block's CIDv1 in base32 and
+//! `<shard>` its next-to-last two characters (flatfs's `next-to-last/2`); `pins` lists the pins, one
+//! `<mode> <cid>` per line; `tmp/` holds files being written.
+//!
+//! Crash safety: every file is written to `tmp/`, fsynced, then renamed into place and the directory fsynced.
+//! A rename is atomic, so after a kill -9 or power loss a block is either whole or absent; leftovers in `tmp/`
+//! are removed when the store is opened. Every read is verified against the CID, so a disk that rots is caught.
+
+use std::fs::{self, File};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::Bytes;
+
+use super::{BlockStore, BoxFuture, PinMode, PinSet, PinStore, walk_dag};
+use crate::block::Block;
+use crate::cid::Cid;
+use crate::error::{StoreError, StoreResult};
+
+/// An on-disk block store; see the module docs for layout and crash guarantees.
+#[derive(Debug)]
+pub struct FsStore {
+    root: PathBuf,
+    pins: Mutex<PinSet>,
+    counter: AtomicU64,
+}
+
+impl FsStore {
+    /// Opens (creating if needed) a store at `root`.
+    pub fn open(root: impl AsRef<Path>) -> StoreResult<Self> {
+        let root = root.as_ref().to_path_buf();
+        for dir in [root.join("blocks"), root.join("tmp")] {
+            fs::create_dir_all(&dir)
+                .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
+        }
+        // Half-written files from a crash: never visible as blocks, safe to drop.
+        let tmp = root.join("tmp");
+        let entries = fs::read_dir(&tmp)
+            .map_err(|e| StoreError::io(format!("reading {}", tmp.display()), e))?;
+        for entry in entries.flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
+        let pins = load_pins(&root.join("pins"))?;
+        Ok(Self {
+            root,
+            pins: Mutex::new(pins),
+            counter: AtomicU64::new(0),
+        })
+    }
+
+    /// The directory the store lives in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path_of(&self, cid: &Cid) -> PathBuf {
+        let name = cid.to_v1().to_string();
+        let shard = &name[name.len() - 3..name.len() - 1];
+        self.root
+            .join("blocks")
+            .join(shard)
+            .join(format!("{name}.data"))
+    }
+
+    fn pin_set(&self) -> MutexGuard<'_, PinSet> {
+        self.pins.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `data` to `path` atomically: temp file, fsync, rename, fsync of the directory.
+    fn write_atomic(&self, path: &Path, data: &[u8]) -> StoreResult<()> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let tmp = self
+            .root
+            .join("tmp")
+            .join(format!("{}-{n}", std::process::id()));
+        let ctx = |what: &str, p: &Path| format!("{what} {}", p.display());
+        let mut file = File::create(&tmp).map_err(|e| StoreError::io(ctx("creating", &tmp), e))?;
+        file.write_all(data)
+            .map_err(|e| StoreError::io(ctx("writing", &tmp), e))?;
+        file.sync_all()
+            .map_err(|e| StoreError::io(ctx("syncing", &tmp), e))?;
+        drop(file);
+        let dir = path.parent().expect("block paths have a parent");
+        if let Err(e) = fs::rename(&tmp, path) {
+            if e.kind() != ErrorKind::NotFound {
+                let _ = fs::remove_file(&tmp);
+                return Err(StoreError::io(ctx("moving block into", path), e));
+            }
+            fs::create_dir_all(dir).map_err(|e| StoreError::io(ctx("creating", dir), e))?;
+            fs::rename(&tmp, path)
+                .map_err(|e| StoreError::io(ctx("moving block into", path), e))?;
+        }
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StoreError::io(ctx("syncing directory", dir), e))?;
+        Ok(())
+    }
+
+    fn save_pins(&self, pins: &PinSet) -> StoreResult<()> {
+        let mut text = String::new();
+        for (cid, mode) in pins.sorted() {
+            text.push_str(&format!("{mode} {cid}\n"));
+        }
+        self.write_atomic(&self.root.join("pins"), text.as_bytes())
+    }
+}
+
+fn load_pins(path: &Path) -> StoreResult<PinSet> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(PinSet::default()),
+        Err(e) => return Err(StoreError::io(format!("reading {}", path.display()), e)),
+    };
+    let mut set = PinSet::default();
+    for (i, line) in text.lines().enumerate() {
+        let bad = || {
+            StoreError::malformed(
+                "pin file",
+                format!("{} line {}: {line:?}", path.display(), i + 1),
+            )
+        };
+        let (mode, cid) = line.split_once(' ').ok_or_else(bad)?;
+        let mode = match mode {
+            "recursive" => PinMode::Recursive,
+            "direct" => PinMode::Direct,
+            _ => return Err(bad()),
+        };
+        set.pins.insert(cid.parse().map_err(|_| bad())?, mode);
+    }
+    Ok(set)
+}
+
+impl BlockStore for FsStore {
+    fn get<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<Bytes>> {
+        Box::pin(async move {
+            let path = self.path_of(cid);
+            let data = match fs::read(&path) {
+                Ok(data) => Bytes::from(data),
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    return Err(StoreError::NotFound { cid: *cid });
+                }
+                Err(e) => return Err(StoreError::io(format!("reading {}", path.display()), e)),
+            };
+            cid.verify(&data)?;
+            Ok(data)
+        })
+    }
+
+    fn put(&self, block: Block) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let path = self.path_of(block.cid());
+            if path.exists() {
+                return Ok(());
+            }
+            self.write_atomic(&path, block.data())
+        })
+    }
+
+    fn has<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move { Ok(self.path_of(cid).exists()) })
+    }
+
+    fn delete<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let path = self.path_of(cid);
+            match fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(StoreError::io(format!("removing {}", path.display()), e)),
+            }
+        })
+    }
+}
+
+impl PinStore for FsStore {
+    fn pin<'a>(&'a self, cid: &'a Cid, mode: PinMode) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            match mode {
+                PinMode::Recursive => walk_dag(self, cid, &mut Default::default()).await?,
+                PinMode::Direct => {
+                    if !self.has(cid).await? {
+                        return Err(StoreError::NotFound { cid: *cid });
+                    }
+                }
+            }
+            let mut pins = self.pin_set();
+            pins.pins.insert(*cid, mode);
+            self.save_pins(&pins)
+        })
+    }
+
+    fn unpin<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let mut pins = self.pin_set();
+            pins.remove(cid)?;
+            self.save_pins(&pins)
+        })
+    }
+
+    fn pins(&self) -> BoxFuture<'_, StoreResult<Vec<(Cid, PinMode)>>> {
+        Box::pin(async move { Ok(self.pin_set().sorted()) })
+    }
+
+    fn list(&self) -> BoxFuture<'_, StoreResult<Vec<(Cid, u64)>>> {
+        Box::pin(async move {
+            let blocks = self.root.join("blocks");
+            let read = |p: &Path| {
+                fs::read_dir(p).map_err(|e| StoreError::io(format!("listing {}", p.display()), e))
+            };
+            let mut all = Vec::new();
+            for shard in read(&blocks)? {
+                let shard = shard.map_err(|e| StoreError::io("listing blocks", e))?;
+                for entry in read(&shard.path())? {
+                    let entry = entry.map_err(|e| StoreError::io("listing blocks", e))?;
+                    let name = entry.file_name();
+                    let Some(cid) = name.to_str().and_then(|n| n.strip_suffix(".data")) else {
+                        continue;
+                    };
+                    let Ok(cid) = cid.parse::<Cid>() else {
+                        continue;
+                    };
+                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                    all.push((cid, size));
+                }
+            }
+            all.sort();
+            Ok(all)
+        })
+    }
+}

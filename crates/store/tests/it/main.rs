@@ -1,0 +1,3 @@
+//! Integration tests of scal3ml-store, one module per topic.
+
+mod stores;
