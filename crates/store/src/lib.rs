@@ -18,3 +18,7 @@ pub use error::{StoreError, StoreResult};
 pub use store::{
     BlockStore, BoxFuture, FsStore, GcReport, MemStore, PinMode, PinStore, StoreStats,
 };
+pub mod import;
+pub mod unixfs;
+
+pub use import::{ImportOptions, Imported, add_path, add_reader, hash_path};

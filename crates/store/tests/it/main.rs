@@ -1,3 +1,4 @@
 //! Integration tests of scal3ml-store, one module per topic.
 
 mod stores;
+mod vectors;
