@@ -9,6 +9,7 @@ pub mod block;
 pub mod cid;
 pub mod dagpb;
 pub mod error;
+pub mod export;
 pub mod store;
 pub mod varint;
 

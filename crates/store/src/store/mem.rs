@@ -10,7 +10,8 @@ use crate::block::Block;
 use crate::cid::Cid;
 use crate::error::{StoreError, StoreResult};
 
-/// An in-memory block store with pins. Blocks entered only through [`Block`], so they are verified on the way in.
+/// An in-memory block store with pins. Blocks enter through [`Block`] (verified) and are verified again on
+/// every read, as the [`BlockStore`] contract asks of every backend.
 #[derive(Debug, Default)]
 pub struct MemStore {
     blocks: Mutex<HashMap<Cid, Bytes>>,
@@ -42,10 +43,13 @@ impl MemStore {
 impl BlockStore for MemStore {
     fn get<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<Bytes>> {
         Box::pin(async move {
-            self.blocks()
+            let data = self
+                .blocks()
                 .get(cid)
                 .cloned()
-                .ok_or(StoreError::NotFound { cid: *cid })
+                .ok_or(StoreError::NotFound { cid: *cid })?;
+            cid.verify(&data)?;
+            Ok(data)
         })
     }
 

@@ -1,4 +1,5 @@
 //! Integration tests of scal3ml-store, one module per topic.
 
+mod export;
 mod stores;
 mod vectors;
