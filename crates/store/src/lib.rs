@@ -7,6 +7,7 @@
 
 pub mod block;
 pub mod cid;
+pub mod crypt;
 pub mod dagpb;
 pub mod error;
 pub mod export;

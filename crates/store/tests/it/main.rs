@@ -1,5 +1,6 @@
 //! Integration tests of scal3ml-store, one module per topic.
 
+mod crypt;
 mod export;
 mod stores;
 mod vectors;

@@ -1,0 +1,408 @@
+//! Streaming encryption for paid assets.
+//!
+//! # Format (scal3ml encrypted stream, version 1)
+//!
+//! ```text
+//! offset  size          field
+//! 0       8             magic "SC3MLEv1"
+//! 8       16            nonce (random per file)
+//! 24      65536 + 16    segment 0: ChaCha20-Poly1305 ciphertext of 64 KiB plaintext + tag
+//! ...                   segments 1..n-1; the last holds 1..=65536 plaintext bytes (0 only if the file is empty)
+//! ```
+//!
+//! The payload key is HKDF-SHA-256(ikm = the 16-byte file key, salt = nonce, info = "payload"); segment `i` is
+//! sealed under the 12-byte nonce `i` as an 11-byte big-endian counter followed by a flag byte, 0x01 on the last
+//! segment and 0x00 before. That is age's STREAM construction byte for byte: everything from offset 8 on is a
+//! valid age v1 payload for the same file key, so an age header wrapping the key plus these bytes is an age
+//! file (the tests check this with the `age` crate). Because each segment authenticates its position and
+//! whether it is last, truncation (even at a segment boundary), reordering, and any flipped bit fail
+//! authentication; a range decrypts only the segments it overlaps.
+
+use std::io::{ErrorKind, Read};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
+use hkdf::Hkdf;
+use sha2::{Digest, Sha256};
+
+use crate::cid::Cid;
+use crate::error::{StoreError, StoreResult};
+use crate::export::{self, ByteSink};
+use crate::store::BlockStore;
+
+/// The magic at the start of every encrypted stream.
+pub const MAGIC: &[u8; 8] = b"SC3MLEv1";
+/// Plaintext bytes per segment.
+pub const SEGMENT: usize = 64 * 1024;
+/// Poly1305 tag bytes per segment.
+pub const TAG: usize = 16;
+/// Header bytes before the first segment.
+pub const HEADER: usize = MAGIC.len() + 16;
+
+/// A per-asset file key (16 random bytes, as age uses).
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileKey(pub [u8; 16]);
+
+impl FileKey {
+    /// A fresh random key.
+    pub fn generate() -> StoreResult<Self> {
+        let mut key = [0u8; 16];
+        getrandom::getrandom(&mut key).map_err(|e| StoreError::Decrypt {
+            reason: format!("no randomness: {e}"),
+        })?;
+        Ok(Self(key))
+    }
+
+    /// The key as 32 lowercase hex characters.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Parses 32 hex characters.
+    pub fn from_hex(hex: &str) -> StoreResult<Self> {
+        let bad = || StoreError::invalid("a file key is 32 hex characters (16 bytes)");
+        if hex.len() != 32 || !hex.is_ascii() {
+            return Err(bad());
+        }
+        let mut key = [0u8; 16];
+        for (i, b) in key.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(Self(key))
+    }
+}
+
+impl std::fmt::Debug for FileKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileKey(..)")
+    }
+}
+
+fn payload_cipher(key: &FileKey, nonce: &[u8; 16]) -> ChaCha20Poly1305 {
+    let mut payload_key = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(nonce), &key.0)
+        .expand(b"payload", &mut payload_key)
+        .expect("32 bytes is a valid HKDF length");
+    ChaCha20Poly1305::new(&Key::from(payload_key))
+}
+
+fn segment_nonce(index: u64, last: bool) -> Nonce {
+    let mut nonce = [0u8; 12];
+    nonce[3..11].copy_from_slice(&index.to_be_bytes());
+    nonce[11] = u8::from(last);
+    Nonce::from(nonce)
+}
+
+/// Ciphertext length for a plaintext length.
+pub fn ciphertext_len(plaintext: u64) -> u64 {
+    let segments = plaintext.div_ceil(SEGMENT as u64).max(1);
+    HEADER as u64 + plaintext + segments * TAG as u64
+}
+
+/// Segment count and plaintext length for a ciphertext length; errors if no plaintext length produces it.
+pub fn plaintext_len(ciphertext: u64) -> StoreResult<(u64, u64)> {
+    let body = ciphertext
+        .checked_sub(HEADER as u64)
+        .filter(|b| *b >= TAG as u64)
+        .ok_or_else(|| {
+            StoreError::malformed(
+                "encrypted stream",
+                format!("{ciphertext} bytes is shorter than header and one tag"),
+            )
+        })?;
+    let full = (SEGMENT + TAG) as u64;
+    let segments = body.div_ceil(full);
+    let last = body - (segments - 1) * full;
+    if last < TAG as u64 || (segments > 1 && last == TAG as u64) {
+        return Err(StoreError::Decrypt {
+            reason: format!(
+                "{ciphertext} bytes cannot be a whole encrypted stream: it was truncated"
+            ),
+        });
+    }
+    Ok((segments, body - segments * TAG as u64))
+}
+
+/// Wraps a plaintext reader and reads as header + ciphertext, hashing the plaintext on the way.
+pub struct EncryptReader<R> {
+    inner: R,
+    cipher: ChaCha20Poly1305,
+    index: u64,
+    plain: Vec<u8>,
+    out: Vec<u8>,
+    out_pos: usize,
+    done: bool,
+    hasher: Sha256,
+    length: u64,
+    digest: Arc<OnceLock<PlaintextDigest>>,
+}
+
+/// The plaintext's SHA-256 and length, available once the [`EncryptReader`] reached the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlaintextDigest {
+    /// SHA-256 of the plaintext.
+    pub sha256: [u8; 32],
+    /// Plaintext bytes.
+    pub length: u64,
+}
+
+impl<R: Read> EncryptReader<R> {
+    /// Starts encrypting `inner` under `key` with a random nonce. The returned cell is filled with the
+    /// plaintext digest when the reader reaches the end.
+    pub fn new(inner: R, key: &FileKey) -> StoreResult<(Self, Arc<OnceLock<PlaintextDigest>>)> {
+        let mut nonce = [0u8; 16];
+        getrandom::getrandom(&mut nonce).map_err(|e| StoreError::Decrypt {
+            reason: format!("no randomness: {e}"),
+        })?;
+        Ok(Self::with_nonce(inner, key, nonce))
+    }
+
+    /// Like [`Self::new`] with a given nonce (for known-answer tests; never reuse a nonce with a key).
+    pub fn with_nonce(
+        inner: R,
+        key: &FileKey,
+        nonce: [u8; 16],
+    ) -> (Self, Arc<OnceLock<PlaintextDigest>>) {
+        let digest = Arc::new(OnceLock::new());
+        let mut out = Vec::with_capacity(SEGMENT + TAG + HEADER);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&nonce);
+        let reader = Self {
+            inner,
+            cipher: payload_cipher(key, &nonce),
+            index: 0,
+            plain: Vec::with_capacity(SEGMENT + 1),
+            out,
+            out_pos: 0,
+            done: false,
+            hasher: Sha256::new(),
+            length: 0,
+            digest: digest.clone(),
+        };
+        (reader, digest)
+    }
+
+    /// Reads the next segment (one byte of lookahead decides whether it is the last) and seals it.
+    fn next_segment(&mut self) -> std::io::Result<()> {
+        // `plain` may hold one lookahead byte from the previous segment.
+        let mut filled = self.plain.len();
+        self.plain.resize(SEGMENT + 1, 0);
+        while filled < SEGMENT + 1 {
+            match self.inner.read(&mut self.plain[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let last = filled <= SEGMENT;
+        let take = filled.min(SEGMENT);
+        self.plain.truncate(filled);
+        let lookahead = (!last).then(|| self.plain[SEGMENT]);
+        self.plain.truncate(take);
+        self.hasher.update(&self.plain);
+        self.length += take as u64;
+        self.out.clear();
+        self.out.extend_from_slice(&self.plain);
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(&segment_nonce(self.index, last), b"", &mut self.out)
+            .map_err(|_| std::io::Error::other("segment encryption failed"))?;
+        self.out.extend_from_slice(&tag);
+        self.out_pos = 0;
+        self.index += 1;
+        self.plain.clear();
+        if let Some(b) = lookahead {
+            self.plain.push(b);
+        }
+        if last {
+            self.done = true;
+            let sha256 = std::mem::take(&mut self.hasher).finalize().into();
+            let _ = self.digest.set(PlaintextDigest {
+                sha256,
+                length: self.length,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for EncryptReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.out_pos == self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.next_segment()?;
+        }
+        let n = buf.len().min(self.out.len() - self.out_pos);
+        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        Ok(n)
+    }
+}
+
+/// Encrypts a whole buffer (for small inputs and tests).
+pub fn encrypt_vec(plaintext: &[u8], key: &FileKey, nonce: [u8; 16]) -> Vec<u8> {
+    let (mut reader, _) = EncryptReader::with_nonce(plaintext, key, nonce);
+    let mut out = Vec::with_capacity(ciphertext_len(plaintext.len() as u64) as usize);
+    reader
+        .read_to_end(&mut out)
+        .expect("reading from a slice cannot fail");
+    out
+}
+
+/// Decrypts segments fed in order, emitting the plaintext inside a wanted range.
+struct SegmentOpener<'s, 'o> {
+    cipher: ChaCha20Poly1305,
+    segments: u64,
+    index: u64,
+    buf: Vec<u8>,
+    start: u64,
+    end: u64,
+    out: &'s mut ByteSink<'o>,
+}
+
+impl SegmentOpener<'_, '_> {
+    fn open(&mut self) -> StoreResult<()> {
+        let last = self.index + 1 == self.segments;
+        let split = self.buf.len() - TAG;
+        let tag = Tag::from(<[u8; TAG]>::try_from(&self.buf[split..]).expect("16-byte tag"));
+        self.buf.truncate(split);
+        self.cipher.decrypt_in_place_detached(&segment_nonce(self.index, last), b"", &mut self.buf, &tag).map_err(
+            |_| StoreError::Decrypt {
+                reason: format!(
+                    "segment {} of {} failed authentication: wrong key, or the ciphertext was modified, truncated or reordered",
+                    self.index + 1,
+                    self.segments
+                ),
+            },
+        )?;
+        let offset = self.index * SEGMENT as u64;
+        let from = self.start.saturating_sub(offset).min(self.buf.len() as u64) as usize;
+        let to = self.end.saturating_sub(offset).min(self.buf.len() as u64) as usize;
+        if from < to {
+            (self.out)(Bytes::copy_from_slice(&self.buf[from..to]))?;
+        }
+        self.buf.clear();
+        self.index += 1;
+        Ok(())
+    }
+
+    fn push(&mut self, mut data: &[u8]) -> StoreResult<()> {
+        while !data.is_empty() {
+            let want = SEGMENT + TAG - self.buf.len();
+            let take = want.min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() == SEGMENT + TAG {
+                self.open()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_header(header: &[u8]) -> StoreResult<[u8; 16]> {
+    if header.len() < HEADER || &header[..8] != MAGIC {
+        return Err(StoreError::malformed(
+            "encrypted stream",
+            "missing the SC3MLEv1 header: this content is not encrypted by scal3ml (or not encrypted at all)",
+        ));
+    }
+    Ok(header[8..HEADER].try_into().expect("16 bytes"))
+}
+
+/// Decrypts a whole buffer (for small inputs and tests).
+pub fn decrypt_vec(ciphertext: &[u8], key: &FileKey) -> StoreResult<Vec<u8>> {
+    let nonce = check_header(ciphertext)?;
+    let (segments, len) = plaintext_len(ciphertext.len() as u64)?;
+    let mut plain = Vec::with_capacity(len as usize);
+    let mut sink = |b: Bytes| {
+        plain.extend_from_slice(&b);
+        Ok(())
+    };
+    let mut opener = SegmentOpener {
+        cipher: payload_cipher(key, &nonce),
+        segments,
+        index: 0,
+        buf: Vec::with_capacity(SEGMENT + TAG),
+        start: 0,
+        end: len,
+        out: &mut sink,
+    };
+    opener.push(&ciphertext[HEADER..])?;
+    if !opener.buf.is_empty() {
+        opener.open()?;
+    }
+    Ok(plain)
+}
+
+/// Streams plaintext bytes `start..end` (clamped; `None` = to the end) of the encrypted file at `cid` into
+/// `out`, fetching and decrypting only the segments (and so only the blocks) the range overlaps. Returns the
+/// plaintext length of the whole file.
+pub async fn read_decrypted<S: BlockStore + ?Sized>(
+    store: &S,
+    cid: &Cid,
+    key: &FileKey,
+    start: u64,
+    end: Option<u64>,
+    out: &mut ByteSink<'_>,
+) -> StoreResult<u64> {
+    let size = export::stat(store, cid).await?.size;
+    let (segments, len) = plaintext_len(size)?;
+    let mut header = Vec::with_capacity(HEADER);
+    let mut sink = |b: Bytes| {
+        header.extend_from_slice(&b);
+        Ok(())
+    };
+    export::read_range(store, cid, 0, Some(HEADER as u64), &mut sink).await?;
+    let nonce = check_header(&header)?;
+    let end = end.unwrap_or(len).min(len);
+    if start > end {
+        return Err(StoreError::RangeOutOfBounds {
+            start,
+            end,
+            size: len,
+        });
+    }
+    if start == end && len > 0 {
+        return Ok(len);
+    }
+    // An empty file still has its one (empty, last) segment authenticated.
+    let first = start / SEGMENT as u64;
+    let last = end.saturating_sub(1) / SEGMENT as u64;
+    let seg = (SEGMENT + TAG) as u64;
+    let from = HEADER as u64 + first * seg;
+    let to = (HEADER as u64 + (last + 1) * seg).min(size);
+    let mut opener = SegmentOpener {
+        cipher: payload_cipher(key, &nonce),
+        segments,
+        index: first,
+        buf: Vec::with_capacity(SEGMENT + TAG),
+        start,
+        end,
+        out,
+    };
+    let mut feed = |b: Bytes| opener.push(&b);
+    export::read_range(store, cid, from, Some(to), &mut feed).await?;
+    if !opener.buf.is_empty() {
+        opener.open()?;
+    }
+    Ok(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_agree() {
+        for n in [0u64, 1, 65_535, 65_536, 65_537, 3 * 65_536, 1_000_000] {
+            let c = ciphertext_len(n);
+            assert_eq!(plaintext_len(c).unwrap().1, n, "{n}");
+        }
+    }
+}
