@@ -6,6 +6,7 @@
 //! local stores also implement [`PinStore`] (pins, gc, stats). See [`store`] for the design.
 
 pub mod block;
+pub mod car;
 pub mod cid;
 pub mod crypt;
 pub mod dagpb;
