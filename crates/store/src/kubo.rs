@@ -6,6 +6,7 @@
 //! `API.Authorizations`, give the header value with [`KuboClient::with_authorization`].
 
 use std::path::Path;
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::multipart::{Form, Part};
@@ -47,7 +48,10 @@ impl Default for AddOptions {
 impl AddOptions {
     /// CIDv1 with raw leaves, as `ipfs add --cid-version=1`.
     pub fn v1() -> Self {
-        Self { cid_version: 1, ..Self::default() }
+        Self {
+            cid_version: 1,
+            ..Self::default()
+        }
     }
 
     fn query(&self) -> Vec<(&'static str, String)> {
@@ -58,6 +62,7 @@ impl AddOptions {
             ("only-hash", self.only_hash.to_string()),
             ("wrap-with-directory", self.wrap_with_directory.to_string()),
             ("progress", "false".into()),
+            ("cid-base", "base32".into()),
         ];
         if let Some(raw) = self.raw_leaves {
             pairs.push(("raw-leaves", raw.to_string()));
@@ -147,13 +152,24 @@ pub struct KuboClient {
     api: String,
     authorization: Option<String>,
     offline_reads: bool,
+    read_timeout: Duration,
 }
 
 impl KuboClient {
     /// A client of the node whose RPC API is at `api` (for example `http://127.0.0.1:5001`).
     pub fn new(api: impl Into<String>) -> Self {
-        let api = api.into().trim_end_matches('/').trim_end_matches("/api/v0").to_owned();
-        Self { http: reqwest::Client::new(), api, authorization: None, offline_reads: true }
+        let api = api
+            .into()
+            .trim_end_matches('/')
+            .trim_end_matches("/api/v0")
+            .to_owned();
+        Self {
+            http: reqwest::Client::new(),
+            api,
+            authorization: None,
+            offline_reads: true,
+            read_timeout: Duration::from_secs(10),
+        }
     }
 
     /// Sends this `Authorization` header value with every call (`Basic ...` or `Bearer ...`).
@@ -169,31 +185,54 @@ impl KuboClient {
         self
     }
 
+    /// How long a block read may wait before a missing block is reported as not found (default 10 s). Kubo
+    /// answers at once for local-only reads; implementations that ignore `offline` (js-ipfs) wait this long.
+    pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
     /// The API base URL.
     pub fn api(&self) -> &str {
         &self.api
     }
 
     /// Adds one file's bytes (`ipfs add`); returns every line of Kubo's answer, the root last.
-    pub async fn add_bytes(&self, name: &str, data: Vec<u8>, options: &AddOptions) -> StoreResult<Vec<Added>> {
+    pub async fn add_bytes(
+        &self,
+        name: &str,
+        data: Vec<u8>,
+        options: &AddOptions,
+    ) -> StoreResult<Vec<Added>> {
         let part = Part::bytes(data).file_name(name.to_owned());
         self.add_part(part, options).await
     }
 
     /// Adds a file from disk, streaming it (`ipfs add PATH`); returns every line of the answer, the root last.
     pub async fn add_file(&self, path: &Path, options: &AddOptions) -> StoreResult<Vec<Added>> {
-        let file = tokio::fs::File::open(path).await.map_err(|e| StoreError::io(format!("open {}", path.display()), e))?;
-        let len = file.metadata().await.map_err(|e| StoreError::io(format!("stat {}", path.display()), e))?.len();
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| StoreError::io(format!("open {}", path.display()), e))?;
+        let len = file
+            .metadata()
+            .await
+            .map_err(|e| StoreError::io(format!("stat {}", path.display()), e))?
+            .len();
         let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), len).file_name(name);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let part =
+            Part::stream_with_length(reqwest::Body::wrap_stream(stream), len).file_name(name);
         self.add_part(part, options).await
     }
 
     async fn add_part(&self, part: Part, options: &AddOptions) -> StoreResult<Vec<Added>> {
         let form = Form::new().part("file", part);
         let body = self.call("add", &options.query(), Some(form)).await?;
-        let lines = ndjson::<Added>(&body).map_err(|e| self.remote(format!("add: unexpected answer: {e}")))?;
+        let lines = ndjson::<Added>(&body)
+            .map_err(|e| self.remote(format!("add: unexpected answer: {e}")))?;
         if lines.is_empty() {
             return Err(self.remote("add: the node answered with no CID".into()));
         }
@@ -201,7 +240,12 @@ impl KuboClient {
     }
 
     /// The bytes of a UnixFS file (`ipfs cat`), optionally a range of them.
-    pub async fn cat(&self, cid: &Cid, offset: Option<u64>, length: Option<u64>) -> StoreResult<Bytes> {
+    pub async fn cat(
+        &self,
+        cid: &Cid,
+        offset: Option<u64>,
+        length: Option<u64>,
+    ) -> StoreResult<Bytes> {
         let mut query = vec![("arg", cid.to_string())];
         if let Some(offset) = offset {
             query.push(("offset", offset.to_string()));
@@ -215,14 +259,21 @@ impl KuboClient {
     /// One block, verified against `cid` (`ipfs block get`).
     pub async fn block_get(&self, cid: &Cid) -> StoreResult<Bytes> {
         let query = self.read_query(cid);
-        let data = self.call("block/get", &query, None).await.map_err(|e| not_found_as(e, cid))?;
+        let data = self
+            .call("block/get", &query, None)
+            .await
+            .map_err(|e| not_found_as(e, cid))?;
         cid.verify(&data)?;
         Ok(data)
     }
 
     /// The size of one block, or `None` if the node does not have it (`ipfs block stat`, local only).
     pub async fn block_stat(&self, cid: &Cid) -> StoreResult<Option<u64>> {
-        let query = vec![("arg", cid.to_string()), ("offline", "true".into())];
+        let query = vec![
+            ("arg", cid.to_string()),
+            ("offline", "true".into()),
+            ("timeout", format!("{}ms", self.read_timeout.as_millis())),
+        ];
         match self.call("block/stat", &query, None).await {
             Ok(body) => {
                 let stat: BlockStat = serde_json::from_slice(&body)
@@ -241,17 +292,23 @@ impl KuboClient {
         cid.verify(&data)?;
         let query = vec![
             ("cid-codec", cid.codec().name().to_owned()),
+            // js-ipfs names the codec `format` and needs the version; Kubo reads `cid-codec`.
+            ("format", cid.codec().name().to_owned()),
+            ("cid-version", cid.version().to_string()),
+            ("cid-base", "base32".to_owned()),
             ("mhtype", "sha2-256".to_owned()),
             ("mhlen", "32".to_owned()),
             ("pin", "false".to_owned()),
         ];
         let form = Form::new().part("data", Part::bytes(data).file_name("block"));
         let body = self.call("block/put", &query, Some(form)).await?;
-        let stat: BlockStat =
-            serde_json::from_slice(&body).map_err(|e| self.remote(format!("block/put: unexpected answer: {e}")))?;
+        let stat: BlockStat = serde_json::from_slice(&body)
+            .map_err(|e| self.remote(format!("block/put: unexpected answer: {e}")))?;
         let got: Cid = stat.key.parse()?;
         if got.to_v1() != cid.to_v1() {
-            return Err(self.remote(format!("block/put stored the block as {got}, expected {cid}")));
+            return Err(self.remote(format!(
+                "block/put stored the block as {got}, expected {cid}"
+            )));
         }
         Ok(())
     }
@@ -261,12 +318,15 @@ impl KuboClient {
         let query = vec![("pin-roots", pin_roots.to_string())];
         let form = Form::new().part("file", Part::bytes(car).file_name("import.car"));
         let body = self.call("dag/import", &query, Some(form)).await?;
-        let lines =
-            ndjson::<ImportLine>(&body).map_err(|e| self.remote(format!("dag/import: unexpected answer: {e}")))?;
+        let lines = ndjson::<ImportLine>(&body)
+            .map_err(|e| self.remote(format!("dag/import: unexpected answer: {e}")))?;
         let mut roots = Vec::new();
         for root in lines.into_iter().filter_map(|line| line.root) {
             if !root.pin_error.is_empty() {
-                return Err(self.remote(format!("dag/import could not pin {}: {}", root.cid.cid, root.pin_error)));
+                return Err(self.remote(format!(
+                    "dag/import could not pin {}: {}",
+                    root.cid.cid, root.pin_error
+                )));
             }
             roots.push(root.cid.cid.parse()?);
         }
@@ -275,47 +335,68 @@ impl KuboClient {
 
     /// Pins a DAG (`ipfs pin add`, recursive or direct); returns the pinned CIDs as Kubo reports them.
     pub async fn pin_add(&self, cid: &Cid, recursive: bool) -> StoreResult<Vec<String>> {
-        let query = vec![("arg", cid.to_string()), ("recursive", recursive.to_string())];
+        let query = vec![
+            ("arg", cid.to_string()),
+            ("recursive", recursive.to_string()),
+        ];
         let body = self.call("pin/add", &query, None).await?;
-        let pins: PinAdd =
-            serde_json::from_slice(&body).map_err(|e| self.remote(format!("pin/add: unexpected answer: {e}")))?;
+        let pins: PinAdd = serde_json::from_slice(&body)
+            .map_err(|e| self.remote(format!("pin/add: unexpected answer: {e}")))?;
         Ok(pins.pins)
     }
 
     /// Who the node is (`ipfs id`).
     pub async fn id(&self) -> StoreResult<NodeId> {
         let body = self.call("id", &[], None).await?;
-        serde_json::from_slice(&body).map_err(|e| self.remote(format!("id: unexpected answer: {e}")))
+        serde_json::from_slice(&body)
+            .map_err(|e| self.remote(format!("id: unexpected answer: {e}")))
     }
 
     fn read_query(&self, cid: &Cid) -> Vec<(&'static str, String)> {
         let mut query = vec![("arg", cid.to_string())];
         if self.offline_reads {
             query.push(("offline", "true".into()));
+            query.push(("timeout", format!("{}ms", self.read_timeout.as_millis())));
         }
         query
     }
 
-    async fn call(&self, command: &str, query: &[(&str, String)], form: Option<Form>) -> StoreResult<Bytes> {
-        let mut request = self.http.post(format!("{}/api/v0/{command}", self.api)).query(query);
+    async fn call(
+        &self,
+        command: &str,
+        query: &[(&str, String)],
+        form: Option<Form>,
+    ) -> StoreResult<Bytes> {
+        let mut request = self
+            .http
+            .post(format!("{}/api/v0/{command}", self.api))
+            .query(query);
         if let Some(auth) = &self.authorization {
             request = request.header(reqwest::header::AUTHORIZATION, auth);
         }
         if let Some(form) = form {
             request = request.multipart(form);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| self.remote(format!("{command}: cannot reach the node ({e}); is the daemon running?")))?;
+        let response = request.send().await.map_err(|e| {
+            self.remote(format!(
+                "{command}: cannot reach the node ({e}); is the daemon running?"
+            ))
+        })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| self.remote(format!("{command}: {e}")))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.remote(format!("{command}: {e}")))?;
         if status.is_success() {
             return Ok(body);
         }
         let message = serde_json::from_slice::<KuboErrorBody>(&body)
             .map(|e| e.message)
-            .unwrap_or_else(|_| String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_owned());
+            .unwrap_or_else(|_| {
+                String::from_utf8_lossy(&body[..body.len().min(300)])
+                    .trim()
+                    .to_owned()
+            });
         let hint = match status.as_u16() {
             401 | 403 => " (check the API authorization)",
             404 | 405 => " (is this a Kubo RPC API address?)",
@@ -325,14 +406,21 @@ impl KuboClient {
     }
 
     fn remote(&self, reason: String) -> StoreError {
-        StoreError::Remote { backend: format!("kubo {}", self.api), reason }
+        StoreError::Remote {
+            backend: format!("kubo {}", self.api),
+            reason,
+        }
     }
 }
 
 /// Kubo says a block is missing in words; map those answers to [`StoreError::NotFound`].
 fn not_found_as(error: StoreError, cid: &Cid) -> StoreError {
     match &error {
-        StoreError::Remote { reason, .. } if reason.contains("not found") || reason.contains("could not find") => {
+        StoreError::Remote { reason, .. }
+            if reason.contains("not found")
+                || reason.contains("could not find")
+                || reason.contains("timed out") =>
+        {
             StoreError::NotFound { cid: *cid }
         }
         _ => error,
@@ -345,4 +433,3 @@ fn ndjson<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, serde_j
         .map(serde_json::from_slice)
         .collect()
 }
-

@@ -12,6 +12,7 @@ pub mod crypt;
 pub mod dagpb;
 pub mod error;
 pub mod export;
+pub mod gateway;
 pub mod store;
 pub mod varint;
 
@@ -22,6 +23,8 @@ pub use store::{
     BlockStore, BoxFuture, FsStore, GcReport, MemStore, PinMode, PinStore, StoreStats,
 };
 pub mod import;
+pub mod kubo;
+pub mod pinning;
 pub mod unixfs;
 
 pub use import::{ImportOptions, Imported, add_path, add_reader, hash_path};

@@ -39,7 +39,10 @@ pub struct GatewayClient {
 impl GatewayClient {
     /// A client of the gateway at `base`, for example `http://127.0.0.1:8080` or `https://trustless-gateway.link`.
     pub fn new(base: impl AsRef<str>) -> Self {
-        Self { http: reqwest::Client::new(), base: base.as_ref().trim_end_matches('/').to_owned() }
+        Self {
+            http: reqwest::Client::new(),
+            base: base.as_ref().trim_end_matches('/').to_owned(),
+        }
     }
 
     /// The base URL.
@@ -60,7 +63,10 @@ impl GatewayClient {
             return Err(StoreError::NotFound { cid: *cid });
         }
         let response = self.check(response).await?;
-        let data = response.bytes().await.map_err(|e| self.remote(format!("reading block {cid}: {e}")))?;
+        let data = response
+            .bytes()
+            .await
+            .map_err(|e| self.remote(format!("reading block {cid}: {e}")))?;
         cid.verify(&data)?;
         Ok(data)
     }
@@ -77,13 +83,21 @@ impl GatewayClient {
         match response.status() {
             StatusCode::NOT_FOUND => Ok(false),
             s if s.is_success() => Ok(true),
-            _ => Err(self.check(response).await.err().unwrap_or_else(|| self.remote("unexpected answer".into()))),
+            _ => Err(self
+                .check(response)
+                .await
+                .err()
+                .unwrap_or_else(|| self.remote("unexpected answer".into()))),
         }
     }
 
     /// Fetches the whole DAG under `root` as one CAR stream into `sink`, verifying every block and checking the
     /// DAG is complete.
-    pub async fn fetch_dag(&self, root: &Cid, sink: &(impl BlockStore + ?Sized)) -> StoreResult<FetchStats> {
+    pub async fn fetch_dag(
+        &self,
+        root: &Cid,
+        sink: &(impl BlockStore + ?Sized),
+    ) -> StoreResult<FetchStats> {
         self.fetch_car(root, "", DagScope::All, None, sink).await
     }
 
@@ -97,14 +111,21 @@ impl GatewayClient {
         range: Option<ByteRange>,
         sink: &(impl BlockStore + ?Sized),
     ) -> StoreResult<FetchStats> {
-        let mut url = format!("{}/ipfs/{root}{path}?format=car&dag-scope={}", self.base, scope.as_str());
+        let mut url = format!(
+            "{}/ipfs/{root}{path}?format=car&dag-scope={}",
+            self.base,
+            scope.as_str()
+        );
         if let Some(range) = range {
             url.push_str(&format!("&entity-bytes={range}"));
         }
         let response = self
             .http
             .get(&url)
-            .header(reqwest::header::ACCEPT, format!("{CAR_MEDIA_TYPE}; version=1; order=dfs; dups=n"))
+            .header(
+                reqwest::header::ACCEPT,
+                format!("{CAR_MEDIA_TYPE}; version=1; order=dfs; dups=n"),
+            )
             .send()
             .await
             .map_err(|e| self.remote(format!("cannot reach the gateway: {e}")))?;
@@ -121,14 +142,16 @@ impl GatewayClient {
         let mut ended = false;
         loop {
             // Parse whatever whole items the buffer holds.
-            loop {
-                let Some((len, used)) = peek_varint(&buffer)? else { break };
+            while let Some((len, used)) = peek_varint(&buffer)? {
                 if !header_done {
                     if len > MAX_HEADER {
                         return Err(self.remote(format!("CAR header of {len} bytes is too large")));
                     }
                 } else if len > (MAX_BLOCK_SIZE + 64) as u64 {
-                    return Err(StoreError::BlockTooLarge { size: len as usize, limit: MAX_BLOCK_SIZE });
+                    return Err(StoreError::BlockTooLarge {
+                        size: len as usize,
+                        limit: MAX_BLOCK_SIZE,
+                    });
                 }
                 if buffer.len() < used + len as usize {
                     break;
@@ -159,7 +182,10 @@ impl GatewayClient {
             }
         }
         if !buffer.is_empty() {
-            return Err(StoreError::malformed("CAR", format!("truncated: {} bytes after the last block", buffer.len())));
+            return Err(StoreError::malformed(
+                "CAR",
+                format!("truncated: {} bytes after the last block", buffer.len()),
+            ));
         }
         if !header_done {
             return Err(StoreError::malformed("CAR", "empty response, no header"));
@@ -188,7 +214,10 @@ impl GatewayClient {
     }
 
     fn remote(&self, reason: String) -> StoreError {
-        StoreError::Remote { backend: format!("gateway {}", self.base), reason }
+        StoreError::Remote {
+            backend: format!("gateway {}", self.base),
+            reason,
+        }
     }
 }
 
@@ -221,7 +250,9 @@ impl BlockStore for GatewayClient {
 
     fn delete<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            Err(StoreError::invalid(format!("cannot delete {cid}: a trustless gateway is read-only")))
+            Err(StoreError::invalid(format!(
+                "cannot delete {cid}: a trustless gateway is read-only"
+            )))
         })
     }
 }

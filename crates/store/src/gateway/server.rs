@@ -58,7 +58,10 @@ struct GatewayError {
 
 impl GatewayError {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self {
+            status,
+            message: message.into(),
+        }
     }
 }
 
@@ -81,7 +84,9 @@ impl From<StoreError> for GatewayError {
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         let mut response = (self.status, format!("{}\n", self.message)).into_response();
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response
     }
 }
@@ -97,17 +102,28 @@ fn parse_request(query: Option<&str>, headers: &HeaderMap) -> Result<Request, Ga
                 format = Some(match value.as_ref() {
                     "raw" => Format::Raw,
                     "car" => Format::Car,
-                    other => return Err(bad(format!("format={other} is not served here: use format=raw or format=car"))),
+                    other => {
+                        return Err(bad(format!(
+                            "format={other} is not served here: use format=raw or format=car"
+                        )));
+                    }
                 })
             }
             "dag-scope" => scope = value.parse()?,
             "entity-bytes" => range = Some(value.parse::<ByteRange>()?),
-            "car-version" if value != "1" => return Err(bad(format!("car-version={value}: only CAR version 1 is served"))),
+            "car-version" if value != "1" => {
+                return Err(bad(format!(
+                    "car-version={value}: only CAR version 1 is served"
+                )));
+            }
             _ => {}
         }
     }
     if format.is_none() {
-        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         for item in accept.split(',') {
             let mut params = item.split(';').map(str::trim);
             let media = params.next().unwrap_or("");
@@ -134,7 +150,11 @@ fn parse_request(query: Option<&str>, headers: &HeaderMap) -> Result<Request, Ga
     if range.is_some() && scope != DagScope::Entity {
         return Err(bad("entity-bytes needs dag-scope=entity".into()));
     }
-    Ok(Request { format, scope, range })
+    Ok(Request {
+        format,
+        scope,
+        range,
+    })
 }
 
 async fn serve_root(
@@ -144,7 +164,9 @@ async fn serve_root(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    serve(state, method, cid, String::new(), query, headers).await.unwrap_or_else(IntoResponse::into_response)
+    serve(state, method, cid, String::new(), query, headers)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn serve_path(
@@ -154,7 +176,9 @@ async fn serve_path(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    serve(state, method, cid, path, query, headers).await.unwrap_or_else(IntoResponse::into_response)
+    serve(state, method, cid, path, query, headers)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn serve(
@@ -167,32 +191,58 @@ async fn serve(
 ) -> Result<Response, GatewayError> {
     let request = parse_request(query.as_deref(), &headers)?;
     let root: Cid = cid_text.parse()?;
-    let segments: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    let ipfs_path = if segments.is_empty() { format!("/ipfs/{root}") } else { format!("/ipfs/{root}/{}", segments.join("/")) };
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let ipfs_path = if segments.is_empty() {
+        format!("/ipfs/{root}")
+    } else {
+        format!("/ipfs/{root}/{}", segments.join("/"))
+    };
     match request.format {
         Format::Raw => {
-            let resolved = resolve(state.store.as_ref(), root, &segments, DagScope::Block, None).await?;
+            let resolved =
+                resolve(state.store.as_ref(), root, &segments, DagScope::Block, None).await?;
             let data = state.store.get(&resolved.cid).await?;
             let etag = format!("\"{}.raw\"", resolved.cid);
             if not_modified(&headers, &etag) {
-                return Ok(with_common(StatusCode::NOT_MODIFIED.into_response(), &etag, &ipfs_path));
+                return Ok(with_common(
+                    StatusCode::NOT_MODIFIED.into_response(),
+                    &etag,
+                    &ipfs_path,
+                ));
             }
             let mut response = if method == Method::HEAD {
                 let mut r = Response::new(Body::empty());
-                r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+                r.headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
                 r
             } else {
                 Response::new(Body::from(data))
             };
             let h = response.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(RAW_MEDIA_TYPE));
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.bin\"", resolved.cid)) {
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(RAW_MEDIA_TYPE),
+            );
+            if let Ok(v) =
+                HeaderValue::from_str(&format!("attachment; filename=\"{}.bin\"", resolved.cid))
+            {
                 h.insert(header::CONTENT_DISPOSITION, v);
             }
             Ok(with_common(response, &etag, &ipfs_path))
         }
         Format::Car => {
-            let resolved = resolve(state.store.as_ref(), root, &segments, request.scope, request.range).await?;
+            let resolved = resolve(
+                state.store.as_ref(),
+                root,
+                &segments,
+                request.scope,
+                request.range,
+            )
+            .await?;
             let etag = format!(
                 "\"{}.car.{}.{}\"",
                 resolved.cid,
@@ -200,7 +250,11 @@ async fn serve(
                 request.range.map(|r| r.to_string()).unwrap_or_default()
             );
             if not_modified(&headers, &etag) {
-                return Ok(with_common(StatusCode::NOT_MODIFIED.into_response(), &etag, &ipfs_path));
+                return Ok(with_common(
+                    StatusCode::NOT_MODIFIED.into_response(),
+                    &etag,
+                    &ipfs_path,
+                ));
             }
             let mut response = if method == Method::HEAD {
                 Response::new(Body::empty())
@@ -225,7 +279,10 @@ async fn serve(
                             Ok(None) => None,
                             Err(e) => {
                                 tracing::warn!(target: "store::gateway", error = %e, "CAR stream aborted");
-                                Some((Err(std::io::Error::other(e.to_string())), (None, walk, store, true)))
+                                Some((
+                                    Err(std::io::Error::other(e.to_string())),
+                                    (None, walk, store, true),
+                                ))
                             }
                         }
                     },
@@ -237,7 +294,9 @@ async fn serve(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/vnd.ipld.car; version=1; order=dfs; dups=n"),
             );
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.car\"", resolved.cid)) {
+            if let Ok(v) =
+                HeaderValue::from_str(&format!("attachment; filename=\"{}.car\"", resolved.cid))
+            {
                 h.insert(header::CONTENT_DISPOSITION, v);
             }
             Ok(with_common(response, &etag, &ipfs_path))
@@ -257,10 +316,19 @@ fn with_common(mut response: Response, etag: &str, ipfs_path: &str) -> Response 
     if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=29030400, immutable"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=29030400, immutable"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     if let Ok(v) = HeaderValue::from_str(ipfs_path) {
         h.insert("x-ipfs-path", v);
     }

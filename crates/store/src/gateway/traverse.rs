@@ -47,7 +47,9 @@ impl FromStr for DagScope {
             "block" => Ok(DagScope::Block),
             "entity" => Ok(DagScope::Entity),
             "all" => Ok(DagScope::All),
-            _ => Err(StoreError::invalid(format!("dag-scope {s:?}: expected block, entity or all"))),
+            _ => Err(StoreError::invalid(format!(
+                "dag-scope {s:?}: expected block, entity or all"
+            ))),
         }
     }
 }
@@ -64,7 +66,13 @@ pub struct ByteRange {
 impl ByteRange {
     /// Resolves against a file of `size` bytes to `[start, end)`, or `None` if no byte is selected.
     pub fn resolve(self, size: u64) -> Option<(u64, u64)> {
-        let abs = |v: i64| if v < 0 { size.saturating_sub(v.unsigned_abs()) } else { v as u64 };
+        let abs = |v: i64| {
+            if v < 0 {
+                size.saturating_sub(v.unsigned_abs())
+            } else {
+                v as u64
+            }
+        };
         let start = abs(self.from);
         let end = match self.to {
             None => size,
@@ -87,16 +95,26 @@ impl FromStr for ByteRange {
     type Err = StoreError;
 
     fn from_str(s: &str) -> StoreResult<Self> {
-        let bad = || StoreError::invalid(format!("entity-bytes {s:?}: expected from:to with integers, to may be *"));
+        let bad = || {
+            StoreError::invalid(format!(
+                "entity-bytes {s:?}: expected from:to with integers, to may be *"
+            ))
+        };
         let (from, to) = s.split_once(':').ok_or_else(bad)?;
         let from: i64 = from.parse().map_err(|_| bad())?;
-        let to = if to == "*" { None } else { Some(to.parse::<i64>().map_err(|_| bad())?) };
+        let to = if to == "*" {
+            None
+        } else {
+            Some(to.parse::<i64>().map_err(|_| bad())?)
+        };
         if let Some(to) = to
             && from >= 0
             && to >= 0
             && to < from
         {
-            return Err(StoreError::invalid(format!("entity-bytes {s:?}: to is before from")));
+            return Err(StoreError::invalid(format!(
+                "entity-bytes {s:?}: to is before from"
+            )));
         }
         Ok(ByteRange { from, to })
     }
@@ -135,7 +153,9 @@ fn unixfs_of(cid: &Cid, data: &Bytes) -> StoreResult<Option<(PbNode, UnixFs)>> {
         return Ok(None);
     }
     let node = PbNode::decode(data)?;
-    let Some(payload) = &node.data else { return Ok(None) };
+    let Some(payload) = &node.data else {
+        return Ok(None);
+    };
     match UnixFs::decode(payload) {
         Ok(fs) => Ok(Some((node, fs))),
         Err(_) => Ok(None),
@@ -156,7 +176,11 @@ pub(crate) async fn resolve<S: BlockStore + ?Sized>(
         let data = store.get(&cid).await?;
         prefix.push(Block::new(cid, data.clone())?);
         let Some((node, fs)) = unixfs_of(&cid, &data)? else {
-            return Err(StoreError::WrongKind { cid, found: cid.codec().name().into(), expected: "a UnixFS directory" });
+            return Err(StoreError::WrongKind {
+                cid,
+                found: cid.codec().name().into(),
+                expected: "a UnixFS directory",
+            });
         };
         cid = match fs.kind {
             DataType::Directory => node
@@ -164,10 +188,17 @@ pub(crate) async fn resolve<S: BlockStore + ?Sized>(
                 .iter()
                 .find(|l| &l.name == segment)
                 .map(|l| l.cid)
-                .ok_or_else(|| StoreError::NoSuchEntry { dir: cid, name: segment.clone() })?,
+                .ok_or_else(|| StoreError::NoSuchEntry {
+                    dir: cid,
+                    name: segment.clone(),
+                })?,
             DataType::HamtShard => hamt_find(store, cid, node, segment, &mut prefix).await?,
             other => {
-                return Err(StoreError::WrongKind { cid, found: other.name().into(), expected: "a UnixFS directory" });
+                return Err(StoreError::WrongKind {
+                    cid,
+                    found: other.name().into(),
+                    expected: "a UnixFS directory",
+                });
             }
         };
     }
@@ -178,22 +209,37 @@ pub(crate) async fn resolve<S: BlockStore + ?Sized>(
         DagScope::All => Mode::All,
         DagScope::Entity => {
             let size = match unixfs_of(&cid, &data)? {
-                Some((node, fs)) if matches!(fs.kind, DataType::File | DataType::Raw) => {
-                    fs.filesize.unwrap_or_else(|| fs.data.as_ref().map_or(0, |d| d.len() as u64) + node.links.len() as u64 * 0)
-                }
+                Some((_, fs)) if matches!(fs.kind, DataType::File | DataType::Raw) => fs
+                    .filesize
+                    .unwrap_or_else(|| fs.data.as_ref().map_or(0, |d| d.len() as u64)),
                 _ => data.len() as u64,
             };
             match range {
-                None => Mode::Entity { offset: 0, lo: 0, hi: u64::MAX },
+                None => Mode::Entity {
+                    offset: 0,
+                    lo: 0,
+                    hi: u64::MAX,
+                },
                 Some(range) => match range.resolve(size) {
                     Some((lo, hi)) => Mode::Entity { offset: 0, lo, hi },
-                    None => Mode::Entity { offset: 0, lo: 0, hi: 0 },
+                    None => Mode::Entity {
+                        offset: 0,
+                        lo: 0,
+                        hi: 0,
+                    },
                 },
             }
         }
     };
     let seen = prefix.iter().map(|b| *b.cid()).collect();
-    Ok(Resolved { cid, walk: Walk { prefix: prefix.into_iter(), stack: vec![(cid, mode)], seen } })
+    Ok(Resolved {
+        cid,
+        walk: Walk {
+            prefix: prefix.into_iter(),
+            stack: vec![(cid, mode)],
+            seen,
+        },
+    })
 }
 
 /// Finds `name` in a HAMT-sharded directory by walking its shards (every shard visited is added to `visited`,
@@ -219,12 +265,18 @@ async fn hamt_find<S: BlockStore + ?Sized>(
             }
         }
     }
-    Err(StoreError::NoSuchEntry { dir, name: name.to_owned() })
+    Err(StoreError::NoSuchEntry {
+        dir,
+        name: name.to_owned(),
+    })
 }
 
 impl Walk {
     /// The next block in order, or `None` when done.
-    pub(crate) async fn next<S: BlockStore + ?Sized>(&mut self, store: &S) -> StoreResult<Option<Block>> {
+    pub(crate) async fn next<S: BlockStore + ?Sized>(
+        &mut self,
+        store: &S,
+    ) -> StoreResult<Option<Block>> {
         if let Some(block) = self.prefix.next() {
             return Ok(Some(block));
         }
@@ -252,20 +304,34 @@ impl Walk {
                 }
             }
             Mode::Entity { offset, lo, hi } => {
-                let Some((node, fs)) = unixfs_of(cid, data)? else { return Ok(()) };
+                let Some((node, fs)) = unixfs_of(cid, data)? else {
+                    return Ok(());
+                };
                 match fs.kind {
                     DataType::File | DataType::Raw => {
                         if node.links.len() != fs.blocksizes.len() {
                             return Err(StoreError::malformed(
                                 "UnixFS",
-                                format!("{cid} has {} links but {} blocksizes", node.links.len(), fs.blocksizes.len()),
+                                format!(
+                                    "{cid} has {} links but {} blocksizes",
+                                    node.links.len(),
+                                    fs.blocksizes.len()
+                                ),
                             ));
                         }
-                        let mut child_offset = offset + fs.data.as_ref().map_or(0, |d| d.len() as u64);
+                        let mut child_offset =
+                            offset + fs.data.as_ref().map_or(0, |d| d.len() as u64);
                         for (link, size) in node.links.iter().zip(&fs.blocksizes) {
                             let end = child_offset + size;
                             if child_offset < hi && end > lo {
-                                self.stack.push((link.cid, Mode::Entity { offset: child_offset, lo, hi }));
+                                self.stack.push((
+                                    link.cid,
+                                    Mode::Entity {
+                                        offset: child_offset,
+                                        lo,
+                                        hi,
+                                    },
+                                ));
                             }
                             child_offset = end;
                         }

@@ -39,7 +39,12 @@ pub struct Pin {
 impl Pin {
     /// A pin request for `cid` with no name, origins or metadata.
     pub fn new(cid: impl Into<String>) -> Self {
-        Self { cid: cid.into(), name: None, origins: None, meta: None }
+        Self {
+            cid: cid.into(),
+            name: None,
+            origins: None,
+            meta: None,
+        }
     }
 
     /// Sets the pin's name.
@@ -50,7 +55,9 @@ impl Pin {
 
     /// Adds a metadata entry.
     pub fn with_meta(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.meta.get_or_insert_with(BTreeMap::new).insert(key.into(), value.into());
+        self.meta
+            .get_or_insert_with(BTreeMap::new)
+            .insert(key.into(), value.into());
         self
     }
 }
@@ -71,7 +78,12 @@ pub enum Status {
 
 impl Status {
     /// All four statuses, in lifecycle order.
-    pub const ALL: [Status; 4] = [Status::Queued, Status::Pinning, Status::Pinned, Status::Failed];
+    pub const ALL: [Status; 4] = [
+        Status::Queued,
+        Status::Pinning,
+        Status::Pinned,
+        Status::Failed,
+    ];
 
     /// The word the API uses.
     pub fn as_str(self) -> &'static str {
@@ -97,7 +109,9 @@ impl FromStr for Status {
         Status::ALL
             .into_iter()
             .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("unknown pin status {s:?}: expected queued, pinning, pinned or failed"))
+            .ok_or_else(|| {
+                format!("unknown pin status {s:?}: expected queued, pinning, pinned or failed")
+            })
     }
 }
 
@@ -191,7 +205,9 @@ impl FromStr for TextMatch {
             "iexact" => Ok(TextMatch::Iexact),
             "partial" => Ok(TextMatch::Partial),
             "ipartial" => Ok(TextMatch::Ipartial),
-            _ => Err(format!("unknown match {s:?}: expected exact, iexact, partial or ipartial")),
+            _ => Err(format!(
+                "unknown match {s:?}: expected exact, iexact, partial or ipartial"
+            )),
         }
     }
 }
@@ -273,7 +289,10 @@ impl ListQuery {
         }
         pairs.push(("limit", self.limit.to_string()));
         if !self.meta.is_empty() {
-            pairs.push(("meta", serde_json::to_string(&self.meta).unwrap_or_default()));
+            pairs.push((
+                "meta",
+                serde_json::to_string(&self.meta).unwrap_or_default(),
+            ));
         }
         pairs
     }
@@ -297,7 +316,10 @@ mod tests {
         assert_eq!(json["requestid"], "r1");
         assert_eq!(json["status"], "pinning");
         assert_eq!(json["pin"]["cid"], "bafkqaaa");
-        assert!(json["pin"].get("origins").is_none(), "absent optional fields are omitted");
+        assert!(
+            json["pin"].get("origins").is_none(),
+            "absent optional fields are omitted"
+        );
         let back: PinStatus = serde_json::from_value(json).unwrap();
         assert_eq!(back, status);
     }
@@ -314,7 +336,10 @@ mod tests {
 
     #[test]
     fn list_query_pairs() {
-        let query = ListQuery::default().with_cid("a").with_cid("b").with_status(&[Status::Queued, Status::Failed]);
+        let query = ListQuery::default()
+            .with_cid("a")
+            .with_cid("b")
+            .with_status(&[Status::Queued, Status::Failed]);
         let pairs = query.to_pairs();
         assert!(pairs.contains(&("cid", "a,b".to_owned())));
         assert!(pairs.contains(&("status", "queued,failed".to_owned())));

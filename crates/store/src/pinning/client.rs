@@ -20,7 +20,11 @@ impl PinningClient {
     /// A client of the service at `endpoint` (the URL that `/pins` is appended to), authenticating with `token`.
     pub fn new(endpoint: impl Into<String>, token: impl Into<String>) -> Self {
         let endpoint = endpoint.into().trim_end_matches('/').to_owned();
-        Self { http: reqwest::Client::new(), endpoint, token: token.into() }
+        Self {
+            http: reqwest::Client::new(),
+            endpoint,
+            token: token.into(),
+        }
     }
 
     /// The service URL this client talks to.
@@ -48,13 +52,21 @@ impl PinningClient {
 
     /// Replaces a request with a new pin (`POST /pins/{requestid}`); the service may assign a new request id.
     pub async fn replace(&self, requestid: &str, pin: &Pin) -> StoreResult<PinStatus> {
-        let request = self.request(Method::POST, &format!("/pins/{}", encode_segment(requestid))).json(pin);
+        let request = self
+            .request(
+                Method::POST,
+                &format!("/pins/{}", encode_segment(requestid)),
+            )
+            .json(pin);
         self.send_json(request, "replace pin").await
     }
 
     /// Removes a request; the service may then drop the data (`DELETE /pins/{requestid}`).
     pub async fn delete(&self, requestid: &str) -> StoreResult<()> {
-        let request = self.request(Method::DELETE, &format!("/pins/{}", encode_segment(requestid)));
+        let request = self.request(
+            Method::DELETE,
+            &format!("/pins/{}", encode_segment(requestid)),
+        );
         let response = request.send().await.map_err(|e| self.unreachable(e))?;
         if response.status().is_success() {
             return Ok(());
@@ -71,7 +83,11 @@ impl PinningClient {
             match status.status {
                 Status::Pinned => return Ok(status),
                 Status::Failed => {
-                    let why = status.info.as_ref().and_then(|info| info.get("reason")).cloned();
+                    let why = status
+                        .info
+                        .as_ref()
+                        .and_then(|info| info.get("reason"))
+                        .cloned();
                     return Err(self.remote(format!(
                         "pin {} of {} failed{}",
                         status.requestid,
@@ -93,17 +109,26 @@ impl PinningClient {
     }
 
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, format!("{}{path}", self.endpoint)).bearer_auth(&self.token)
+        self.http
+            .request(method, format!("{}{path}", self.endpoint))
+            .bearer_auth(&self.token)
     }
 
-    async fn send_json<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder, what: &str) -> StoreResult<T> {
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> StoreResult<T> {
         let response = request.send().await.map_err(|e| self.unreachable(e))?;
         if !response.status().is_success() {
             return Err(self.failure(response, what).await);
         }
         let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
         serde_json::from_slice(&body).map_err(|e| {
-            self.remote(format!("{what}: the answer is not the API's JSON ({e}); is {} a pinning service?", self.endpoint))
+            self.remote(format!(
+                "{what}: the answer is not the API's JSON ({e}); is {} a pinning service?",
+                self.endpoint
+            ))
         })
     }
 
@@ -130,7 +155,10 @@ impl PinningClient {
     }
 
     fn remote(&self, reason: String) -> StoreError {
-        StoreError::Remote { backend: format!("pinning service {}", self.endpoint), reason }
+        StoreError::Remote {
+            backend: format!("pinning service {}", self.endpoint),
+            reason,
+        }
     }
 }
 

@@ -21,8 +21,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::api::{
-    DEFAULT_LIMIT, Failure, FailureError, MAX_ADDRS, MAX_CID_FILTER, MAX_LIMIT, MAX_NAME_LEN, Pin, PinResults,
-    PinStatus, Status, TextMatch,
+    DEFAULT_LIMIT, Failure, FailureError, MAX_ADDRS, MAX_CID_FILTER, MAX_LIMIT, MAX_NAME_LEN, Pin,
+    PinResults, PinStatus, Status, TextMatch,
 };
 use crate::cid::Cid;
 use crate::error::StoreError;
@@ -45,7 +45,12 @@ pub struct PinningConfig {
 impl PinningConfig {
     /// A service accepting `token`, announcing `delegate`, keeping its table in memory.
     pub fn new(token: impl Into<String>, delegate: impl Into<String>) -> Self {
-        Self { tokens: vec![token.into()], delegates: vec![delegate.into()], table_path: None, fetch_from_origins: true }
+        Self {
+            tokens: vec![token.into()],
+            delegates: vec![delegate.into()],
+            table_path: None,
+            fetch_from_origins: true,
+        }
     }
 
     /// Keeps the request table in a JSON file at `path`.
@@ -80,7 +85,9 @@ pub struct PinningService {
 
 impl std::fmt::Debug for PinningService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PinningService").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("PinningService")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,21 +96,32 @@ impl PinningService {
     pub fn new(store: Arc<dyn PinStore>, config: PinningConfig) -> Result<Arc<Self>, StoreError> {
         let table = match &config.table_path {
             Some(path) if path.exists() => {
-                let bytes = std::fs::read(path).map_err(|e| StoreError::io(format!("read {}", path.display()), e))?;
+                let bytes = std::fs::read(path)
+                    .map_err(|e| StoreError::io(format!("read {}", path.display()), e))?;
                 serde_json::from_slice(&bytes).map_err(|e| {
-                    StoreError::malformed("pin request table", format!("{}: {e}; move it aside to start empty", path.display()))
+                    StoreError::malformed(
+                        "pin request table",
+                        format!("{}: {e}; move it aside to start empty", path.display()),
+                    )
                 })?
             }
             _ => Table::default(),
         };
-        Ok(Arc::new(Self { store, config, table: Mutex::new(table) }))
+        Ok(Arc::new(Self {
+            store,
+            config,
+            table: Mutex::new(table),
+        }))
     }
 
     /// The axum router: `/pins` and `/pins/{requestid}`. Mount it where clients expect the service endpoint.
     pub fn router(self: Arc<Self>) -> Router {
         Router::new()
             .route("/pins", get(list_pins).post(add_pin))
-            .route("/pins/{requestid}", get(get_pin).post(replace_pin).delete(delete_pin))
+            .route(
+                "/pins/{requestid}",
+                get(get_pin).post(replace_pin).delete(delete_pin),
+            )
             .with_state(self)
     }
 
@@ -114,17 +132,28 @@ impl PinningService {
             created: record.created.to_rfc3339_opts(SecondsFormat::Millis, true),
             pin: record.pin.clone(),
             delegates: self.config.delegates.clone(),
-            info: if record.info.is_empty() { None } else { Some(record.info.clone()) },
+            info: if record.info.is_empty() {
+                None
+            } else {
+                Some(record.info.clone())
+            },
         }
     }
 
     fn save(&self, table: &Table) -> Result<(), ApiError> {
-        let Some(path) = &self.config.table_path else { return Ok(()) };
+        let Some(path) = &self.config.table_path else {
+            return Ok(());
+        };
         let json = serde_json::to_vec(table).map_err(|e| ApiError::internal(e.to_string()))?;
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, json)
             .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| ApiError::internal(format!("cannot save the pin table at {}: {e}", path.display())))
+            .map_err(|e| {
+                ApiError::internal(format!(
+                    "cannot save the pin table at {}: {e}",
+                    path.display()
+                ))
+            })
     }
 
     /// Tries to complete a queued request: pins it if the whole DAG is present. Returns the new status.
@@ -132,7 +161,9 @@ impl PinningService {
         let cid = {
             let table = self.table.lock().expect("pin table lock");
             match table.records.get(requestid) {
-                Some(record) if record.status == Status::Queued => record.pin.cid.parse::<Cid>().ok(),
+                Some(record) if record.status == Status::Queued => {
+                    record.pin.cid.parse::<Cid>().ok()
+                }
                 _ => None,
             }
         };
@@ -144,7 +175,12 @@ impl PinningService {
         }
     }
 
-    fn set_status(&self, requestid: &str, status: Status, reason: Option<String>) -> Result<(), ApiError> {
+    fn set_status(
+        &self,
+        requestid: &str,
+        status: Status,
+        reason: Option<String>,
+    ) -> Result<(), ApiError> {
         let mut table = self.table.lock().expect("pin table lock");
         if let Some(record) = table.records.get_mut(requestid) {
             record.status = status;
@@ -162,13 +198,24 @@ impl PinningService {
             let requestid = new_request_id();
             let seq = table.next_seq;
             table.next_seq += 1;
-            let record = Record { seq, created: Utc::now(), status: Status::Queued, pin: pin.clone(), info: BTreeMap::new() };
+            let record = Record {
+                seq,
+                created: Utc::now(),
+                status: Status::Queued,
+                pin: pin.clone(),
+                info: BTreeMap::new(),
+            };
             table.records.insert(requestid.clone(), record);
             self.save(&table)?;
             requestid
         };
         self.refresh(&requestid).await?;
-        let gateways: Vec<String> = pin.origins.iter().flatten().filter_map(|o| gateway_url(o)).collect();
+        let gateways: Vec<String> = pin
+            .origins
+            .iter()
+            .flatten()
+            .filter_map(|o| gateway_url(o))
+            .collect();
         let queued = self.lookup(&requestid)?.status == Status::Queued;
         if queued && self.config.fetch_from_origins && !gateways.is_empty() {
             self.set_status(&requestid, Status::Pinning, None)?;
@@ -210,10 +257,24 @@ impl PinningService {
     async fn remove(&self, requestid: &str) -> Result<(), ApiError> {
         let (cid, still_wanted) = {
             let mut table = self.table.lock().expect("pin table lock");
-            let record = table.records.remove(requestid).ok_or_else(|| ApiError::not_found(requestid))?;
+            let record = table
+                .records
+                .remove(requestid)
+                .ok_or_else(|| ApiError::not_found(requestid))?;
             self.save(&table)?;
-            let still = table.records.values().any(|r| r.pin.cid == record.pin.cid && r.status == Status::Pinned);
-            (record.pin.cid.parse::<Cid>().ok().filter(|_| record.status == Status::Pinned), still)
+            let still = table
+                .records
+                .values()
+                .any(|r| r.pin.cid == record.pin.cid && r.status == Status::Pinned);
+            (
+                record
+                    .pin
+                    .cid
+                    .parse::<Cid>()
+                    .ok()
+                    .filter(|_| record.status == Status::Pinned),
+                still,
+            )
         };
         if let (Some(cid), false) = (cid, still_wanted) {
             match self.store.unpin(&cid).await {
@@ -250,25 +311,36 @@ fn new_request_id() -> String {
 }
 
 fn validate_pin(pin: &Pin) -> Result<Cid, ApiError> {
-    let cid = pin.cid.parse::<Cid>().map_err(|e| ApiError::bad_request(format!("pin.cid: {e}")))?;
+    let cid = pin
+        .cid
+        .parse::<Cid>()
+        .map_err(|e| ApiError::bad_request(format!("pin.cid: {e}")))?;
     if let Some(name) = &pin.name
         && name.chars().count() > MAX_NAME_LEN
     {
-        return Err(ApiError::bad_request(format!("pin.name is longer than {MAX_NAME_LEN} characters")));
+        return Err(ApiError::bad_request(format!(
+            "pin.name is longer than {MAX_NAME_LEN} characters"
+        )));
     }
     if let Some(origins) = &pin.origins {
         if origins.len() > MAX_ADDRS {
-            return Err(ApiError::bad_request(format!("pin.origins lists more than {MAX_ADDRS} addresses")));
+            return Err(ApiError::bad_request(format!(
+                "pin.origins lists more than {MAX_ADDRS} addresses"
+            )));
         }
         let mut seen = std::collections::HashSet::new();
         if !origins.iter().all(|o| seen.insert(o)) {
-            return Err(ApiError::bad_request("pin.origins lists an address twice".into()));
+            return Err(ApiError::bad_request(
+                "pin.origins lists an address twice".into(),
+            ));
         }
     }
     if let Some(meta) = &pin.meta
         && meta.len() > MAX_LIMIT
     {
-        return Err(ApiError::bad_request(format!("pin.meta has more than {MAX_LIMIT} entries")));
+        return Err(ApiError::bad_request(format!(
+            "pin.meta has more than {MAX_LIMIT} entries"
+        )));
     }
     Ok(cid)
 }
@@ -283,7 +355,11 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     fn bad_request(details: String) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, reason: "BAD_REQUEST", details }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            reason: "BAD_REQUEST",
+            details,
+        }
     }
 
     fn not_found(requestid: &str) -> Self {
@@ -303,13 +379,22 @@ impl ApiError {
     }
 
     fn internal(details: String) -> Self {
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, reason: "INTERNAL_SERVER_ERROR", details }
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            reason: "INTERNAL_SERVER_ERROR",
+            details,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Failure { error: FailureError { reason: self.reason.into(), details: Some(self.details) } };
+        let body = Failure {
+            error: FailureError {
+                reason: self.reason.into(),
+                details: Some(self.details),
+            },
+        };
         (self.status, axum::Json(body)).into_response()
     }
 }
@@ -320,7 +405,10 @@ fn authorize(service: &PinningService, headers: &HeaderMap) -> Result<(), ApiErr
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     match token {
         Some(token) if service.config.tokens.iter().any(|t| t == token) => Ok(()),
@@ -329,16 +417,25 @@ fn authorize(service: &PinningService, headers: &HeaderMap) -> Result<(), ApiErr
 }
 
 fn parse_pin(body: &[u8]) -> Result<Pin, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not a Pin object: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a Pin object: {e}")))
 }
 
-async fn add_pin(State(service): Svc, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn add_pin(
+    State(service): Svc,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     authorize(&service, &headers)?;
     let status = service.create(parse_pin(&body)?).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(status)).into_response())
 }
 
-async fn get_pin(State(service): Svc, headers: HeaderMap, Path(requestid): Path<String>) -> Result<Response, ApiError> {
+async fn get_pin(
+    State(service): Svc,
+    headers: HeaderMap,
+    Path(requestid): Path<String>,
+) -> Result<Response, ApiError> {
     authorize(&service, &headers)?;
     service.lookup(&requestid)?;
     service.refresh(&requestid).await?;
@@ -360,7 +457,11 @@ async fn replace_pin(
     Ok((StatusCode::ACCEPTED, axum::Json(status)).into_response())
 }
 
-async fn delete_pin(State(service): Svc, headers: HeaderMap, Path(requestid): Path<String>) -> Result<Response, ApiError> {
+async fn delete_pin(
+    State(service): Svc,
+    headers: HeaderMap,
+    Path(requestid): Path<String>,
+) -> Result<Response, ApiError> {
     authorize(&service, &headers)?;
     service.remove(&requestid).await?;
     Ok(StatusCode::ACCEPTED.into_response())
@@ -388,31 +489,47 @@ fn parse_filter(query: Option<&str>) -> Result<Filter, ApiError> {
         limit: DEFAULT_LIMIT,
         meta: BTreeMap::new(),
     };
-    let bad = |what: &str, detail: String| ApiError::bad_request(format!("query parameter {what}: {detail}"));
+    let bad = |what: &str, detail: String| {
+        ApiError::bad_request(format!("query parameter {what}: {detail}"))
+    };
     let time = |what: &str, value: &str| {
         DateTime::parse_from_rfc3339(value)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| bad(what, format!("{value:?} is not an RFC 3339 date-time ({e})")))
+            .map_err(|e| {
+                bad(
+                    what,
+                    format!("{value:?} is not an RFC 3339 date-time ({e})"),
+                )
+            })
     };
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match key.as_ref() {
             "cid" => {
                 let cids: Vec<String> = value.split(',').map(str::to_owned).collect();
                 if cids.len() > MAX_CID_FILTER || cids.iter().any(String::is_empty) {
-                    return Err(bad("cid", format!("give 1 to {MAX_CID_FILTER} comma-separated CIDs")));
+                    return Err(bad(
+                        "cid",
+                        format!("give 1 to {MAX_CID_FILTER} comma-separated CIDs"),
+                    ));
                 }
                 filter.cids = cids;
             }
             "name" => {
                 if value.chars().count() > MAX_NAME_LEN {
-                    return Err(bad("name", format!("longer than {MAX_NAME_LEN} characters")));
+                    return Err(bad(
+                        "name",
+                        format!("longer than {MAX_NAME_LEN} characters"),
+                    ));
                 }
                 filter.name = Some(value.into_owned());
             }
             "match" => filter.text_match = value.parse().map_err(|e| bad("match", e))?,
             "status" => {
-                filter.statuses =
-                    value.split(',').map(str::parse).collect::<Result<Vec<Status>, _>>().map_err(|e| bad("status", e))?;
+                filter.statuses = value
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<Vec<Status>, _>>()
+                    .map_err(|e| bad("status", e))?;
             }
             "before" => filter.before = Some(time("before", &value)?),
             "after" => filter.after = Some(time("after", &value)?),
@@ -421,7 +538,12 @@ fn parse_filter(query: Option<&str>) -> Result<Filter, ApiError> {
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| bad("limit", format!("{value:?} is not an integer from 1 to {MAX_LIMIT}")))?;
+                    .ok_or_else(|| {
+                        bad(
+                            "limit",
+                            format!("{value:?} is not an integer from 1 to {MAX_LIMIT}"),
+                        )
+                    })?;
             }
             "meta" => {
                 filter.meta = serde_json::from_str(&value)
@@ -433,12 +555,21 @@ fn parse_filter(query: Option<&str>) -> Result<Filter, ApiError> {
     Ok(filter)
 }
 
-async fn list_pins(State(service): Svc, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+async fn list_pins(
+    State(service): Svc,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     authorize(&service, &headers)?;
     let filter = parse_filter(query.as_deref())?;
     let queued: Vec<String> = {
         let table = service.table.lock().expect("pin table lock");
-        table.records.iter().filter(|(_, r)| r.status == Status::Queued).map(|(id, _)| id.clone()).collect()
+        table
+            .records
+            .iter()
+            .filter(|(_, r)| r.status == Status::Queued)
+            .map(|(id, _)| id.clone())
+            .collect()
     };
     for requestid in queued {
         service.refresh(&requestid).await?;
@@ -450,18 +581,33 @@ async fn list_pins(State(service): Svc, headers: HeaderMap, RawQuery(query): Raw
         .filter(|(_, r)| filter.statuses.contains(&r.status))
         .filter(|(_, r)| filter.cids.is_empty() || filter.cids.contains(&r.pin.cid))
         .filter(|(_, r)| match &filter.name {
-            Some(wanted) => r.pin.name.as_deref().is_some_and(|name| filter.text_match.matches(wanted, name)),
+            Some(wanted) => r
+                .pin
+                .name
+                .as_deref()
+                .is_some_and(|name| filter.text_match.matches(wanted, name)),
             None => true,
         })
         .filter(|(_, r)| filter.before.is_none_or(|t| r.created < t))
         .filter(|(_, r)| filter.after.is_none_or(|t| r.created > t))
         .filter(|(_, r)| {
-            filter.meta.iter().all(|(k, v)| r.pin.meta.as_ref().and_then(|m| m.get(k)) == Some(v))
+            filter
+                .meta
+                .iter()
+                .all(|(k, v)| r.pin.meta.as_ref().and_then(|m| m.get(k)) == Some(v))
         })
         .collect();
-    matching.sort_by(|a, b| (b.1.created, b.1.seq).cmp(&(a.1.created, a.1.seq)));
-    let results = matching.iter().take(filter.limit).map(|(id, r)| service.status_of(id, r)).collect();
-    Ok(axum::Json(PinResults { count: matching.len() as u64, results }).into_response())
+    matching.sort_by_key(|(_, r)| std::cmp::Reverse((r.created, r.seq)));
+    let results = matching
+        .iter()
+        .take(filter.limit)
+        .map(|(id, r)| service.status_of(id, r))
+        .collect();
+    Ok(axum::Json(PinResults {
+        count: matching.len() as u64,
+        results,
+    })
+    .into_response())
 }
 
 #[cfg(test)]
@@ -470,10 +616,22 @@ mod tests {
 
     #[test]
     fn origins_that_name_gateways() {
-        assert_eq!(gateway_url("/ip4/127.0.0.1/tcp/8080/http").as_deref(), Some("http://127.0.0.1:8080"));
-        assert_eq!(gateway_url("/dns4/example.org/tcp/443/https").as_deref(), Some("https://example.org:443"));
-        assert_eq!(gateway_url("/ip6/::1/tcp/80/http").as_deref(), Some("http://[::1]:80"));
-        assert_eq!(gateway_url("https://gw.example/").as_deref(), Some("https://gw.example"));
+        assert_eq!(
+            gateway_url("/ip4/127.0.0.1/tcp/8080/http").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            gateway_url("/dns4/example.org/tcp/443/https").as_deref(),
+            Some("https://example.org:443")
+        );
+        assert_eq!(
+            gateway_url("/ip6/::1/tcp/80/http").as_deref(),
+            Some("http://[::1]:80")
+        );
+        assert_eq!(
+            gateway_url("https://gw.example/").as_deref(),
+            Some("https://gw.example")
+        );
         assert_eq!(gateway_url("/ip4/1.2.3.4/tcp/4001/p2p/QmPeer"), None);
     }
 
@@ -484,7 +642,8 @@ mod tests {
         assert!(parse_filter(Some("status=done")).is_err());
         assert!(parse_filter(Some("before=yesterday")).is_err());
         assert!(parse_filter(Some("meta=%5B1%5D")).is_err());
-        let filter = parse_filter(Some("status=queued,failed&limit=5&match=ipartial&name=x")).unwrap();
+        let filter =
+            parse_filter(Some("status=queued,failed&limit=5&match=ipartial&name=x")).unwrap();
         assert_eq!(filter.statuses, vec![Status::Queued, Status::Failed]);
         assert_eq!(filter.limit, 5);
         assert_eq!(filter.text_match, TextMatch::Ipartial);
