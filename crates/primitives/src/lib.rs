@@ -1,2 +1,42 @@
 //! Shared value types of Scal3ML: asset ids, asset kinds, content identifiers as bytes and text, license terms
-//! and amounts. Every other crate speaks in these types. This crate does no I/O and knows no chain or store.
+//! and amounts. Every other crate speaks in these types. This crate does no I/O and knows no chain or store:
+//! it does not compute CIDs from content (that is `scal3ml-store`) nor talk to contracts (`scal3ml-contracts`).
+
+mod asset;
+mod cid;
+mod license;
+
+pub use alloy_primitives::{Address, U256};
+pub use asset::{AssetId, AssetKind};
+pub use cid::Cid;
+pub use license::{Amount, LicenseDuration, LicenseTerms, PaymentToken};
+
+/// What can be wrong with a value handed to this crate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrimitivesError {
+    /// The text is not a CIDv0 (`Qm...`, base58btc) or a base32 CIDv1 (`b...`).
+    #[error("{text:?} is not a CID: {reason}; expected CIDv0 (Qm...) or base32 CIDv1 (b...)")]
+    CidText {
+        /// The text that was given.
+        text: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The bytes are not a binary CID.
+    #[error("bytes 0x{hex} are not a binary CID: {reason}")]
+    CidBytes {
+        /// The bytes as hex.
+        hex: String,
+        /// Why they were refused.
+        reason: &'static str,
+    },
+    /// The asset kind is neither dataset (0) nor model (1).
+    #[error("unknown asset kind {0:?}: expected \"dataset\" or \"model\" (0 or 1 on chain)")]
+    AssetKind(String),
+    /// An asset id does not fit in 64 bits.
+    #[error("asset id {0} is too large: ids are sequential and fit in 64 bits")]
+    AssetIdTooLarge(U256),
+}
+
+/// Result alias of this crate.
+pub type PrimitivesResult<T> = Result<T, PrimitivesError>;

@@ -1,0 +1,35 @@
+//! Bindings generated at compile time from the committed artifacts in `contracts/out`. Each contract sits in
+//! its own module because the attestations ABI names the marketplace's types, which `sol!` turns into a
+//! `Marketplace` item of its own.
+#![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
+
+/// The marketplace contract.
+pub mod marketplace {
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        Marketplace,
+        "../../contracts/out/Marketplace.json"
+    );
+}
+
+/// The attestations contract.
+pub mod attestations {
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        Attestations,
+        "../../contracts/out/Attestations.json"
+    );
+}
+
+/// The test ERC-20 (tests and the dev chain only).
+pub mod test_token {
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        TestToken,
+        "../../contracts/out/TestToken.json"
+    );
+}
+
+pub use attestations::Attestations;
+pub use marketplace::Marketplace;
+pub use test_token::TestToken;
