@@ -30,6 +30,16 @@ pub mod test_token {
     );
 }
 
+/// A misbehaving contract account (tests only): refuses ether or re-enters on receipt.
+pub mod probe_account {
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        ProbeAccount,
+        "../../contracts/out/ProbeAccount.json"
+    );
+}
+
 pub use attestations::Attestations;
 pub use marketplace::Marketplace;
+pub use probe_account::ProbeAccount;
 pub use test_token::TestToken;

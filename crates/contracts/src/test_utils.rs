@@ -143,6 +143,21 @@ impl TestChain {
             .unwrap_or_default()
     }
 
+    /// Runtime code at an address (empty if none).
+    pub fn code(&self, account: Address) -> Bytes {
+        let db = &self.evm.ctx.journaled_state.database;
+        match db.basic_ref(account).ok().flatten() {
+            Some(info) => match info.code {
+                Some(code) => code.original_bytes(),
+                None => db
+                    .code_by_hash_ref(info.code_hash)
+                    .map(|c| c.original_bytes())
+                    .unwrap_or_default(),
+            },
+            None => Bytes::new(),
+        }
+    }
+
     /// Current block number (of the last mined block).
     pub fn block_number(&self) -> u64 {
         self.evm.ctx.block.number.to()
