@@ -259,7 +259,7 @@ async fn serve(
             let mut response = if method == Method::HEAD {
                 Response::new(Body::empty())
             } else {
-                let header_bytes = Bytes::from(car_header(&root));
+                let header_bytes = Bytes::from(crate::car::encode_header(&[root]));
                 let store = Arc::clone(&state.store);
                 let walk = resolved.walk;
                 let stream = futures_util::stream::unfold(
@@ -333,22 +333,6 @@ fn with_common(mut response: Response, etag: &str, ipfs_path: &str) -> Response 
         h.insert("x-ipfs-path", v);
     }
     response
-}
-
-/// A CAR v1 header naming `root`: the DAG-CBOR map `{"roots": [root], "version": 1}` behind its length varint.
-pub(crate) fn car_header(root: &Cid) -> Vec<u8> {
-    let cid = root.to_bytes();
-    let mut cbor = vec![0xa2, 0x65];
-    cbor.extend_from_slice(b"roots");
-    cbor.extend_from_slice(&[0x81, 0xd8, 0x2a, 0x58, (cid.len() + 1) as u8, 0x00]);
-    cbor.extend_from_slice(&cid);
-    cbor.push(0x67);
-    cbor.extend_from_slice(b"version");
-    cbor.push(0x01);
-    let mut out = Vec::with_capacity(cbor.len() + 2);
-    crate::varint::write(&mut out, cbor.len() as u64);
-    out.extend_from_slice(&cbor);
-    out
 }
 
 /// One CAR section: varint(len(cid) + len(data)), cid, data.

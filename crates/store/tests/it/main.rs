@@ -3,5 +3,7 @@
 mod car;
 mod crypt;
 mod export;
+mod gateway;
+mod pinning;
 mod stores;
 mod vectors;
