@@ -18,14 +18,21 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Run the embedded EVM chain alone (JSON-RPC on 127.0.0.1:8545 by default).
+    Devnet(commands::devnet::DevnetArgs),
+}
 
 /// Runs the parsed command to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move { match cli.command {} })
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Devnet(args) => commands::devnet::run(args).await,
+        }
+    })
 }
 
 /// Logs to stderr, filtered by RUST_LOG or else by the number of `-v` flags.

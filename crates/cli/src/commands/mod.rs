@@ -1,1 +1,3 @@
 //! One module per `scal3ml` subcommand.
+
+pub(crate) mod devnet;

@@ -1,0 +1,906 @@
+//! The chain: blocks, transactions, receipts, the pending pool, block building over revm, dev controls, and
+//! the queries the JSON-RPC layer answers from. Everything here is synchronous; the server holds it behind a
+//! mutex.
+
+use std::{
+    collections::HashMap,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use alloy::{
+    consensus::{
+        EMPTY_OMMER_ROOT_HASH, Eip658Value, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom,
+        Transaction as _, TxEnvelope, TxType,
+        proofs::{calculate_receipt_root, calculate_transaction_root},
+    },
+    eips::{eip1559::BaseFeeParams, eip7685::EMPTY_REQUESTS_HASH},
+    rpc::types::TransactionRequest,
+};
+use alloy_primitives::{Address, B256, Bloom, Bytes, Log, TxKind, U256, keccak256};
+use alloy_trie::EMPTY_ROOT_HASH;
+use revm::{
+    Context, DatabaseCommit, ExecuteEvm, MainBuilder, MainContext,
+    context::{
+        BlockEnv, CfgEnv, ContextTr, TxEnv,
+        result::{EVMError, ExecutionResult, InvalidTransaction},
+    },
+    database::CacheDB,
+    primitives::hardfork::SpecId,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{DevnetError, DevnetResult},
+    state::{AccountValue, History, StateAt, StateChanges},
+    store::{Record, Store},
+};
+
+/// The EVM rules the chain runs (Prague, as current hardhat and anvil default to).
+pub const SPEC: SpecId = SpecId::PRAGUE;
+
+/// A transaction's outcome as stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StoredReceipt {
+    /// Success (1) or failure (0).
+    pub(crate) status: bool,
+    /// Gas used by this transaction.
+    pub(crate) gas_used: u64,
+    /// Gas used by the block up to and including this transaction.
+    pub(crate) cumulative_gas_used: u64,
+    /// Price paid per gas.
+    pub(crate) effective_gas_price: u128,
+    /// Logs emitted.
+    pub(crate) logs: Vec<Log>,
+    /// Address of the created contract, for creations.
+    pub(crate) contract_address: Option<Address>,
+}
+
+impl StoredReceipt {
+    /// The consensus receipt (with bloom) of this outcome.
+    pub(crate) fn envelope(&self, tx_type: TxType) -> ReceiptEnvelope {
+        let receipt = Receipt {
+            status: Eip658Value::Eip658(self.status),
+            cumulative_gas_used: self.cumulative_gas_used,
+            logs: self.logs.clone(),
+        };
+        ReceiptEnvelope::from_typed(tx_type, ReceiptWithBloom::from(receipt))
+    }
+}
+
+/// A mined transaction.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StoredTx {
+    /// The signed transaction.
+    pub(crate) envelope: TxEnvelope,
+    /// Its recovered sender.
+    pub(crate) sender: Address,
+    /// Its outcome.
+    pub(crate) receipt: StoredReceipt,
+}
+
+impl StoredTx {
+    /// The transaction hash.
+    pub(crate) fn hash(&self) -> B256 {
+        *self.envelope.tx_hash()
+    }
+}
+
+/// A mined block.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StoredBlock {
+    /// The consensus header.
+    pub(crate) header: Header,
+    /// Its hash.
+    pub(crate) hash: B256,
+    /// The transactions with their receipts.
+    pub(crate) txs: Vec<StoredTx>,
+    /// The state version after this block.
+    pub(crate) version: u64,
+}
+
+/// A transaction waiting in the pool.
+#[derive(Clone, Debug)]
+pub(crate) struct PooledTx {
+    /// The signed transaction.
+    pub(crate) envelope: TxEnvelope,
+    /// Its recovered sender.
+    pub(crate) sender: Address,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Snapshot {
+    head: u64,
+    version: u64,
+    time_offset: i64,
+}
+
+/// Chain parameters fixed at genesis.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Genesis {
+    /// EIP-155 chain id.
+    pub(crate) chain_id: u64,
+    /// Block gas limit.
+    pub(crate) gas_limit: u64,
+    /// Genesis base fee.
+    pub(crate) base_fee: u64,
+    /// Genesis timestamp.
+    pub(crate) timestamp: u64,
+    /// Genesis allocations.
+    pub(crate) alloc: Vec<(Address, U256)>,
+}
+
+/// The chain itself.
+pub(crate) struct Chain {
+    genesis: Genesis,
+    blocks: Vec<StoredBlock>,
+    hashes: Vec<B256>,
+    by_hash: HashMap<B256, u64>,
+    tx_index: HashMap<B256, (u64, usize)>,
+    history: History,
+    version: u64,
+    pool: Vec<PooledTx>,
+    time_offset: i64,
+    next_timestamp: Option<u64>,
+    snapshots: HashMap<u64, Snapshot>,
+    next_snapshot: u64,
+    store: Option<Store>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// geth's wording for a transaction revm refused to run.
+pub(crate) fn invalid_tx_message(err: &InvalidTransaction, sender: Address) -> String {
+    match err {
+        InvalidTransaction::NonceTooLow { tx, state } => {
+            format!("nonce too low: address {sender}, tx: {tx} state: {state}")
+        }
+        InvalidTransaction::NonceTooHigh { tx, state } => {
+            format!("nonce too high: address {sender}, tx: {tx} state: {state}")
+        }
+        InvalidTransaction::LackOfFundForMaxFee { fee, balance } => {
+            format!(
+                "insufficient funds for gas * price + value: address {sender} have {balance} want {fee}"
+            )
+        }
+        InvalidTransaction::CallGasCostMoreThanGasLimit {
+            initial_gas,
+            gas_limit,
+        } => {
+            format!("intrinsic gas too low: gas {gas_limit}, minimum needed {initial_gas}")
+        }
+        InvalidTransaction::GasFloorMoreThanGasLimit {
+            gas_floor,
+            gas_limit,
+        } => {
+            format!(
+                "insufficient gas for floor data gas cost: gas {gas_limit}, minimum needed {gas_floor}"
+            )
+        }
+        InvalidTransaction::GasPriceLessThanBasefee => {
+            "max fee per gas less than block base fee".to_owned()
+        }
+        InvalidTransaction::PriorityFeeGreaterThanMaxFee => {
+            "max priority fee per gas higher than max fee per gas".to_owned()
+        }
+        InvalidTransaction::CallerGasLimitMoreThanBlock => "exceeds block gas limit".to_owned(),
+        InvalidTransaction::CreateInitCodeSizeLimit => "max initcode size exceeded".to_owned(),
+        InvalidTransaction::InvalidChainId | InvalidTransaction::MissingChainId => {
+            "invalid chain id for signer".to_owned()
+        }
+        InvalidTransaction::RejectCallerWithCode => format!("sender not an eoa: address {sender}"),
+        other => other.to_string(),
+    }
+}
+
+fn evm_error(err: EVMError<crate::state::StateReadError>, sender: Address) -> DevnetError {
+    match err {
+        EVMError::Transaction(t) => DevnetError::TxRejected(invalid_tx_message(&t, sender)),
+        EVMError::Header(h) => DevnetError::Internal(h.to_string()),
+        other => DevnetError::Internal(other.to_string()),
+    }
+}
+
+/// revm's view of a signed transaction.
+pub(crate) fn tx_env(envelope: &TxEnvelope, sender: Address) -> TxEnv {
+    TxEnv {
+        tx_type: envelope.tx_type() as u8,
+        caller: sender,
+        gas_limit: envelope.gas_limit(),
+        gas_price: envelope.max_fee_per_gas(),
+        kind: envelope.kind(),
+        value: envelope.value(),
+        data: envelope.input().clone(),
+        nonce: envelope.nonce(),
+        chain_id: envelope.chain_id(),
+        access_list: envelope.access_list().cloned().unwrap_or_default(),
+        gas_priority_fee: envelope.max_priority_fee_per_gas(),
+        ..Default::default()
+    }
+}
+
+impl Chain {
+    /// A new chain from genesis, or the chain stored in `store` if it holds one.
+    pub(crate) fn open(genesis: Genesis, store: Option<Store>) -> DevnetResult<Self> {
+        let mut chain = Self {
+            genesis: genesis.clone(),
+            blocks: Vec::new(),
+            hashes: Vec::new(),
+            by_hash: HashMap::new(),
+            tx_index: HashMap::new(),
+            history: History::default(),
+            version: 0,
+            pool: Vec::new(),
+            time_offset: 0,
+            next_timestamp: None,
+            snapshots: HashMap::new(),
+            next_snapshot: 1,
+            store: None,
+        };
+        let mut records = match &store {
+            Some(s) => s.read_all()?,
+            None => Vec::new(),
+        };
+        if records.is_empty() {
+            records.push(Record::Genesis {
+                genesis: genesis.clone(),
+            });
+            if let Some(s) = &store {
+                s.append(&records[0])?;
+            }
+        }
+        for record in records {
+            chain.replay(record)?;
+        }
+        chain.store = store;
+        Ok(chain)
+    }
+
+    fn replay(&mut self, record: Record) -> DevnetResult<()> {
+        match record {
+            Record::Genesis { genesis } => {
+                if !self.blocks.is_empty() {
+                    return Err(DevnetError::Corrupt {
+                        path: "chain.log".into(),
+                        reason: "second genesis".into(),
+                    });
+                }
+                if genesis.chain_id != self.genesis.chain_id {
+                    return Err(DevnetError::Config(format!(
+                        "the data directory holds a chain with id {}, not {}; pass --chain-id {} or another \
+                         --data-dir",
+                        genesis.chain_id, self.genesis.chain_id, genesis.chain_id
+                    )));
+                }
+                self.genesis = genesis.clone();
+                let mut changes = StateChanges::default();
+                for (address, balance) in &genesis.alloc {
+                    changes.accounts.insert(
+                        *address,
+                        Some(AccountValue {
+                            balance: *balance,
+                            nonce: 0,
+                            code_hash: alloy_primitives::KECCAK256_EMPTY,
+                        }),
+                    );
+                }
+                self.history.apply(0, &changes);
+                let header = Header {
+                    parent_hash: B256::ZERO,
+                    ommers_hash: EMPTY_OMMER_ROOT_HASH,
+                    beneficiary: Address::ZERO,
+                    state_root: self.history.state_root(0),
+                    transactions_root: EMPTY_ROOT_HASH,
+                    receipts_root: EMPTY_ROOT_HASH,
+                    logs_bloom: Bloom::ZERO,
+                    difficulty: U256::ZERO,
+                    number: 0,
+                    gas_limit: genesis.gas_limit,
+                    gas_used: 0,
+                    timestamp: genesis.timestamp,
+                    extra_data: Bytes::new(),
+                    mix_hash: B256::ZERO,
+                    nonce: Default::default(),
+                    base_fee_per_gas: Some(genesis.base_fee),
+                    withdrawals_root: Some(EMPTY_ROOT_HASH),
+                    blob_gas_used: Some(0),
+                    excess_blob_gas: Some(0),
+                    parent_beacon_block_root: Some(B256::ZERO),
+                    requests_hash: Some(EMPTY_REQUESTS_HASH),
+                    ..Default::default()
+                };
+                let hash = header.hash_slow();
+                self.push_block(StoredBlock {
+                    header,
+                    hash,
+                    txs: Vec::new(),
+                    version: 0,
+                });
+            }
+            Record::Block { block, changes } => {
+                if block.header.number != self.blocks.len() as u64
+                    || block.header.parent_hash != self.head().hash
+                {
+                    return Err(DevnetError::Corrupt {
+                        path: "chain.log".into(),
+                        reason: format!("block {} does not extend the head", block.header.number),
+                    });
+                }
+                self.history.apply(block.version, &changes);
+                self.version = block.version;
+                self.push_block(*block);
+            }
+            Record::Edit { version, changes } => {
+                self.history.apply(version, &changes);
+                self.version = version;
+            }
+            Record::Revert { head, version } => self.truncate(head, version),
+            Record::Time {
+                offset,
+                next_timestamp,
+            } => {
+                self.time_offset = offset;
+                self.next_timestamp = next_timestamp;
+            }
+        }
+        Ok(())
+    }
+
+    fn persist(&self, record: &Record) -> DevnetResult<()> {
+        match &self.store {
+            Some(store) => store.append(record),
+            None => Ok(()),
+        }
+    }
+
+    fn push_block(&mut self, block: StoredBlock) {
+        let number = block.header.number;
+        for (i, tx) in block.txs.iter().enumerate() {
+            self.tx_index.insert(tx.hash(), (number, i));
+        }
+        self.by_hash.insert(block.hash, number);
+        self.hashes.push(block.hash);
+        self.blocks.push(block);
+    }
+
+    fn truncate(&mut self, head: u64, version: u64) {
+        while self.blocks.len() as u64 > head + 1 {
+            let block = self.blocks.pop().expect("len checked");
+            self.hashes.pop();
+            self.by_hash.remove(&block.hash);
+            for tx in &block.txs {
+                self.tx_index.remove(&tx.hash());
+            }
+        }
+        self.history.truncate(version);
+        self.version = version;
+        self.pool.clear();
+    }
+
+    /// Chain id.
+    pub(crate) fn chain_id(&self) -> u64 {
+        self.genesis.chain_id
+    }
+
+    /// The newest block.
+    pub(crate) fn head(&self) -> &StoredBlock {
+        self.blocks.last().expect("genesis always exists")
+    }
+
+    /// Block by number.
+    pub(crate) fn block(&self, number: u64) -> Option<&StoredBlock> {
+        self.blocks.get(usize::try_from(number).ok()?)
+    }
+
+    /// Block by hash.
+    pub(crate) fn block_by_hash(&self, hash: &B256) -> Option<&StoredBlock> {
+        self.by_hash.get(hash).and_then(|n| self.block(*n))
+    }
+
+    /// A mined transaction and its block.
+    pub(crate) fn transaction(&self, hash: &B256) -> Option<(&StoredBlock, usize)> {
+        let (number, index) = self.tx_index.get(hash)?;
+        Some((self.block(*number)?, *index))
+    }
+
+    /// A pending transaction.
+    pub(crate) fn pooled(&self, hash: &B256) -> Option<&PooledTx> {
+        self.pool.iter().find(|p| p.envelope.tx_hash() == hash)
+    }
+
+    /// The state version that answers queries at `number` (the head answers with the latest version, which
+    /// includes dev-control edits made since it was mined).
+    pub(crate) fn version_at(&self, number: u64) -> Option<u64> {
+        if number == self.head().header.number {
+            return Some(self.version);
+        }
+        self.block(number).map(|b| b.version)
+    }
+
+    /// An account at a version.
+    pub(crate) fn account(&self, address: &Address, version: u64) -> Option<AccountValue> {
+        self.history.account(address, version)
+    }
+
+    /// Code of an account at a version.
+    pub(crate) fn code(&self, address: &Address, version: u64) -> Bytes {
+        self.history
+            .account(address, version)
+            .and_then(|a| self.history.code(&a.code_hash))
+            .map(|c| c.original_bytes())
+            .unwrap_or_default()
+    }
+
+    /// A storage slot at a version.
+    pub(crate) fn storage(&self, address: &Address, slot: U256, version: u64) -> U256 {
+        self.history.slot(address, slot, version)
+    }
+
+    /// Nonce including pending pool transactions.
+    pub(crate) fn pending_nonce(&self, address: &Address) -> u64 {
+        let base = self
+            .account(address, self.version)
+            .map(|a| a.nonce)
+            .unwrap_or_default();
+        let pooled = self
+            .pool
+            .iter()
+            .filter(|p| p.sender == *address)
+            .map(|p| p.envelope.nonce() + 1)
+            .max();
+        pooled.map_or(base, |n| n.max(base))
+    }
+
+    /// The base fee of the next block.
+    pub(crate) fn next_base_fee(&self) -> u64 {
+        self.head()
+            .header
+            .next_block_base_fee(BaseFeeParams::ethereum())
+            .unwrap_or(self.genesis.base_fee)
+    }
+
+    fn next_timestamp(&self) -> u64 {
+        let parent = self.head().header.timestamp;
+        let wall = (now() as i64 + self.time_offset).max(0) as u64;
+        self.next_timestamp.unwrap_or(wall).max(parent)
+    }
+
+    fn block_env(&self, number: u64, timestamp: u64, base_fee: u64) -> BlockEnv {
+        BlockEnv {
+            number: U256::from(number),
+            beneficiary: Address::ZERO,
+            timestamp: U256::from(timestamp),
+            gas_limit: self.genesis.gas_limit,
+            basefee: base_fee,
+            difficulty: U256::ZERO,
+            prevrandao: Some(keccak256(number.to_be_bytes())),
+            ..Default::default()
+        }
+    }
+
+    fn cfg(&self) -> CfgEnv {
+        let mut cfg = CfgEnv::new_with_spec(SPEC);
+        cfg.chain_id = self.genesis.chain_id;
+        cfg.tx_gas_limit_cap = Some(u64::MAX);
+        cfg
+    }
+
+    /// Checks a signed transaction as it arrives: chain id, nonce against the pool, and a dry run against the
+    /// pending state for funds, gas and fees. Returns the sender.
+    pub(crate) fn validate(&self, envelope: &TxEnvelope, sender: Address) -> DevnetResult<()> {
+        if let Some(id) = envelope.chain_id()
+            && id != self.genesis.chain_id
+        {
+            return Err(DevnetError::TxRejected(format!(
+                "invalid chain id for signer: have {id}, want {}",
+                self.genesis.chain_id
+            )));
+        }
+        if self
+            .pool
+            .iter()
+            .any(|p| p.envelope.tx_hash() == envelope.tx_hash())
+            || self.transaction(envelope.tx_hash()).is_some()
+        {
+            return Err(DevnetError::TxRejected("already known".to_owned()));
+        }
+        let expected = self.pending_nonce(&sender);
+        if envelope.nonce() < expected {
+            return Err(DevnetError::TxRejected(format!(
+                "nonce too low: address {sender}, tx: {} state: {expected}",
+                envelope.nonce()
+            )));
+        }
+        if envelope.nonce() > expected {
+            return Err(DevnetError::TxRejected(format!(
+                "nonce too high: address {sender}, tx: {} state: {expected}",
+                envelope.nonce()
+            )));
+        }
+        let mut env = tx_env(envelope, sender);
+        env.nonce = self
+            .account(&sender, self.version)
+            .map(|a| a.nonce)
+            .unwrap_or_default();
+        let head = self.head().header.number;
+        let block = self.block_env(head + 1, self.next_timestamp(), self.next_base_fee());
+        let db = CacheDB::new(StateAt {
+            history: &self.history,
+            version: self.version,
+            hashes: &self.hashes,
+        });
+        let mut evm = Context::mainnet()
+            .with_db(db)
+            .with_cfg(self.cfg())
+            .with_block(block)
+            .build_mainnet();
+        match evm.transact(env) {
+            Ok(_) => Ok(()),
+            Err(err) => Err(evm_error(err, sender)),
+        }
+    }
+
+    /// Adds a validated transaction to the pool.
+    pub(crate) fn add_to_pool(&mut self, envelope: TxEnvelope, sender: Address) {
+        self.pool.push(PooledTx { envelope, sender });
+    }
+
+    /// Mines one block with everything in the pool that still applies, in nonce order per sender. Returns the
+    /// new block's number.
+    pub(crate) fn mine(&mut self, timestamp: Option<u64>) -> DevnetResult<u64> {
+        let mut pool = std::mem::take(&mut self.pool);
+        // Keep arrival order across senders, nonce order within a sender.
+        pool.sort_by_key(|p| p.envelope.nonce());
+        let number = self.head().header.number + 1;
+        let parent = self.head().hash;
+        let base_fee = self.next_base_fee();
+        let timestamp = timestamp
+            .unwrap_or_else(|| self.next_timestamp())
+            .max(self.head().header.timestamp);
+        let gas_limit = self.genesis.gas_limit;
+
+        let mut changes = StateChanges::default();
+        let mut txs = Vec::new();
+        let mut cumulative = 0u64;
+        {
+            let db = CacheDB::new(StateAt {
+                history: &self.history,
+                version: self.version,
+                hashes: &self.hashes,
+            });
+            let mut evm = Context::mainnet()
+                .with_db(db)
+                .with_cfg(self.cfg())
+                .with_block(self.block_env(number, timestamp, base_fee))
+                .build_mainnet();
+            let history = &self.history;
+            for pooled in pool {
+                if cumulative + pooled.envelope.gas_limit() > gas_limit {
+                    self.pool.push(pooled);
+                    continue;
+                }
+                let env = tx_env(&pooled.envelope, pooled.sender);
+                let outcome = match evm.transact(env) {
+                    Ok(outcome) => outcome,
+                    Err(err) => {
+                        tracing::debug!(target: "devnet::miner", %err, "dropping transaction that no longer applies");
+                        continue;
+                    }
+                };
+                changes.absorb(&outcome.state, |a| history.known_slots(a));
+                evm.ctx.db_mut().commit(outcome.state);
+                let gas_used = outcome.result.tx_gas_used();
+                cumulative += gas_used;
+                let effective_gas_price = pooled.envelope.effective_gas_price(Some(base_fee));
+                let contract_address = match pooled.envelope.kind() {
+                    TxKind::Create => Some(pooled.sender.create(pooled.envelope.nonce())),
+                    TxKind::Call(_) => None,
+                };
+                let status = outcome.result.is_success();
+                let logs = outcome.result.into_logs();
+                txs.push(StoredTx {
+                    envelope: pooled.envelope,
+                    sender: pooled.sender,
+                    receipt: StoredReceipt {
+                        status,
+                        gas_used,
+                        cumulative_gas_used: cumulative,
+                        effective_gas_price,
+                        logs,
+                        contract_address,
+                    },
+                });
+            }
+        }
+        // Pooled transactions from a sender whose earlier one was dropped can never apply now.
+        let version = self.version + 1;
+        self.history.apply(version, &changes);
+        let receipts: Vec<ReceiptEnvelope> = txs
+            .iter()
+            .map(|t| t.receipt.envelope(t.envelope.tx_type()))
+            .collect();
+        let mut logs_bloom = Bloom::ZERO;
+        for r in &receipts {
+            logs_bloom.accrue_bloom(r.logs_bloom());
+        }
+        let envelopes: Vec<&TxEnvelope> = txs.iter().map(|t| &t.envelope).collect();
+        let header = Header {
+            parent_hash: parent,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: Address::ZERO,
+            state_root: self.history.state_root(version),
+            transactions_root: calculate_transaction_root(&envelopes),
+            receipts_root: calculate_receipt_root(&receipts),
+            logs_bloom,
+            difficulty: U256::ZERO,
+            number,
+            gas_limit,
+            gas_used: cumulative,
+            timestamp,
+            extra_data: Bytes::new(),
+            mix_hash: keccak256(number.to_be_bytes()),
+            nonce: Default::default(),
+            base_fee_per_gas: Some(base_fee),
+            withdrawals_root: Some(EMPTY_ROOT_HASH),
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(B256::ZERO),
+            requests_hash: Some(EMPTY_REQUESTS_HASH),
+            ..Default::default()
+        };
+        let hash = header.hash_slow();
+        let block = StoredBlock {
+            header,
+            hash,
+            txs,
+            version,
+        };
+        let record = Record::Block {
+            block: Box::new(block),
+            changes,
+        };
+        if let Err(err) = self.persist(&record) {
+            self.history.truncate(self.version);
+            return Err(err);
+        }
+        let Record::Block { block, .. } = record else {
+            unreachable!("built above")
+        };
+        self.version = version;
+        self.next_timestamp = None;
+        self.push_block(*block);
+        Ok(number)
+    }
+
+    /// Executes a call against the state at `version` without committing anything.
+    pub(crate) fn call(
+        &self,
+        request: &TransactionRequest,
+        number: u64,
+        version: u64,
+        gas: Option<u64>,
+    ) -> DevnetResult<ExecutionResult> {
+        let block = self
+            .block(number)
+            .ok_or_else(|| DevnetError::NotFound("header not found".into()))?;
+        let from = request.from.unwrap_or_default();
+        let mut cfg = self.cfg();
+        cfg.disable_nonce_check = true;
+        cfg.disable_base_fee = true;
+        cfg.disable_block_gas_limit = true;
+        let gas_price = request.gas_price.or(request.max_fee_per_gas).unwrap_or(0);
+        if gas_price == 0 {
+            cfg.disable_fee_charge = true;
+        }
+        let env = TxEnv {
+            tx_type: if request.max_fee_per_gas.is_some() {
+                2
+            } else if request.access_list.is_some() {
+                1
+            } else {
+                0
+            },
+            caller: from,
+            gas_limit: gas.or(request.gas).unwrap_or(self.genesis.gas_limit),
+            gas_price,
+            kind: request.to.unwrap_or(TxKind::Create),
+            value: request.value.unwrap_or_default(),
+            data: request.input.input().cloned().unwrap_or_default(),
+            nonce: 0,
+            chain_id: Some(self.genesis.chain_id),
+            access_list: request.access_list.clone().unwrap_or_default(),
+            gas_priority_fee: request
+                .max_priority_fee_per_gas
+                .filter(|_| request.max_fee_per_gas.is_some()),
+            ..Default::default()
+        };
+        let header = &block.header;
+        // A call at the head runs as if in the next block, like geth's "pending" view.
+        let env_block = if number == self.head().header.number {
+            self.block_env(number + 1, self.next_timestamp(), self.next_base_fee())
+        } else {
+            self.block_env(
+                number,
+                header.timestamp,
+                header.base_fee_per_gas.unwrap_or_default(),
+            )
+        };
+        let db = CacheDB::new(StateAt {
+            history: &self.history,
+            version,
+            hashes: &self.hashes,
+        });
+        let mut evm = Context::mainnet()
+            .with_db(db)
+            .with_cfg(cfg)
+            .with_block(env_block)
+            .build_mainnet();
+        evm.transact(env)
+            .map(|o| o.result)
+            .map_err(|e| evm_error(e, from))
+    }
+
+    /// Estimates the gas a transaction needs: the smallest limit (within 1.5%, as geth) at which it succeeds.
+    pub(crate) fn estimate_gas(
+        &self,
+        request: &TransactionRequest,
+        number: u64,
+        version: u64,
+    ) -> DevnetResult<u64> {
+        let cap = request.gas.unwrap_or(self.genesis.gas_limit);
+        let first = self.call(request, number, version, Some(cap))?;
+        let used = match first {
+            ExecutionResult::Success { .. } => first.tx_gas_used(),
+            ExecutionResult::Revert { output, .. } => return Err(DevnetError::reverted(output)),
+            ExecutionResult::Halt { reason, .. } => {
+                return Err(DevnetError::Halted(format!(
+                    "gas required exceeds allowance ({cap}): {reason:?}"
+                )));
+            }
+        };
+        let ok = |gas: u64| {
+            matches!(
+                self.call(request, number, version, Some(gas)),
+                Ok(ExecutionResult::Success { .. })
+            )
+        };
+        // Most transactions succeed with exactly what they used (no refund, no 63/64 reservation at play).
+        if used < cap && ok(used) {
+            return Ok(used);
+        }
+        let mut lo = used.saturating_sub(1);
+        let mut hi = cap;
+        let optimistic = (used + 2_300) * 64 / 63;
+        if optimistic < hi {
+            if ok(optimistic) {
+                hi = optimistic;
+            } else {
+                lo = optimistic;
+            }
+        }
+        while lo + 1 < hi {
+            if (hi - lo) as f64 / hi as f64 <= 0.015 {
+                break;
+            }
+            let mid = lo + (hi - lo) / 2;
+            if ok(mid) { hi = mid } else { lo = mid }
+        }
+        Ok(hi)
+    }
+
+    /// Applies a dev-control edit (set balance, nonce, code, storage) to the latest state.
+    pub(crate) fn edit(&mut self, changes: StateChanges) -> DevnetResult<()> {
+        let version = self.version + 1;
+        let record = Record::Edit { version, changes };
+        self.persist(&record)?;
+        let Record::Edit { changes, .. } = record else {
+            unreachable!("built above")
+        };
+        self.history.apply(version, &changes);
+        self.version = version;
+        Ok(())
+    }
+
+    /// Sets one account's balance.
+    pub(crate) fn set_balance(&mut self, address: Address, balance: U256) -> DevnetResult<()> {
+        let mut account = self
+            .account(&address, self.version)
+            .unwrap_or(AccountValue {
+                balance: U256::ZERO,
+                nonce: 0,
+                code_hash: alloy_primitives::KECCAK256_EMPTY,
+            });
+        account.balance = balance;
+        let mut changes = StateChanges::default();
+        changes.accounts.insert(address, Some(account));
+        self.edit(changes)
+    }
+
+    /// Records a snapshot of the current head and state; returns its id.
+    pub(crate) fn snapshot(&mut self) -> u64 {
+        let id = self.next_snapshot;
+        self.next_snapshot += 1;
+        self.snapshots.insert(
+            id,
+            Snapshot {
+                head: self.head().header.number,
+                version: self.version,
+                time_offset: self.time_offset,
+            },
+        );
+        id
+    }
+
+    /// Returns to a snapshot (and drops it and every later one). False if the id is unknown.
+    pub(crate) fn revert(&mut self, id: u64) -> DevnetResult<bool> {
+        let Some(snap) = self.snapshots.get(&id).copied() else {
+            return Ok(false);
+        };
+        self.persist(&Record::Revert {
+            head: snap.head,
+            version: snap.version,
+        })?;
+        self.truncate(snap.head, snap.version);
+        self.time_offset = snap.time_offset;
+        self.persist(&Record::Time {
+            offset: self.time_offset,
+            next_timestamp: None,
+        })?;
+        self.snapshots.retain(|k, _| *k < id);
+        Ok(true)
+    }
+
+    /// Moves the clock forward by `seconds`; returns the new total offset.
+    pub(crate) fn increase_time(&mut self, seconds: u64) -> DevnetResult<i64> {
+        self.time_offset += seconds as i64;
+        self.persist(&Record::Time {
+            offset: self.time_offset,
+            next_timestamp: self.next_timestamp,
+        })?;
+        Ok(self.time_offset)
+    }
+
+    /// Fixes the timestamp of the next block (must not be before the head's).
+    pub(crate) fn set_next_timestamp(&mut self, timestamp: u64) -> DevnetResult<()> {
+        let head = self.head().header.timestamp;
+        if timestamp < head {
+            return Err(DevnetError::InvalidParams(format!(
+                "timestamp {timestamp} is before the head block's timestamp {head}; timestamps only move forward"
+            )));
+        }
+        self.next_timestamp = Some(timestamp);
+        self.time_offset = timestamp as i64 - now() as i64;
+        self.persist(&Record::Time {
+            offset: self.time_offset,
+            next_timestamp: self.next_timestamp,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn genesis_is_block_zero_with_the_allocations() {
+        let a = Address::repeat_byte(7);
+        let chain = Chain::open(
+            Genesis {
+                chain_id: 5,
+                gas_limit: 30_000_000,
+                base_fee: 7,
+                timestamp: 1,
+                alloc: vec![(a, U256::from(3))],
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(chain.head().header.number, 0);
+        assert_eq!(chain.account(&a, 0).unwrap().balance, U256::from(3));
+        assert_ne!(chain.head().header.state_root, EMPTY_ROOT_HASH);
+    }
+}
