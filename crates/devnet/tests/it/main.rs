@@ -1,4 +1,6 @@
-//! Integration tests of the devnet over real HTTP: alloy as the client, plus raw JSON-RPC for shapes and
-//! errors alloy would never send.
+//! Integration tests of the devnet over real HTTP and WebSocket: alloy as the client (deploy, call, estimate,
+//! send, events, custom errors, receipts), raw JSON-RPC for shapes and errors alloy would never send, the
+//! MetaMask call sequence, persistence across restarts and a kill -9, and the execution-apis `.io` cases.
 
+mod alloy_client;
 mod raw;
