@@ -35,17 +35,23 @@ contract ProbeAccount {
 
     /// @notice Calls `target` with `data` and `value`, reverting with CallFailed on failure.
     function exec(address target, uint256 value, bytes calldata data) external payable returns (bytes memory) {
+        // Test-only: forwards arbitrary calldata.
+        // solhint-disable-next-line avoid-low-level-calls
         (bool ok, bytes memory ret) = target.call{value: value}(data);
         if (!ok) revert CallFailed(ret);
         return ret;
     }
 
+    // Test-only: the probe exists to misbehave on receipt.
+    // solhint-disable-next-line no-complex-fallback
     receive() external payable {
         if (rejectEther) revert EtherRefused();
         if (reentryData.length != 0) {
             bytes memory data = reentryData;
             delete reentryData;
             reentryAttempts += 1;
+            // Test-only: re-enters with arbitrary calldata.
+            // solhint-disable-next-line avoid-low-level-calls
             (bool ok,) = reentryTarget.call(data);
             reentrySucceeded = ok;
         }
