@@ -198,15 +198,10 @@ pub(crate) async fn start(
     }
 }
 
-/// The first `http://127.0.0.1:PORT` (PORT not 0) in a line of the devnet's output.
+/// The address in the devnet's stdout line `Listening on HOST:PORT` (see crates/cli/src/commands/devnet.rs).
 fn find_url(line: &str) -> Option<String> {
-    let start = line.find("http://127.0.0.1:")?;
-    let rest = &line[start + "http://127.0.0.1:".len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    match digits.parse::<u16>() {
-        Ok(port) if port != 0 => Some(format!("http://127.0.0.1:{port}")),
-        _ => None,
-    }
+    let addr: std::net::SocketAddr = line.trim().strip_prefix("Listening on ")?.parse().ok()?;
+    (addr.port() != 0).then(|| format!("http://{addr}"))
 }
 
 /// VmRSS of `root` plus every process whose ancestry leads to it (hardhat and ganache may fork helpers).
@@ -271,11 +266,14 @@ mod tests {
     #[test]
     fn url_is_read_from_a_log_line() {
         assert_eq!(
-            find_url("Listening on http://127.0.0.1:40123 (chain id 31337)").as_deref(),
+            find_url("Listening on 127.0.0.1:40123").as_deref(),
             Some("http://127.0.0.1:40123")
         );
-        assert_eq!(find_url("binding http://127.0.0.1:0"), None);
-        assert_eq!(find_url("no address here"), None);
+        assert_eq!(find_url("Listening on 127.0.0.1:0"), None);
+        assert_eq!(
+            find_url("(0) 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 0xac09"),
+            None
+        );
     }
 
     #[test]

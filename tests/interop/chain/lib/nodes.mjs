@@ -130,7 +130,7 @@ export async function startGanache({ timeoutMs = 60_000 } = {}) {
   return handle(proc, await waitReady(proc, () => url, timeoutMs));
 }
 
-/** `scal3ml devnet --port 0`; the bound address is read from its stdout (the first http://127.0.0.1:PORT). */
+/** `scal3ml devnet --port 0`; the bound address is read from its stdout line `Listening on HOST:PORT`. */
 export async function startDevnet({ timeoutMs = 30_000, args = [] } = {}) {
   const bin = scal3mlBinary();
   if (!existsSync(bin)) {
@@ -138,8 +138,8 @@ export async function startDevnet({ timeoutMs = 30_000, args = [] } = {}) {
   }
   const proc = spawnNode("scal3ml devnet", bin, ["devnet", "--port", "0", ...args]);
   const urlOf = () => {
-    const match = proc.output().match(/http:\/\/127\.0\.0\.1:(\d+)/);
-    return match && match[1] !== "0" ? `http://127.0.0.1:${match[1]}` : null;
+    const match = proc.output().match(/^Listening on (\S+):(\d+)\s*$/m);
+    return match && match[2] !== "0" ? `http://${match[1]}:${match[2]}` : null;
   };
   return handle(proc, await waitReady(proc, urlOf, timeoutMs));
 }
