@@ -166,8 +166,6 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
     mapping(uint256 assetId => mapping(address account => uint64 expiry)) private _licenses;
     mapping(uint256 assetId => mapping(address account => Holding holding)) private _holdings;
     mapping(uint256 assetId => mapping(address token => mapping(address account => int256 debt))) private _tokenDebt;
-    // slither misses the write in the recursive _distribute (covered by tests/it/revenue.rs).
-    // slither-disable-next-line uninitialized-state
     mapping(uint256 assetId => mapping(address token => Pool pool)) private _pools;
     mapping(uint256 assetId => mapping(address account => Checkpoint[] history)) private _shareHistory;
     mapping(uint256 assetId => Checkpoint[] history) private _totalHistory;
@@ -550,7 +548,7 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
             debts[msg.sender] = int256(earned);
         }
         emit Withdrawn(assetId, msg.sender, token, amount);
-        _pay(token, msg.sender, amount);
+        _payCaller(token, amount);
     }
 
     /// @notice Withdraws the marketplace fees owed in `token` (fee recipient only).
@@ -560,7 +558,7 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         if (amount == 0) revert NothingToWithdraw(0, msg.sender, token);
         _feesOwed[token] = 0;
         emit FeesWithdrawn(msg.sender, token, amount);
-        _pay(token, msg.sender, amount);
+        _payCaller(token, amount);
     }
 
     // ------------------------------------------------------------------ proposals
@@ -717,7 +715,10 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
     /// @notice A proposal, with `state` Expired once its deadline passed while open.
     function proposal(uint256 proposalId) external view returns (Proposal memory prop) {
         prop = _proposals[proposalId];
+        // Enum states, not balances: equality is exact here.
+        // slither-disable-next-line incorrect-equality
         if (prop.state == ProposalState.None) revert UnknownProposal(proposalId);
+        // slither-disable-next-line incorrect-equality
         if (prop.state == ProposalState.Open && block.timestamp > prop.deadline) prop.state = ProposalState.Expired;
     }
 
@@ -821,25 +822,28 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         uint256 total = rec.totalShares;
         uint256 available = own + p.remainder;
         // The remainder is below `total`, so it fits in 96 bits.
-        _pools[assetId][token] = Pool((p.perShare + available / total).toUint160(), uint96(available % total));
+        _pools[assetId][token] = Pool(SafeCast.toUint160(p.perShare + available / total), uint96(available % total));
         emit RevenueCredited(assetId, token, own);
     }
 
-    function _pay(address token, address to, uint256 amount) private {
+    /// @dev Pays `amount` of `token` to msg.sender, the only account this contract ever pays.
+    function _payCaller(address token, uint256 amount) private {
         if (token == ETH) {
             // A plain call forwards enough gas for contract wallets; state is settled before it.
-            // The only way to pay ether without transfer/send's 2300 gas.
-            // solhint-disable-next-line avoid-low-level-calls
-            (bool ok,) = payable(to).call{value: amount}("");
-            if (!ok) revert PaymentFailed(to, amount);
+            // A call, not transfer/send, so contract wallets get enough gas. Slither: the destination is msg.sender and the amount what it is owed, settled before this call.
+            // slither-disable-next-line arbitrary-send-eth
+            (bool ok,) = msg.sender.call{value: amount}("");
+            if (!ok) revert PaymentFailed(msg.sender, amount);
         } else {
-            IERC20(token).safeTransfer(to, amount);
+            IERC20(token).safeTransfer(msg.sender, amount);
         }
     }
 
     /// @dev Records `valueBefore` for the current block unless a change in this block already did.
     function _checkpoint(Checkpoint[] storage history, uint96 valueBefore) private {
         uint256 len = history.length;
+        // A block number, not a balance: equality is exact here.
+        // slither-disable-next-line incorrect-equality
         if (len != 0 && history[len - 1].blockNumber == block.number) return;
         history.push(Checkpoint(uint48(block.number), valueBefore));
     }
