@@ -34,9 +34,13 @@ struct Args {
     /// Dev accounts sending at once.
     #[arg(long, default_value_t = 10)]
     accounts: u32,
-    /// (d) start-ups per node; the median is reported.
+    /// (d) start-ups per node and round; the median is reported.
     #[arg(long, default_value_t = 3)]
     startup_runs: usize,
+    /// Rounds over all nodes (each round starts every node afresh); each figure is the median over rounds.
+    /// More than one evens out load from other programs on a shared machine.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// The scal3ml binary [default: $CARGO_TARGET_DIR/release/scal3ml, else target/release/scal3ml].
     #[arg(long)]
     scal3ml: Option<PathBuf>,
@@ -64,15 +68,23 @@ async fn main() -> anyhow::Result<()> {
     };
     let creation_code = workload::counter_creation_code(&programs.npm_dir)?;
 
-    let mut results = Vec::new();
-    for &kind in &args.nodes {
-        eprintln!("==> {}", kind.label());
-        let measured = measure(kind, &programs, &args, &creation_code)
-            .await
-            .with_context(|| format!("benchmarking {}", kind.label()))?;
-        eprintln!("    {measured:?}");
-        results.push((kind, measured));
+    let mut rounds: Vec<Vec<Measured>> = vec![Vec::new(); args.nodes.len()];
+    for round in 1..=args.rounds.max(1) {
+        for (i, &kind) in args.nodes.iter().enumerate() {
+            eprintln!("==> {} (round {round})", kind.label());
+            let measured = measure(kind, &programs, &args, &creation_code)
+                .await
+                .with_context(|| format!("benchmarking {}", kind.label()))?;
+            eprintln!("    {measured:?}");
+            rounds[i].push(measured);
+        }
     }
+    let results: Vec<_> = args
+        .nodes
+        .iter()
+        .copied()
+        .zip(rounds.iter().map(|r| Measured::median(r)))
+        .collect();
     print!("{}", report::table(&results, &args_line(&args)));
     Ok(())
 }
@@ -113,7 +125,13 @@ async fn measure(
 
 fn args_line(args: &Args) -> String {
     format!(
-        "{} transfers and {} contract calls from {} accounts, {} eth_call, start-up median of {}",
-        args.transfers, args.contract_calls, args.accounts, args.eth_calls, args.startup_runs
+        "{} transfers and {} contract calls from {} accounts, {} eth_call, start-up median of {} per round; \
+         median of {} round(s)",
+        args.transfers,
+        args.contract_calls,
+        args.accounts,
+        args.eth_calls,
+        args.startup_runs,
+        args.rounds
     )
 }

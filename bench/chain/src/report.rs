@@ -14,6 +14,23 @@ pub(crate) struct Measured {
     pub(crate) rss_after_transfers: u64,
 }
 
+impl Measured {
+    /// Each field's median over several runs (the upper middle one for an even count).
+    pub(crate) fn median(runs: &[Self]) -> Self {
+        fn mid<T: Copy + PartialOrd>(mut v: Vec<T>) -> T {
+            v.sort_by(|a, b| a.partial_cmp(b).expect("figures are never NaN"));
+            v[v.len() / 2]
+        }
+        Self {
+            transfers_per_s: mid(runs.iter().map(|m| m.transfers_per_s).collect()),
+            contract_tx_per_s: mid(runs.iter().map(|m| m.contract_tx_per_s).collect()),
+            eth_calls_per_s: mid(runs.iter().map(|m| m.eth_calls_per_s).collect()),
+            startup: mid(runs.iter().map(|m| m.startup).collect()),
+            rss_after_transfers: mid(runs.iter().map(|m| m.rss_after_transfers).collect()),
+        }
+    }
+}
+
 struct Row {
     name: &'static str,
     value: fn(&Measured) -> f64,
@@ -161,6 +178,15 @@ mod tests {
             memory.contains("| 50 MiB | 400 MiB | 0.12x | <= 0.5x hardhat | yes |"),
             "{memory}"
         );
+    }
+
+    #[test]
+    fn median_is_taken_per_field() {
+        let runs = [m(300.0, 90, 10), m(100.0, 30, 30), m(200.0, 60, 20)];
+        let med = Measured::median(&runs);
+        assert_eq!(med.transfers_per_s, 200.0);
+        assert_eq!(med.startup, Duration::from_millis(60));
+        assert_eq!(med.rss_after_transfers, 20 << 20);
     }
 
     #[test]
