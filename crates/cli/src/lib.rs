@@ -14,11 +14,13 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+pub(crate) enum Command {
+    /// Content-addressed storage: add, cat, get, ls, CAR, pins, gc.
+    Store(commands::store::StoreArgs),
     /// Run the embedded EVM chain alone (JSON-RPC on 127.0.0.1:8545 by default).
     Devnet(commands::devnet::DevnetArgs),
 }
@@ -30,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
+            Command::Store(args) => commands::store::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
         }
     })

@@ -308,7 +308,10 @@ fn parse_header(bytes: &[u8]) -> StoreResult<Vec<Cid>> {
                             }
                         },
                         _ => {
-                            return Err(StoreError::malformed(FORMAT, "a root is not a tagged CID"));
+                            return Err(StoreError::malformed(
+                                FORMAT,
+                                "a root is not a tagged CID",
+                            ));
                         }
                     }
                 }

@@ -1,3 +1,4 @@
 //! One module per `scal3ml` subcommand.
 
 pub(crate) mod devnet;
+pub(crate) mod store;

@@ -1,4 +1,5 @@
-//! [`MemStore`]: blocks in a hash map, for tests and short-lived work.
+//! [`MemStore`]: blocks in a hash map, for tests and short-lived work. Keys are CIDv1, so a CIDv0 and the
+//! CIDv1 of the same dag-pb bytes name one block, as on disk.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -36,7 +37,7 @@ impl MemStore {
     /// (corrupt blocks, link cycles) to check that readers catch them.
     #[cfg(any(test, feature = "test-utils"))]
     pub fn put_unchecked(&self, cid: Cid, data: Bytes) {
-        self.blocks().insert(cid, data);
+        self.blocks().insert(cid.to_v1(), data);
     }
 }
 
@@ -45,7 +46,7 @@ impl BlockStore for MemStore {
         Box::pin(async move {
             let data = self
                 .blocks()
-                .get(cid)
+                .get(&cid.to_v1())
                 .cloned()
                 .ok_or(StoreError::NotFound { cid: *cid })?;
             cid.verify(&data)?;
@@ -56,18 +57,18 @@ impl BlockStore for MemStore {
     fn put(&self, block: Block) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move {
             let (cid, data) = block.into_parts();
-            self.blocks().entry(cid).or_insert(data);
+            self.blocks().entry(cid.to_v1()).or_insert(data);
             Ok(())
         })
     }
 
     fn has<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<bool>> {
-        Box::pin(async move { Ok(self.blocks().contains_key(cid)) })
+        Box::pin(async move { Ok(self.blocks().contains_key(&cid.to_v1())) })
     }
 
     fn delete<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.blocks().remove(cid);
+            self.blocks().remove(&cid.to_v1());
             Ok(())
         })
     }

@@ -115,18 +115,20 @@ pub trait PinStore: BlockStore {
     /// Removes every block not pinned directly and not reachable from a recursive pin.
     fn gc(&self) -> BoxFuture<'_, StoreResult<GcReport>> {
         Box::pin(async move {
-            let mut keep = HashSet::new();
+            let mut reached = HashSet::new();
             for (cid, mode) in self.pins().await? {
                 match mode {
                     PinMode::Direct => {
-                        keep.insert(cid);
+                        reached.insert(cid);
                     }
-                    PinMode::Recursive => walk_dag(self, &cid, &mut keep).await?,
+                    PinMode::Recursive => walk_dag(self, &cid, &mut reached).await?,
                 }
             }
+            // A CIDv0 and the CIDv1 of the same dag-pb bytes name one block: compare in CIDv1 form.
+            let keep: HashSet<Cid> = reached.iter().map(Cid::to_v1).collect();
             let mut report = GcReport::default();
             for (cid, size) in self.list().await? {
-                if !keep.contains(&cid) {
+                if !keep.contains(&cid.to_v1()) {
                     self.delete(&cid).await?;
                     report.removed_blocks += 1;
                     report.removed_bytes += size;
@@ -150,8 +152,13 @@ pub async fn walk_dag<S: BlockStore + ?Sized>(
         if !seen.insert(cid) {
             continue;
         }
-        let data = store.get(&cid).await?;
-        stack.extend(links_of(&cid, &data)?);
+        if cid.codec() == crate::cid::Codec::DagPb {
+            let data = store.get(&cid).await?;
+            stack.extend(links_of(&cid, &data)?);
+        } else if !store.has(&cid).await? {
+            // Leaf codecs have no links: presence is enough (reads verify them later).
+            return Err(StoreError::NotFound { cid });
+        }
     }
     Ok(())
 }

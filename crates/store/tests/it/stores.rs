@@ -80,6 +80,18 @@ async fn suite<S: PinStore>(store: &S) {
     store.delete(c.cid()).await.unwrap();
     store.delete(c.cid()).await.unwrap(); // idempotent
     assert_eq!(store.stat().await.unwrap().blocks, 0);
+
+    // regression_gc_kept_cidv0_pins: a block pinned by its CIDv0 must survive gc
+    let v0_dir: Cid = "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+        .parse()
+        .unwrap();
+    store
+        .put(Block::new(v0_dir, Bytes::from_static(&[0x0a, 0x02, 0x08, 0x01])).unwrap())
+        .await
+        .unwrap();
+    store.pin(&v0_dir, PinMode::Recursive).await.unwrap();
+    assert_eq!(store.gc().await.unwrap().removed_blocks, 0);
+    assert!(store.has(&v0_dir).await.unwrap());
 }
 
 #[tokio::test]
