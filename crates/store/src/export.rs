@@ -103,7 +103,9 @@ fn decode(cid: &Cid, block: Bytes) -> StoreResult<Decoded> {
                         .zip(meta.blocksizes.iter().copied())
                         .collect();
                     let size = meta.filesize.unwrap_or_else(|| {
-                        data.len() as u64 + children.iter().map(|c| c.1).sum::<u64>()
+                        children
+                            .iter()
+                            .fold(data.len() as u64, |acc, c| acc.saturating_add(c.1))
                     });
                     Ok(Decoded::File {
                         data,
@@ -207,7 +209,7 @@ pub async fn read_range<S: BlockStore + ?Sized>(
     // with their absolute offsets.
     let mut visit =
         |offset: u64, data: Bytes, children: Vec<(Cid, u64)>, out: &mut ByteSink<'_>| {
-            let data_end = offset + data.len() as u64;
+            let data_end = offset.saturating_add(data.len() as u64);
             if data_end > start && offset < end && !data.is_empty() {
                 let from = start.saturating_sub(offset) as usize;
                 let to = (end.min(data_end) - offset) as usize;
@@ -217,10 +219,10 @@ pub async fn read_range<S: BlockStore + ?Sized>(
             let mut pos = data_end;
             let mut wanted = Vec::new();
             for (child, len) in children {
-                if pos < end && pos + len > start {
+                if pos < end && pos.saturating_add(len) > start {
                     wanted.push((child, pos, len));
                 }
-                pos += len;
+                pos = pos.saturating_add(len);
             }
             StoreResult::Ok(wanted)
         };

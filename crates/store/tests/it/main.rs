@@ -3,6 +3,7 @@
 mod car;
 mod crypt;
 mod export;
+mod fuzz;
 mod gateway;
 mod pinning;
 mod stores;
