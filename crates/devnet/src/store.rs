@@ -28,7 +28,7 @@ const MAX_RECORD: u32 = 512 * 1024 * 1024;
 
 /// One entry of the log.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Record {
     /// The chain's parameters; always the first record.
     Genesis {
@@ -113,6 +113,11 @@ impl Store {
                 break;
             };
             let (record, next) = record;
+            // An intact frame that does not parse was written by another version: stop rather than lose it.
+            let record = record.map_err(|e| DevnetError::Corrupt {
+                path: self.path.display().to_string(),
+                reason: format!("record at byte {offset} is intact but unreadable ({e})"),
+            })?;
             records.push(record);
             offset = next;
         }
@@ -144,7 +149,8 @@ impl Store {
     }
 }
 
-fn decode_at(bytes: &[u8], offset: usize) -> Option<(Record, usize)> {
+/// The record at `offset` and where the next begins; `None` for a torn or corrupt frame.
+fn decode_at(bytes: &[u8], offset: usize) -> Option<(serde_json::Result<Record>, usize)> {
     let header = bytes.get(offset..offset + 8)?;
     let len = u32::from_le_bytes(header[..4].try_into().ok()?);
     let crc = u32::from_le_bytes(header[4..].try_into().ok()?);
@@ -155,8 +161,7 @@ fn decode_at(bytes: &[u8], offset: usize) -> Option<(Record, usize)> {
     if crc32fast::hash(payload) != crc {
         return None;
     }
-    let record = serde_json::from_slice(payload).ok()?;
-    Some((record, offset + 8 + len as usize))
+    Some((serde_json::from_slice(payload), offset + 8 + len as usize))
 }
 
 #[cfg(test)]

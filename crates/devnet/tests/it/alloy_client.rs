@@ -22,7 +22,7 @@ pub(crate) fn wallet(node: &DevnetHandle, index: usize) -> PrivateKeySigner {
     PrivateKeySigner::from_bytes(&node.dev_keys()[index].1).unwrap()
 }
 
-pub(crate) fn provider(node: &DevnetHandle, index: usize) -> impl Provider + Clone {
+pub(crate) fn provider(node: &DevnetHandle, index: usize) -> impl Provider + Clone + use<> {
     ProviderBuilder::new()
         .wallet(EthereumWallet::from(wallet(node, index)))
         .connect_http(node.http_url().parse().unwrap())

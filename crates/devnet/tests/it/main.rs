@@ -3,4 +3,5 @@
 //! MetaMask call sequence, persistence across restarts and a kill -9, and the execution-apis `.io` cases.
 
 mod alloy_client;
+mod persistence;
 mod raw;
