@@ -92,10 +92,51 @@ out.add = {
   totalAfter: dec(await deployed.total()),
 };
 
+// The transaction and its block as the client reads them back; state at past blocks.
+const tx = await provider.getTransaction(addTx.hash);
+out.transaction = {
+  from: addr(tx.from),
+  to: addr(tx.to),
+  nonce: tx.nonce,
+  value: dec(tx.value),
+  gas: dec(tx.gasLimit),
+  type: txType(tx.type),
+  chainId: Number(tx.chainId),
+  input: tx.data,
+  blockNumber: dec(tx.blockNumber),
+  transactionIndex: tx.index,
+  inBlockOfReceipt: tx.blockHash === added.blockHash,
+};
+const block = await provider.getBlock(added.blockNumber);
+const parent = await provider.getBlock(added.blockNumber - 1);
+out.block = {
+  number: dec(block.number),
+  gasUsed: dec(block.gasUsed),
+  gasLimit: dec(block.gasLimit),
+  baseFeePerGas: dec(block.baseFeePerGas),
+  transactions: block.transactions.length,
+  containsTransaction: block.transactions.includes(addTx.hash),
+  parentIsPreviousBlock: block.parentHash === parent.hash,
+  timestampNotBeforeParent: block.timestamp >= parent.timestamp,
+};
+out.history = {
+  recipientAtBlock0: dec(await provider.getBalance(scenario.recipient, 0)),
+  recipientAtBlock1: dec(await provider.getBalance(scenario.recipient, 1)),
+  nonceAtBlock1: await provider.getTransactionCount(scenario.sender, 1),
+  totalAtDeployBlock: dec(await deployed.total({ blockTag: deploy.blockNumber })),
+};
+const fees = await provider.getFeeData();
+out.fees = {
+  gasPrice: dec(fees.gasPrice),
+  maxFeePerGas: dec(fees.maxFeePerGas),
+  maxPriorityFeePerGas: dec(fees.maxPriorityFeePerGas),
+};
+
 // Logs by query: by address and event, and by topic (indexed `by`).
 out.logs = {
   byEvent: (await deployed.queryFilter("Added", 0, "latest")).map((e) => eventView(e, deployed.interface.parseLog(e))),
   bySender: (await deployed.queryFilter(deployed.filters.Added(scenario.sender), 0)).length,
+  byBlockHash: (await provider.getLogs({ blockHash: added.blockHash })).length,
   byOther: (await deployed.queryFilter(deployed.filters.Added(scenario.otherAccount), 0)).length,
 };
 

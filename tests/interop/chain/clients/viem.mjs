@@ -102,12 +102,51 @@ out.add = {
   totalAfter: dec(await read("total")),
 };
 
+// The transaction and its block as the client reads them back; state at past blocks.
+const tx = await client.getTransaction({ hash: addHash });
+out.transaction = {
+  from: addr(tx.from),
+  to: addr(tx.to),
+  nonce: tx.nonce,
+  value: dec(tx.value),
+  gas: dec(tx.gas),
+  type: txType(tx.type),
+  chainId: tx.chainId,
+  input: tx.input,
+  blockNumber: dec(tx.blockNumber),
+  transactionIndex: tx.transactionIndex,
+  inBlockOfReceipt: tx.blockHash === added.blockHash,
+};
+const block = await client.getBlock({ blockNumber: added.blockNumber });
+const parent = await client.getBlock({ blockNumber: added.blockNumber - 1n });
+out.block = {
+  number: dec(block.number),
+  gasUsed: dec(block.gasUsed),
+  gasLimit: dec(block.gasLimit),
+  baseFeePerGas: dec(block.baseFeePerGas),
+  transactions: block.transactions.length,
+  containsTransaction: block.transactions.includes(addHash),
+  parentIsPreviousBlock: block.parentHash === parent.hash,
+  timestampNotBeforeParent: block.timestamp >= parent.timestamp,
+};
+out.history = {
+  recipientAtBlock0: dec(await client.getBalance({ address: scenario.recipient, blockNumber: 0n })),
+  recipientAtBlock1: dec(await client.getBalance({ address: scenario.recipient, blockNumber: 1n })),
+  nonceAtBlock1: await client.getTransactionCount({ address: scenario.sender, blockNumber: 1n }),
+  totalAtDeployBlock: dec(
+    await client.readContract({ address: counter, abi, functionName: "total", blockNumber: deploy.blockNumber }),
+  ),
+};
+const fees = await client.estimateFeesPerGas();
+out.fees = { maxFeePerGas: dec(fees.maxFeePerGas), maxPriorityFeePerGas: dec(fees.maxPriorityFeePerGas) };
+
 // Logs by query: by address and event, and by topic (indexed `by` = sender).
 out.logs = {
   byEvent: (await client.getContractEvents({ address: counter, abi, eventName: "Added", fromBlock: 0n, toBlock: "latest" })).map(eventView),
   bySender: (
     await client.getContractEvents({ address: counter, abi, eventName: "Added", args: { by: scenario.sender }, fromBlock: 0n })
   ).length,
+  byBlockHash: (await client.getLogs({ blockHash: added.blockHash })).length,
   byOther: (
     await client.getContractEvents({ address: counter, abi, eventName: "Added", args: { by: scenario.otherAccount }, fromBlock: 0n })
   ).length,

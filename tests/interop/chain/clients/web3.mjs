@@ -98,10 +98,49 @@ out.add = {
   totalAfter: dec(await deployed.methods.total().call()),
 };
 
+// The transaction and its block as the client reads them back; state at past blocks.
+const tx = await web3.eth.getTransaction(added.transactionHash);
+out.transaction = {
+  from: addr(tx.from),
+  to: addr(tx.to),
+  nonce: Number(tx.nonce),
+  value: dec(tx.value),
+  gas: dec(tx.gas),
+  type: txType(tx.type),
+  chainId: Number(tx.chainId),
+  input: tx.input,
+  blockNumber: dec(tx.blockNumber),
+  transactionIndex: Number(tx.transactionIndex),
+  inBlockOfReceipt: tx.blockHash === added.blockHash,
+};
+const block = await web3.eth.getBlock(added.blockNumber);
+const parent = await web3.eth.getBlock(added.blockNumber - 1n);
+out.block = {
+  number: dec(block.number),
+  gasUsed: dec(block.gasUsed),
+  gasLimit: dec(block.gasLimit),
+  baseFeePerGas: dec(block.baseFeePerGas),
+  transactions: block.transactions.length,
+  containsTransaction: block.transactions.includes(added.transactionHash),
+  parentIsPreviousBlock: block.parentHash === parent.hash,
+  timestampNotBeforeParent: block.timestamp >= parent.timestamp,
+};
+out.history = {
+  recipientAtBlock0: dec(await web3.eth.getBalance(scenario.recipient, 0)),
+  recipientAtBlock1: dec(await web3.eth.getBalance(scenario.recipient, 1)),
+  nonceAtBlock1: Number(await web3.eth.getTransactionCount(scenario.sender, 1)),
+  totalAtDeployBlock: dec(await deployed.methods.total().call({}, deploy.blockNumber)),
+};
+out.fees = {
+  gasPrice: dec(await web3.eth.getGasPrice()),
+  maxPriorityFeePerGas: dec(await web3.eth.getMaxPriorityFeePerGas()),
+};
+
 // Logs by query: by address and event, and by topic (indexed `by`).
 out.logs = {
   byEvent: (await deployed.getPastEvents("Added", { fromBlock: 0, toBlock: "latest" })).map(eventView),
   bySender: (await deployed.getPastEvents("Added", { filter: { by: scenario.sender }, fromBlock: 0 })).length,
+  byBlockHash: (await web3.eth.getPastLogs({ blockHash: added.blockHash })).length,
   byOther: (await deployed.getPastEvents("Added", { filter: { by: scenario.otherAccount }, fromBlock: 0 })).length,
 };
 
