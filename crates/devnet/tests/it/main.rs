@@ -3,5 +3,6 @@
 //! MetaMask call sequence, persistence across restarts and a kill -9, and the execution-apis `.io` cases.
 
 mod alloy_client;
+mod methods;
 mod persistence;
 mod raw;

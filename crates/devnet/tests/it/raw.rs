@@ -39,3 +39,14 @@ async fn chain_id_and_batch() {
     assert_eq!(batch[2]["error"]["code"], -32601);
     node.shutdown().await;
 }
+
+/// The `result` of a call, panicking with the error if there is one.
+pub(crate) async fn call(url: &str, method: &str, params: Value) -> Value {
+    let answer = rpc(
+        url,
+        json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}),
+    )
+    .await;
+    assert!(answer.get("error").is_none(), "{method} failed: {answer}");
+    answer["result"].clone()
+}
