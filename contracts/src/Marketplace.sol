@@ -81,6 +81,12 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         uint32 versionCount;
     }
 
+    /// @notice A stored parent link (one storage slot; asset ids are sequential and fit 64 bits).
+    struct ParentLink {
+        uint64 assetId;
+        uint16 royaltyBps;
+    }
+
     /// @notice A stored listing (one storage slot).
     struct Listing {
         uint128 price;
@@ -160,7 +166,7 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
     mapping(address token => uint256 amount) private _feesOwed;
 
     mapping(uint256 assetId => AssetRecord record) private _assets;
-    mapping(uint256 assetId => mapping(uint256 index => ParentRef parent)) private _parents;
+    mapping(uint256 assetId => mapping(uint256 index => ParentLink parent)) private _parents;
     mapping(uint256 assetId => mapping(uint256 index => bytes32 commitment)) private _versions;
     mapping(uint256 assetId => mapping(address token => Listing listing)) private _listings;
     mapping(uint256 assetId => mapping(address account => uint64 expiry)) private _licenses;
@@ -361,7 +367,8 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
             royaltyTotal += parent.royaltyBps;
             upstream += 1 + pr.upstreamCount;
             if (pr.depth + 1 > depth) depth = pr.depth + 1;
-            _parents[assetId][i] = ParentRef(parent.assetId, parent.royaltyBps);
+            // The parent exists, so its id is below _nextAssetId and fits 64 bits.
+            _parents[assetId][i] = ParentLink(uint64(parent.assetId), parent.royaltyBps);
         }
         if (royaltyTotal > BPS) revert RoyaltyTooHigh(royaltyTotal, BPS);
         if (depth > MAX_DEPTH) revert LineageTooDeep(depth, MAX_DEPTH);
@@ -659,7 +666,8 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
 
     /// @notice The `index`-th parent of an asset.
     function parentOf(uint256 assetId, uint256 index) external view returns (ParentRef memory) {
-        return _parents[assetId][index];
+        ParentLink memory link = _parents[assetId][index];
+        return ParentRef(link.assetId, link.royaltyBps);
     }
 
     /// @notice keccak256(abi.encode(contentCid, metadataCid, author, timestamp)) of a version.
@@ -809,7 +817,7 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         uint256 parentCount = rec.parentCount;
         uint256 upstream = 0;
         for (uint256 i; i < parentCount; ++i) {
-            ParentRef memory parent = _parents[assetId][i];
+            ParentLink memory parent = _parents[assetId][i];
             uint256 royalty = (amount * parent.royaltyBps) / BPS;
             if (royalty == 0) continue;
             upstream += royalty;
