@@ -757,9 +757,12 @@ impl Chain {
             ExecutionResult::Success { .. } => first.tx_gas_used(),
             ExecutionResult::Revert { output, .. } => return Err(DevnetError::reverted(output)),
             ExecutionResult::Halt { reason, .. } => {
-                return Err(DevnetError::Halted(format!(
-                    "gas required exceeds allowance ({cap}): {reason:?}"
-                )));
+                return Err(DevnetError::Halted(match reason {
+                    revm::context::result::HaltReason::OutOfGas(_) => {
+                        format!("gas required exceeds allowance ({cap})")
+                    }
+                    other => halt_message(&other),
+                }));
             }
         };
         let ok = |gas: u64| {
@@ -878,6 +881,23 @@ impl Chain {
             offset: self.time_offset,
             next_timestamp: self.next_timestamp,
         })
+    }
+}
+
+/// geth's wording for an execution that halted.
+pub(crate) fn halt_message(reason: &revm::context::result::HaltReason) -> String {
+    use revm::context::result::{HaltReason, OutOfGasError};
+    match reason {
+        HaltReason::OutOfGas(
+            OutOfGasError::Basic | OutOfGasError::Memory | OutOfGasError::MemoryLimit,
+        ) => "out of gas".to_owned(),
+        HaltReason::OutOfGas(_) => "out of gas".to_owned(),
+        HaltReason::OpcodeNotFound | HaltReason::InvalidFEOpcode => "invalid opcode".to_owned(),
+        HaltReason::StackOverflow => "stack limit reached 1024".to_owned(),
+        HaltReason::StackUnderflow => "stack underflow".to_owned(),
+        HaltReason::CreateContractSizeLimit => "max code size exceeded".to_owned(),
+        HaltReason::OutOfFunds => "insufficient funds for transfer".to_owned(),
+        other => format!("execution halted: {other:?}"),
     }
 }
 

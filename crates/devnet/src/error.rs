@@ -102,16 +102,10 @@ impl DevnetError {
 
     /// A revert with its data; decodes an `Error(string)` reason when present.
     pub fn reverted(data: Bytes) -> Self {
-        let reason = alloy::sol_types::decode_revert_reason(&data)
-            .filter(|_| data.len() >= 4)
-            .and_then(|r| {
-                // decode_revert_reason also renders custom errors as hex; keep only readable reasons.
-                if r.starts_with("custom error") || r.starts_with("0x") {
-                    None
-                } else {
-                    Some(r)
-                }
-            });
+        use alloy::sol_types::SolError;
+        let reason = alloy::sol_types::Revert::abi_decode(&data)
+            .ok()
+            .map(|r| r.reason);
         Self::Reverted { reason, data }
     }
 

@@ -513,7 +513,7 @@ impl Node {
                     ExecutionResult::Success { output, .. } => Ok(json!(output.into_data())),
                     ExecutionResult::Revert { output, .. } => Err(DevnetError::reverted(output)),
                     ExecutionResult::Halt { reason, .. } => {
-                        Err(DevnetError::Halted(halt_message(&reason)))
+                        Err(DevnetError::Halted(crate::chain::halt_message(&reason)))
                     }
                 }
             }
@@ -749,21 +749,5 @@ impl Node {
             history.reward = Some(rewards);
         }
         to_json(history)
-    }
-}
-
-fn halt_message(reason: &revm::context::result::HaltReason) -> String {
-    use revm::context::result::{HaltReason, OutOfGasError};
-    match reason {
-        HaltReason::OutOfGas(
-            OutOfGasError::Basic | OutOfGasError::Memory | OutOfGasError::MemoryLimit,
-        ) => "out of gas".to_owned(),
-        HaltReason::OutOfGas(_) => "out of gas".to_owned(),
-        HaltReason::OpcodeNotFound | HaltReason::InvalidFEOpcode => "invalid opcode".to_owned(),
-        HaltReason::StackOverflow => "stack limit reached 1024".to_owned(),
-        HaltReason::StackUnderflow => "stack underflow".to_owned(),
-        HaltReason::CreateContractSizeLimit => "max code size exceeded".to_owned(),
-        HaltReason::OutOfFunds => "insufficient balance for transfer".to_owned(),
-        other => format!("execution halted: {other:?}"),
     }
 }

@@ -3,6 +3,8 @@
 //! MetaMask call sequence, persistence across restarts and a kill -9, and the execution-apis `.io` cases.
 
 mod alloy_client;
+mod bad_input;
+mod io_cases;
 mod methods;
 mod persistence;
 mod raw;
