@@ -13,7 +13,7 @@ const outDir = join(root, "out");
 
 // Chosen for Sepolia, Arbitrum and Neon EVM alike: see docs/contracts.md ("EVM version").
 export const settings = {
-  evmVersion: "paris",
+  evmVersion: "shanghai",
   optimizer: { enabled: true, runs: 200 },
   metadata: { bytecodeHash: "none" },
   outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },

@@ -361,7 +361,7 @@ fn main() {
     let _ = writeln!(
         out,
         "Made by `cargo run --release -p scal3ml-bench-gas -- --write bench/RESULTS.md` (revm 43, spec {}, \
-         contracts/out as committed: solc 0.8.30, evmVersion paris, optimizer 200 runs). Gas is what the sender \
+         contracts/out as committed: solc 0.8.30, evmVersion shanghai, optimizer 200 runs). Gas is what the sender \
          pays: 21,000 intrinsic + calldata + execution - refunds. Every account is fresh (its first transaction, \
          cold storage), so each figure is the worst case of its row. Peers' figures are as they published them, \
          measured on their own setups. Targets are from issue 3.\n",

@@ -15,7 +15,7 @@ fn build_info_describes_the_compiled_artifacts() {
         "{}",
         info.compiler.version
     );
-    assert_eq!(info.settings["evmVersion"], "paris");
+    assert_eq!(info.settings["evmVersion"], "shanghai");
     assert_eq!(info.settings["optimizer"]["enabled"], true);
     for name in ["Attestations", "Marketplace", "ProbeAccount", "TestToken"] {
         assert!(
