@@ -5,6 +5,7 @@
 mod alloy_client;
 mod bad_input;
 mod io_cases;
+mod metamask;
 mod methods;
 mod persistence;
 mod raw;
