@@ -360,12 +360,11 @@ fn main() {
     let _ = writeln!(out, "## Contracts: gas\n");
     let _ = writeln!(
         out,
-        "Made by `cargo run --release -p scal3ml-bench-gas -- --write bench/RESULTS.md` (revm 43, spec {}, \
+        "Made by `cargo run --release -p scal3ml-bench-gas -- --write bench/RESULTS.md` (revm 43, spec OSAKA, \
          contracts/out as committed: solc 0.8.30, evmVersion shanghai, optimizer 200 runs). Gas is what the sender \
          pays: 21,000 intrinsic + calldata + execution - refunds. Every account is fresh (its first transaction, \
          cold storage), so each figure is the worst case of its row. Peers' figures are as they published them, \
-         measured on their own setups. Targets are from issue 3.\n",
-        "OSAKA"
+         measured on their own setups. Targets are from issue 3.\n"
     );
     let _ = writeln!(out, "| operation | gas | target | peer (published) |");
     let _ = writeln!(out, "|---|---:|---|---|");
@@ -407,7 +406,7 @@ fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
