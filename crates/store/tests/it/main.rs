@@ -1,5 +1,6 @@
 //! Integration tests of scal3ml-store, one module per topic.
 
+mod age;
 mod car;
 mod crypt;
 mod export;
