@@ -19,7 +19,7 @@ use report::Measured;
 #[derive(Parser, Debug)]
 #[command(name = "chain-bench")]
 struct Args {
-    /// Nodes to measure, in order.
+    /// Nodes to measure, in order (devnet-disk: the devnet with --data-dir in a temporary directory).
     #[arg(long, value_delimiter = ',', default_value = "devnet,hardhat,ganache")]
     nodes: Vec<NodeKind>,
     /// (a) ETH transfers in total, spread over the accounts.

@@ -17,6 +17,8 @@ use anyhow::{Context, bail};
 pub(crate) enum NodeKind {
     /// `scal3ml devnet --port 0`.
     Devnet,
+    /// `scal3ml devnet --port 0 --data-dir TMP`: every block on disk before its receipt is readable.
+    DevnetDisk,
     /// `hardhat node` (npm hardhat 2.x) from tests/interop/chain.
     Hardhat,
     /// `ganache` (npm ganache 7.x) from tests/interop/chain.
@@ -27,6 +29,7 @@ impl NodeKind {
     pub(crate) fn label(self) -> &'static str {
         match self {
             Self::Devnet => "scal3ml devnet",
+            Self::DevnetDisk => "scal3ml devnet --data-dir",
             Self::Hardhat => "hardhat node",
             Self::Ganache => "ganache",
         }
@@ -48,6 +51,8 @@ pub(crate) struct RunningNode {
     /// Wall time from spawning the process to its first eth_chainId answer.
     pub(crate) startup: Duration,
     child: Child,
+    /// Removed after the node is killed (fields drop after `Drop::drop`).
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 impl RunningNode {
@@ -88,17 +93,25 @@ pub(crate) async fn start(
     programs: &Programs,
     timeout: Duration,
 ) -> anyhow::Result<RunningNode> {
+    let data_dir = match kind {
+        NodeKind::DevnetDisk => Some(tempfile::tempdir().context("creating a data directory")?),
+        _ => None,
+    };
     let started = Instant::now();
     let (mut child, url_rx) = match kind {
-        NodeKind::Devnet => {
+        NodeKind::Devnet | NodeKind::DevnetDisk => {
             if !programs.scal3ml.exists() {
                 bail!(
                     "{} does not exist: build it with `cargo build --release -p scal3ml` or pass --scal3ml",
                     programs.scal3ml.display()
                 );
             }
-            let mut child = Command::new(&programs.scal3ml)
-                .args(["devnet", "--port", "0"])
+            let mut command = Command::new(&programs.scal3ml);
+            command.args(["devnet", "--port", "0"]);
+            if let Some(dir) = &data_dir {
+                command.arg("--data-dir").arg(dir.path());
+            }
+            let mut child = command
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
@@ -184,6 +197,7 @@ pub(crate) async fn start(
                     url: u.clone(),
                     startup,
                     child,
+                    _data_dir: data_dir,
                 });
             }
         }
