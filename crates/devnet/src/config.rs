@@ -45,8 +45,6 @@ pub struct DevnetConfig {
     pub mining: MiningMode,
     /// Where blocks are stored; `None` keeps the chain in memory.
     pub data_dir: Option<PathBuf>,
-    /// Write a state snapshot after this many log records (bounds restart time).
-    pub snapshot_every: u64,
     /// Largest accepted HTTP or WebSocket request body, in bytes.
     pub max_body_bytes: usize,
     /// Largest accepted JSON-RPC batch, in requests.
@@ -68,7 +66,6 @@ impl Default for DevnetConfig {
             base_fee: 1_000_000_000,
             mining: MiningMode::Instant,
             data_dir: None,
-            snapshot_every: 1_000,
             max_body_bytes: 5 * 1024 * 1024,
             max_batch: 1_000,
             quiet: false,
@@ -143,12 +140,6 @@ impl DevnetConfig {
     /// Stores the chain under `dir` (created if missing).
     pub fn with_data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
-        self
-    }
-
-    /// Sets how many log records are written between snapshots.
-    pub fn with_snapshot_every(mut self, records: u64) -> Self {
-        self.snapshot_every = records.max(1);
         self
     }
 
