@@ -491,7 +491,14 @@ impl Chain {
 
     /// Checks a signed transaction as it arrives: chain id, nonce against the pool, and a dry run against the
     /// pending state for funds, gas and fees. Returns the sender.
-    pub(crate) fn validate(&self, envelope: &TxEnvelope, sender: Address) -> DevnetResult<()> {
+    /// With `dry_run` false only the cheap checks run (instant mining executes the transaction right away and
+    /// reports revm's verdict through [`Chain::mine_with`]).
+    pub(crate) fn validate(
+        &self,
+        envelope: &TxEnvelope,
+        sender: Address,
+        dry_run: bool,
+    ) -> DevnetResult<()> {
         if let Some(id) = envelope.chain_id()
             && id != self.genesis.chain_id
         {
@@ -520,6 +527,9 @@ impl Chain {
                 "nonce too high: address {sender}, tx: {} state: {expected}",
                 envelope.nonce()
             )));
+        }
+        if !dry_run {
+            return Ok(());
         }
         let mut env = tx_env(envelope, sender);
         env.nonce = self
@@ -552,6 +562,16 @@ impl Chain {
     /// Mines one block with everything in the pool that still applies, in nonce order per sender. Returns the
     /// new block's number.
     pub(crate) fn mine(&mut self, timestamp: Option<u64>) -> DevnetResult<u64> {
+        self.mine_with(timestamp, None)
+    }
+
+    /// Like [`Chain::mine`], but if the transaction `required` cannot be included, nothing is mined and its
+    /// error is returned (instant mining of a single transaction).
+    pub(crate) fn mine_with(
+        &mut self,
+        timestamp: Option<u64>,
+        required: Option<B256>,
+    ) -> DevnetResult<u64> {
         let mut pool = std::mem::take(&mut self.pool);
         // Keep arrival order across senders, nonce order within a sender.
         pool.sort_by_key(|p| p.envelope.nonce());
@@ -580,12 +600,20 @@ impl Chain {
             let history = &self.history;
             for pooled in pool {
                 if cumulative + pooled.envelope.gas_limit() > gas_limit {
+                    if required == Some(*pooled.envelope.tx_hash()) {
+                        return Err(DevnetError::TxRejected(
+                            "exceeds block gas limit".to_owned(),
+                        ));
+                    }
                     self.pool.push(pooled);
                     continue;
                 }
                 let env = tx_env(&pooled.envelope, pooled.sender);
                 let outcome = match evm.transact(env) {
                     Ok(outcome) => outcome,
+                    Err(err) if required == Some(*pooled.envelope.tx_hash()) => {
+                        return Err(evm_error(err, pooled.sender));
+                    }
                     Err(err) => {
                         tracing::debug!(target: "devnet::miner", %err, "dropping transaction that no longer applies");
                         continue;

@@ -49,6 +49,8 @@ pub(crate) struct Node {
     filters: Mutex<HashMap<U256, FilterKind>>,
     next_filter: Mutex<u64>,
     heads: broadcast::Sender<u64>,
+    /// Serialises eth_sendTransaction so two concurrent sends from one account never pick the same nonce.
+    send_lock: Mutex<()>,
 }
 
 fn p<T: DeserializeOwned>(params: &[Value], index: usize, name: &str) -> DevnetResult<T> {
@@ -190,6 +192,7 @@ impl Node {
             filters: Mutex::new(HashMap::new()),
             next_filter: Mutex::new(1),
             heads,
+            send_lock: Mutex::new(()),
         })
     }
 
@@ -280,10 +283,11 @@ impl Node {
         let hash = *envelope.tx_hash();
         let mined = {
             let mut chain = self.chain();
-            chain.validate(&envelope, sender)?;
+            let instant = self.mining == MiningMode::Instant;
+            chain.validate(&envelope, sender, !instant)?;
             chain.add_to_pool(envelope, sender);
-            if self.mining == MiningMode::Instant {
-                Some(chain.mine(None)?)
+            if instant {
+                Some(chain.mine_with(None, Some(hash))?)
             } else {
                 None
             }
@@ -295,6 +299,7 @@ impl Node {
     }
 
     fn send_transaction(&self, mut request: TransactionRequest) -> DevnetResult<B256> {
+        let _serial = self.send_lock.lock().unwrap_or_else(|e| e.into_inner());
         let from = request.from.ok_or_else(|| {
             DevnetError::InvalidParams("eth_sendTransaction needs a \"from\" address".into())
         })?;

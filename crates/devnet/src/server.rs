@@ -113,9 +113,29 @@ pub(crate) fn answer(node: &Node, max_batch: usize, body: &[u8]) -> Value {
     }
 }
 
+/// Whether a request only reads a little state, so it can be answered on the I/O thread without the hop to a
+/// blocking thread (mining, fsync, EVM execution and log scans take the hop).
+fn is_quick(body: &[u8]) -> bool {
+    const SLOW: [&[u8]; 8] = [
+        b"eth_send",
+        b"evm_",
+        b"anvil_",
+        b"hardhat_",
+        b"eth_estimateGas",
+        b"eth_call",
+        b"eth_getLogs",
+        b"eth_getFilter",
+    ];
+    body.len() <= 4096 && !SLOW.iter().any(|m| body.windows(m.len()).any(|w| w == *m))
+}
+
 async fn http_rpc(State(state): State<ServerState>, body: Bytes) -> Response {
     let node = state.node.clone();
-    let answer = tokio::task::spawn_blocking(move || answer(&node, state.max_batch, &body)).await;
+    let answer = if is_quick(&body) {
+        Ok(answer(&node, state.max_batch, &body))
+    } else {
+        tokio::task::spawn_blocking(move || answer(&node, state.max_batch, &body)).await
+    };
     match answer {
         Ok(value) => {
             let mut response = serde_json::to_vec(&value)
