@@ -541,20 +541,18 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
     /// @dev Checks-effects-interactions: the debt is settled before the payment, so a re-entrant
     /// call finds nothing left to withdraw.
     function withdraw(uint256 assetId, address token) external returns (uint256 amount) {
-        Holding storage h = _holdings[assetId][msg.sender];
-        uint256 perShare = _pools[assetId][token].perShare;
-        uint256 earned = uint256(h.shares) * perShare;
-        if (token == ETH) {
-            amount = (int256(earned) - h.ethDebt).toUint256();
-            if (amount == 0) revert NothingToWithdraw(assetId, msg.sender, token);
-            h.ethDebt = int256(earned).toInt160();
-        } else {
-            mapping(address => int256) storage debts = _tokenDebt[assetId][token];
-            amount = (int256(earned) - debts[msg.sender]).toUint256();
-            if (amount == 0) revert NothingToWithdraw(assetId, msg.sender, token);
-            debts[msg.sender] = int256(earned);
+        amount = _settle(assetId, token);
+        if (amount == 0) revert NothingToWithdraw(assetId, msg.sender, token);
+        _payCaller(token, amount);
+    }
+
+    /// @notice Withdraws the caller's claims on several assets in `token` with one payment. The caller
+    /// names the assets (the SDK or the indexer knows which it holds), so the loop is bounded by the caller.
+    function withdrawMany(uint256[] calldata assetIds, address token) external returns (uint256 amount) {
+        for (uint256 i; i < assetIds.length; ++i) {
+            amount += _settle(assetIds[i], token);
         }
-        emit Withdrawn(assetId, msg.sender, token, amount);
+        if (amount == 0) revert NothingToWithdraw(0, msg.sender, token);
         _payCaller(token, amount);
     }
 
@@ -655,6 +653,18 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         uint256 earned = uint256(_holdings[assetId][account].shares) * _pools[assetId][token].perShare;
         int256 debt = token == ETH ? int256(_holdings[assetId][account].ethDebt) : _tokenDebt[assetId][token][account];
         return uint256(int256(earned) - debt);
+    }
+
+    /// @notice Sum of `claimable(assetIds[i], account, token)`: what `withdrawMany` would pay if each
+    /// asset is named once (a repeated id is counted again here, but paid once there).
+    function claimableMany(uint256[] calldata assetIds, address account, address token)
+        external
+        view
+        returns (uint256 total)
+    {
+        for (uint256 i; i < assetIds.length; ++i) {
+            total += claimable(assetIds[i], account, token);
+        }
     }
 
     /// @notice The stored record of an asset.
@@ -832,6 +842,24 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         // The remainder is below `total`, so it fits in 96 bits.
         _pools[assetId][token] = Pool(SafeCast.toUint160(p.perShare + available / total), uint96(available % total));
         emit RevenueCredited(assetId, token, own);
+    }
+
+    /// @dev Settles the caller's claim on `assetId` in `token`: zeroes it and returns it (emitting
+    /// Withdrawn when non-zero). The payment follows in the caller.
+    function _settle(uint256 assetId, address token) private returns (uint256 amount) {
+        Holding storage h = _holdings[assetId][msg.sender];
+        uint256 earned = uint256(h.shares) * _pools[assetId][token].perShare;
+        if (token == ETH) {
+            amount = (int256(earned) - h.ethDebt).toUint256();
+            if (amount == 0) return 0;
+            h.ethDebt = int256(earned).toInt160();
+        } else {
+            mapping(address => int256) storage debts = _tokenDebt[assetId][token];
+            amount = (int256(earned) - debts[msg.sender]).toUint256();
+            if (amount == 0) return 0;
+            debts[msg.sender] = int256(earned);
+        }
+        emit Withdrawn(assetId, msg.sender, token, amount);
     }
 
     /// @dev Pays `amount` of `token` to msg.sender, the only account this contract ever pays.

@@ -39,6 +39,10 @@ enum Op {
         asset: u8,
         erc20: bool,
     },
+    WithdrawMany {
+        who: u8,
+        erc20: bool,
+    },
     TransferShares {
         from: u8,
         to: u8,
@@ -87,6 +91,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(owner, holders, parent, price, erc20, duration)| Op::Publish { owner, holders, parent, price, erc20, duration }),
         8 => (any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(buyer, asset, erc20)| Op::Buy { buyer, asset, erc20 }),
         4 => (any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(who, asset, erc20)| Op::Withdraw { who, asset, erc20 }),
+        1 => (any::<u8>(), any::<bool>()).prop_map(|(who, erc20)| Op::WithdrawMany { who, erc20 }),
         3 => (any::<u8>(), any::<u8>(), any::<u8>(), 0u8..60).prop_map(|(from, to, asset, amount)| Op::TransferShares { from, to, asset, amount }),
         1 => (any::<u8>(), any::<bool>(), price, prop_oneof![Just(0u16), 1u16..3000]).prop_map(|(asset, erc20, price, duration)| Op::SetListing { asset, erc20, price, duration }),
         1 => (any::<u8>(), any::<bool>()).prop_map(|(asset, erc20)| Op::RemoveListing { asset, erc20 }),
@@ -170,7 +175,7 @@ impl Run {
     }
 
     fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
-        let mut withdrew: Option<(usize, Address, Address)> = None;
+        let mut withdrew: BTreeSet<(usize, Address, Address)> = BTreeSet::new();
         match op.clone() {
             Op::Publish {
                 owner,
@@ -287,7 +292,35 @@ impl Run {
                         before + owed,
                         "withdraw pays exactly what was claimable"
                     );
-                    withdrew = Some((ai, who, token));
+                    withdrew.insert((ai, who, token));
+                }
+            }
+            Op::WithdrawMany { who, erc20 } => {
+                let who = self.user(who);
+                let token = self.token(erc20);
+                let ids: Vec<U256> = self.assets.iter().map(|(id, _)| *id).collect();
+                let owed = self.w.view(Marketplace::claimableManyCall {
+                    assetIds: ids.clone(),
+                    account: who,
+                    token,
+                });
+                let before = self.balance_of(who, token);
+                let res = self.w.market(
+                    who,
+                    0,
+                    Marketplace::withdrawManyCall {
+                        assetIds: ids,
+                        token,
+                    },
+                );
+                prop_assert_eq!(res.is_ok(), !owed.is_zero());
+                if res.is_ok() {
+                    prop_assert_eq!(
+                        self.balance_of(who, token),
+                        before + owed,
+                        "withdrawMany pays the sum of claims"
+                    );
+                    withdrew.extend((0..self.assets.len()).map(|ai| (ai, who, token)));
                 }
             }
             Op::TransferShares {
@@ -496,7 +529,10 @@ impl Run {
         }
     }
 
-    fn check(&mut self, withdrew: Option<(usize, Address, Address)>) -> Result<(), TestCaseError> {
+    fn check(
+        &mut self,
+        withdrew: BTreeSet<(usize, Address, Address)>,
+    ) -> Result<(), TestCaseError> {
         let market = self.w.c.marketplace;
         let now = self.w.chain.timestamp();
         for erc20 in [false, true] {
@@ -511,7 +547,7 @@ impl Run {
                     let c = self.w.claimable(id, h, token);
                     owed += c;
                     let prev = self.claimable.insert((ai, h, token), c).unwrap_or_default();
-                    if withdrew == Some((ai, h, token)) {
+                    if withdrew.contains(&(ai, h, token)) {
                         prop_assert!(c.is_zero(), "claimable after own withdrawal is zero");
                     } else {
                         prop_assert!(

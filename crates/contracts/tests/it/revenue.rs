@@ -580,3 +580,65 @@ fn failed_ether_payouts_revert_and_reentry_finds_nothing() {
         U256::from(10)
     );
 }
+
+#[test]
+fn withdraw_many_pays_all_named_claims_at_once() {
+    let mut w = World::new();
+    let (o, h, buyer) = (w.a[1], w.a[2], w.a[3]);
+    let first = w.publish_simple(o, &[(h, 1)], 300);
+    let second = w.publish_simple(o, &[(h, 1), (o, 1)], 500);
+    let unrelated = w.publish_simple(o, &[(o, 1)], 700);
+    w.buy_eth(buyer, first, 300);
+    w.buy_eth(buyer, second, 500);
+    w.buy_eth(buyer, unrelated, 700);
+    let ids = vec![first, second, unrelated, first];
+    assert_eq!(
+        w.view(Marketplace::claimableManyCall {
+            assetIds: vec![first, second, unrelated],
+            account: h,
+            token: ETH
+        }),
+        U256::from(550)
+    );
+    let before = w.chain.balance(h);
+    let (paid, r) = w
+        .market(
+            h,
+            0,
+            Marketplace::withdrawManyCall {
+                assetIds: ids.clone(),
+                token: ETH,
+            },
+        )
+        .unwrap();
+    assert_eq!(paid, U256::from(550), "a repeated id pays once");
+    assert_eq!(w.chain.balance(h), before + U256::from(550));
+    let withdrawn = events::<Marketplace::Withdrawn>(&r);
+    assert_eq!(
+        withdrawn
+            .iter()
+            .map(|e| (e.assetId, e.amount))
+            .collect::<Vec<_>>(),
+        vec![(first, U256::from(300)), (second, U256::from(250))]
+    );
+    assert_eq!(
+        w.claimable(second, o, ETH),
+        U256::from(250),
+        "others' claims are untouched"
+    );
+    assert_eq!(
+        w.err(
+            h,
+            0,
+            Marketplace::withdrawManyCall {
+                assetIds: ids,
+                token: ETH
+            }
+        ),
+        E::NothingToWithdraw(Marketplace::NothingToWithdraw {
+            assetId: U256::ZERO,
+            account: h,
+            token: ETH
+        })
+    );
+}
