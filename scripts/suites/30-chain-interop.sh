@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Chain interop: viem, ethers v6 and web3.js v4 each play one scenario against `hardhat node` (the reference) and
-# against `scal3ml devnet`, and must observe the same results (tests/interop/chain/README.md). Builds the release
-# binary, installs the pinned npm packages (no compiler, browser or telemetry download), runs node's test runner.
+# against `scal3ml devnet`, and must observe the same results (tests/interop/chain/README.md). Builds the debug
+# binary (after the Rust suite only a link step; a release build would compile every dependency again), installs
+# the pinned npm packages (no compiler, browser or telemetry download), runs node's test runner.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 
 target=${CARGO_TARGET_DIR:-$PWD/target}
-step "chain interop: cargo build --release -p scal3ml"
-cargo build --release --locked -p scal3ml
-export SCAL3ML_BIN="$target/release/scal3ml"
+step "chain interop: cargo build --workspace --bins"
+cargo build --workspace --bins --locked
+export SCAL3ML_BIN="$target/debug/scal3ml"
 
 step "chain interop: npm ci (tests/interop/chain)"
 npm_install tests/interop/chain
