@@ -92,6 +92,17 @@ pub(crate) struct History {
     storage_roots: HashMap<Address, (u64, B256)>,
     /// The newest version that wrote each account's storage.
     storage_written: HashMap<Address, u64>,
+    /// The newest version applied.
+    latest: u64,
+    /// Trie leaves of the latest state (keccak(address) -> RLP of the account), kept up to date incrementally
+    /// so a block's state root costs work for the accounts it touched plus one pass of hashing; `None` after a
+    /// truncation until the next root rebuilds it.
+    leaves: Option<BTreeMap<B256, Vec<u8>>>,
+    /// Accounts whose leaf is stale.
+    dirty: std::collections::HashSet<Address>,
+    /// Hash of each of the 16 subtries under the root branch (by first nibble of the hashed key), `None` when
+    /// stale.
+    buckets: [Option<B256>; 16],
 }
 
 fn at<T: Copy>(list: &[(u64, T)], version: u64) -> Option<T> {
@@ -118,8 +129,10 @@ impl History {
                 .entry(*hash)
                 .or_insert_with(|| Bytecode::new_raw(code.clone()));
         }
+        self.latest = self.latest.max(version);
         for (address, value) in &changes.accounts {
             put(self.accounts.entry(*address).or_default(), version, *value);
+            self.dirty.insert(*address);
         }
         for (address, slots) in &changes.storage {
             let map = self.storage.entry(*address).or_default();
@@ -127,6 +140,7 @@ impl History {
                 put(map.entry(*slot).or_default(), version, *value);
             }
             self.storage_written.insert(*address, version);
+            self.dirty.insert(*address);
         }
     }
 
@@ -143,6 +157,10 @@ impl History {
             slots.retain(|_, l| !l.is_empty());
         }
         self.storage_roots.clear();
+        self.leaves = None;
+        self.dirty.clear();
+        self.buckets = [None; 16];
+        self.latest = self.latest.min(version);
         for written in self.storage_written.values_mut() {
             *written = (*written).min(version);
         }
@@ -178,36 +196,107 @@ impl History {
             .unwrap_or_default()
     }
 
-    /// The Merkle-Patricia state root at `version`, as Ethereum computes it (storage roots are cached).
+    /// The Merkle-Patricia state root at `version`, as Ethereum computes it. At the latest version only the
+    /// accounts changed since the previous root are re-encoded.
     pub(crate) fn state_root(&mut self, version: u64) -> B256 {
-        let mut accounts = Vec::with_capacity(self.accounts.len());
-        let addresses: Vec<Address> = self.accounts.keys().copied().collect();
-        for address in addresses {
-            let Some(value) = self.account(&address, version) else {
-                continue;
+        if version < self.latest {
+            let addresses: Vec<Address> = self.accounts.keys().copied().collect();
+            let mut leaves = BTreeMap::new();
+            for address in addresses {
+                if let Some(leaf) = self.leaf(&address, version) {
+                    leaves.insert(keccak256(address), leaf);
+                }
+            }
+            return root_of(&leaves);
+        }
+        let stale: Vec<Address> = match self.leaves {
+            Some(_) => self.dirty.drain().collect(),
+            None => {
+                self.dirty.clear();
+                self.leaves = Some(BTreeMap::new());
+                self.accounts.keys().copied().collect()
+            }
+        };
+        if stale.len() > 16 {
+            self.buckets = [None; 16];
+        }
+        for address in stale {
+            let leaf = self.leaf(&address, version);
+            let key = keccak256(address);
+            self.buckets[(key[0] >> 4) as usize] = None;
+            let leaves = self.leaves.as_mut().expect("set above");
+            match leaf {
+                Some(leaf) => leaves.insert(key, leaf),
+                None => leaves.remove(&key),
             };
-            let written = self.storage_written.get(&address).copied().unwrap_or(0);
-            let storage_root = match self.storage_roots.get(&address) {
-                Some((computed, root)) if *computed >= written && version >= written => *root,
-                _ => {
-                    let root = self.storage_root(&address, version);
-                    if version >= written {
-                        self.storage_roots.insert(address, (version, root));
+        }
+        let leaves = self.leaves.as_ref().expect("set above");
+        let occupied = (0..16u8)
+            .filter(|n| bucket(leaves, *n).next().is_some())
+            .count();
+        if occupied < 2 {
+            // The root is a leaf or an extension, not a branch: hash it whole.
+            return root_of(leaves);
+        }
+        // The root is a branch whose children are the subtries of each first nibble; only stale ones are
+        // rehashed. Account leaves are always at least 32 bytes, so every child is referenced by its hash.
+        let mut payload = Vec::with_capacity(16 * 33 + 1);
+        for nibble in 0..16u8 {
+            let hash = match self.buckets[nibble as usize] {
+                Some(hash) => Some(hash),
+                None => {
+                    let mut entries = bucket(leaves, nibble).peekable();
+                    if entries.peek().is_none() {
+                        None
+                    } else {
+                        let mut builder = alloy_trie::HashBuilder::default();
+                        for (key, value) in entries {
+                            let path = alloy_trie::Nibbles::unpack(key);
+                            builder.add_leaf(path.slice(1..), value);
+                        }
+                        let hash = builder.root();
+                        self.buckets[nibble as usize] = Some(hash);
+                        Some(hash)
                     }
-                    root
                 }
             };
-            accounts.push((
-                keccak256(address),
-                TrieAccount {
-                    nonce: value.nonce,
-                    balance: value.balance,
-                    storage_root,
-                    code_hash: value.code_hash,
-                },
-            ));
+            match hash {
+                Some(hash) => alloy_rlp::Encodable::encode(&hash, &mut payload),
+                None => payload.push(alloy_rlp::EMPTY_STRING_CODE),
+            }
         }
-        alloy_trie::root::state_root_unsorted(accounts)
+        payload.push(alloy_rlp::EMPTY_STRING_CODE);
+        let mut node = Vec::with_capacity(payload.len() + 3);
+        alloy_rlp::Header {
+            list: true,
+            payload_length: payload.len(),
+        }
+        .encode(&mut node);
+        node.extend_from_slice(&payload);
+        keccak256(node)
+    }
+
+    /// The RLP-encoded trie account at `version`, or `None` if the account does not exist.
+    fn leaf(&mut self, address: &Address, version: u64) -> Option<Vec<u8>> {
+        let value = self.account(address, version)?;
+        let written = self.storage_written.get(address).copied().unwrap_or(0);
+        let storage_root = match self.storage_roots.get(address) {
+            Some((computed, root)) if *computed >= written && version >= written => *root,
+            _ => {
+                let root = self.storage_root(address, version);
+                if version >= written {
+                    self.storage_roots.insert(*address, (version, root));
+                }
+                root
+            }
+        };
+        let account = TrieAccount {
+            nonce: value.nonce,
+            balance: value.balance,
+            storage_root,
+            code_hash: value.code_hash,
+        };
+        Some(alloy_rlp::encode(account))
     }
 
     fn storage_root(&self, address: &Address, version: u64) -> B256 {
@@ -228,6 +317,23 @@ impl History {
             alloy_trie::root::storage_root_unhashed(live)
         }
     }
+}
+
+/// The leaves whose hashed key starts with `nibble`.
+fn bucket(leaves: &BTreeMap<B256, Vec<u8>>, nibble: u8) -> impl Iterator<Item = (&B256, &Vec<u8>)> {
+    let mut start = B256::ZERO;
+    start[0] = nibble << 4;
+    leaves
+        .range(start..)
+        .take_while(move |(k, _)| k[0] >> 4 == nibble)
+}
+
+fn root_of(leaves: &BTreeMap<B256, Vec<u8>>) -> B256 {
+    let mut builder = alloy_trie::HashBuilder::default();
+    for (key, value) in leaves {
+        builder.add_leaf(alloy_trie::Nibbles::unpack(key), value);
+    }
+    builder.root()
 }
 
 /// A read-only view of the state at one version, for revm.
@@ -328,6 +434,62 @@ mod tests {
         h.truncate(1);
         assert_eq!(h.account(&a, 5).unwrap().balance, U256::from(5));
         assert_eq!(h.state_root(5), before);
+    }
+
+    /// The reference: alloy-trie's one-shot root over every live account.
+    fn reference_root(h: &History, version: u64) -> B256 {
+        let accounts = h.accounts.keys().filter_map(|a| {
+            let v = h.account(a, version)?;
+            let account = TrieAccount {
+                nonce: v.nonce,
+                balance: v.balance,
+                storage_root: h.storage_root(a, version),
+                code_hash: v.code_hash,
+            };
+            Some((*a, account))
+        });
+        alloy_trie::root::state_root_unhashed(accounts)
+    }
+
+    #[test]
+    fn incremental_root_matches_a_full_recomputation() {
+        let mut h = History::default();
+        let account = |b: u64| {
+            Some(AccountValue {
+                balance: U256::from(b),
+                nonce: b,
+                code_hash: KECCAK256_EMPTY,
+            })
+        };
+        for version in 0..40u64 {
+            let mut c = StateChanges::default();
+            for i in 0..5u64 {
+                let who = Address::left_padding_from(&((version * 7 + i * 13) % 50).to_be_bytes());
+                c.accounts.insert(
+                    who,
+                    if (version + i) % 11 == 0 {
+                        None
+                    } else {
+                        account(version + i)
+                    },
+                );
+                if i == 0 {
+                    c.storage
+                        .entry(who)
+                        .or_default()
+                        .insert(U256::from(version % 3), U256::from(version % 4));
+                }
+            }
+            h.apply(version, &c);
+            assert_eq!(
+                h.state_root(version),
+                reference_root(&h, version),
+                "version {version}"
+            );
+        }
+        h.truncate(20);
+        assert_eq!(h.state_root(20), reference_root(&h, 20));
+        assert_eq!(h.state_root(10), reference_root(&h, 10));
     }
 
     #[test]
