@@ -38,7 +38,7 @@ pub(crate) const SUGGESTED_TIP: u128 = 1_000_000_000;
 enum FilterKind {
     Logs { filter: Box<Filter>, next: u64 },
     Blocks { next: u64 },
-    PendingTransactions,
+    PendingTransactions { next: usize },
 }
 
 /// The node: the chain, the dev accounts, filters, and the channel that announces new blocks.
@@ -49,6 +49,9 @@ pub(crate) struct Node {
     filters: Mutex<HashMap<U256, FilterKind>>,
     next_filter: Mutex<u64>,
     heads: broadcast::Sender<u64>,
+    /// Hashes of every transaction accepted, in order, for pending-transaction filters and subscriptions.
+    accepted: Mutex<Vec<B256>>,
+    pending: broadcast::Sender<B256>,
     /// Serialises eth_sendTransaction so two concurrent sends from one account never pick the same nonce.
     send_lock: Mutex<()>,
 }
@@ -193,6 +196,8 @@ impl Node {
             next_filter: Mutex::new(1),
             heads,
             send_lock: Mutex::new(()),
+            accepted: Mutex::new(Vec::new()),
+            pending: broadcast::channel(4096).0,
         })
     }
 
@@ -209,6 +214,11 @@ impl Node {
     /// New head numbers as blocks are mined.
     pub(crate) fn subscribe_heads(&self) -> broadcast::Receiver<u64> {
         self.heads.subscribe()
+    }
+
+    /// Hashes of transactions as they are accepted into the pool.
+    pub(crate) fn subscribe_pending(&self) -> broadcast::Receiver<B256> {
+        self.pending.subscribe()
     }
 
     /// Mines a block now (interval mining and evm_mine).
@@ -286,11 +296,18 @@ impl Node {
             let instant = self.mining == MiningMode::Instant;
             chain.validate(&envelope, sender, !instant)?;
             chain.add_to_pool(envelope, sender);
-            if instant {
+            let mined = if instant {
                 Some(chain.mine_with(None, Some(hash))?)
             } else {
                 None
-            }
+            };
+            // Announced once accepted (and, when mining instantly, once it is known to apply).
+            self.accepted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(hash);
+            let _ = self.pending.send(hash);
+            mined
         };
         if let Some(number) = mined {
             let _ = self.heads.send(number);
@@ -580,7 +597,12 @@ impl Node {
                 Ok(self.new_filter(FilterKind::Blocks { next }))
             }
             "eth_newPendingTransactionFilter" => {
-                Ok(self.new_filter(FilterKind::PendingTransactions))
+                let next = self
+                    .accepted
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .len();
+                Ok(self.new_filter(FilterKind::PendingTransactions { next }))
             }
             "eth_getFilterChanges" | "eth_getFilterLogs" => {
                 let id: U256 = p(params, 0, "filter id")?;
@@ -613,7 +635,12 @@ impl Node {
                         *next = head + 1;
                         Ok(json!(hashes))
                     }
-                    FilterKind::PendingTransactions => Ok(json!(Vec::<B256>::new())),
+                    FilterKind::PendingTransactions { next } => {
+                        let accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
+                        let new = accepted[(*next).min(accepted.len())..].to_vec();
+                        *next = accepted.len();
+                        Ok(json!(new))
+                    }
                 }
             }
             "eth_uninstallFilter" => {

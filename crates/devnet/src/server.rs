@@ -280,6 +280,26 @@ fn spawn_subscription(
     id: String,
     out: mpsc::UnboundedSender<String>,
 ) -> tokio::task::JoinHandle<()> {
+    if let SubKind::PendingTransactions = kind {
+        let mut pending = node.subscribe_pending();
+        return tokio::spawn(async move {
+            loop {
+                let hash = match pending.recv().await {
+                    Ok(h) => h,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                };
+                let message = json!({
+                    "jsonrpc": "2.0",
+                    "method": "eth_subscription",
+                    "params": { "subscription": id, "result": hash },
+                });
+                if out.send(message.to_string()).is_err() {
+                    return;
+                }
+            }
+        });
+    }
     let mut heads = node.subscribe_heads();
     tokio::spawn(async move {
         loop {
@@ -291,13 +311,7 @@ fn spawn_subscription(
             let results: Vec<Value> = match &kind {
                 SubKind::Heads => node.block_json(number).into_iter().collect(),
                 SubKind::Logs(filter) => node.block_logs(number, filter),
-                SubKind::PendingTransactions => {
-                    let chain = node.chain();
-                    chain
-                        .block(number)
-                        .map(|b| b.txs.iter().map(|t| json!(t.hash())).collect())
-                        .unwrap_or_default()
-                }
+                SubKind::PendingTransactions => Vec::new(),
             };
             for result in results {
                 let message = json!({

@@ -326,8 +326,17 @@ async fn manual_mining_holds_transactions_until_evm_mine() {
         .await
         .unwrap();
     let url = node.http_url();
+    let pending_filter = call(&url, "eth_newPendingTransactionFilter", json!([])).await;
     let hash = send(&url, 1).await;
     let second = send(&url, 2).await;
+    assert_eq!(
+        call(&url, "eth_getFilterChanges", json!([pending_filter])).await,
+        json!([hash, second])
+    );
+    assert_eq!(
+        call(&url, "eth_getFilterChanges", json!([pending_filter])).await,
+        json!([])
+    );
     assert_eq!(
         call(&url, "eth_getTransactionReceipt", json!([hash])).await,
         Value::Null
