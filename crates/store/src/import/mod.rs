@@ -201,12 +201,25 @@ where
     });
     let mut blocks = 0;
     let mut write_error = None;
-    while let Some(block) = rx.recv().await {
-        if let Err(e) = store.put(block).await {
+    // Blocks go to the store in batches (up to 64 blocks or 8 MiB) so a durable store syncs once per batch.
+    while let Some(first) = rx.recv().await {
+        let mut bytes = first.data().len();
+        let mut batch = vec![first];
+        while batch.len() < 64 && bytes < 8 << 20 {
+            match rx.try_recv() {
+                Ok(block) => {
+                    bytes += block.data().len();
+                    batch.push(block);
+                }
+                Err(_) => break,
+            }
+        }
+        let n = batch.len() as u64;
+        if let Err(e) = store.put_many(batch).await {
             write_error = Some(e);
             break;
         }
-        blocks += 1;
+        blocks += n;
     }
     drop(rx);
     let result = worker

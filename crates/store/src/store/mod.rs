@@ -38,6 +38,16 @@ pub trait BlockStore: Send + Sync {
     fn put(&self, block: Block) -> BoxFuture<'_, StoreResult<()>>;
     /// Whether the block is present.
     fn has<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<bool>>;
+    /// Stores several blocks; a store may make them durable together (one sync for the batch), which is how
+    /// the importer writes. The default puts them one by one.
+    fn put_many(&self, blocks: Vec<Block>) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            for block in blocks {
+                self.put(block).await?;
+            }
+            Ok(())
+        })
+    }
     /// Removes a block (a no-op if absent). Pins are not consulted: use [`PinStore::gc`] for safe removal.
     fn delete<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<()>>;
 }

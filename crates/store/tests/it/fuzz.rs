@@ -66,10 +66,8 @@ proptest! {
         cut in 0usize..400,
     ) {
         let node = mutate(valid_file_node(), &edits, cut);
-        if let Ok(decoded) = PbNode::decode(&Bytes::from(node)) {
-            if let Some(data) = decoded.data {
-                let _ = UnixFs::decode(&data);
-            }
+        if let Ok(PbNode { data: Some(data), .. }) = PbNode::decode(&Bytes::from(node)) {
+            let _ = UnixFs::decode(&data);
         }
         let mut car = scal3ml_store::car::encode_header(&[Cid::hash_v1(Codec::Raw, b"x")]);
         car.push(37);

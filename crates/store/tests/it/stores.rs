@@ -38,7 +38,12 @@ async fn suite<S: PinStore>(store: &S) {
         Err(StoreError::NotFound { .. })
     ));
     assert!(!store.has(a.cid()).await.unwrap());
-    for block in [&a, &b, &c, &loose, &parent] {
+    // a batch (with a duplicate) as the importer writes, then single puts
+    store
+        .put_many(vec![a.clone(), b.clone(), a.clone()])
+        .await
+        .unwrap();
+    for block in [&c, &loose, &parent] {
         store.put(block.clone()).await.unwrap();
     }
     store.put(a.clone()).await.unwrap(); // idempotent
