@@ -12,8 +12,10 @@ use bytes::Bytes;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
+use crate::block::Block;
 use crate::cid::Cid;
 use crate::error::{StoreError, StoreResult};
+use crate::store::{BlockStore, BoxFuture};
 
 /// Options of `ipfs add`, in Kubo's names. The default is Kubo's default (CIDv0, 256 KiB chunks, pinned).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,8 +64,11 @@ impl AddOptions {
             ("only-hash", self.only_hash.to_string()),
             ("wrap-with-directory", self.wrap_with_directory.to_string()),
             ("progress", "false".into()),
-            ("cid-base", "base32".into()),
         ];
+        if self.cid_version == 1 {
+            // CIDv1 as base32 text ("bafy..."), which js-ipfs does not default to.
+            pairs.push(("cid-base", "base32".into()));
+        }
         if let Some(raw) = self.raw_leaves {
             pairs.push(("raw-leaves", raw.to_string()));
         }
@@ -80,8 +85,8 @@ pub struct Added {
     /// Its root CID as text.
     #[serde(rename = "Hash")]
     pub hash: String,
-    /// The DAG's cumulative size as text (Kubo sends it as a string).
-    #[serde(rename = "Size", default)]
+    /// The DAG's cumulative size as text (Kubo sends a string, js-ipfs a number).
+    #[serde(rename = "Size", default, deserialize_with = "string_or_number")]
     pub size: String,
 }
 
@@ -103,6 +108,13 @@ pub struct NodeId {
     /// The libp2p protocols it speaks.
     #[serde(rename = "Protocols", default)]
     pub protocols: Option<Vec<String>>,
+}
+
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -204,7 +216,7 @@ impl KuboClient {
         data: Vec<u8>,
         options: &AddOptions,
     ) -> StoreResult<Vec<Added>> {
-        let part = Part::bytes(data).file_name(name.to_owned());
+        let part = octet_stream(Part::bytes(data).file_name(name.to_owned()));
         self.add_part(part, options).await
     }
 
@@ -223,8 +235,9 @@ impl KuboClient {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let part =
-            Part::stream_with_length(reqwest::Body::wrap_stream(stream), len).file_name(name);
+        let part = octet_stream(
+            Part::stream_with_length(reqwest::Body::wrap_stream(stream), len).file_name(name),
+        );
         self.add_part(part, options).await
     }
 
@@ -290,17 +303,19 @@ impl KuboClient {
     /// Stores one block under the codec of `cid` (`ipfs block put`) and checks Kubo computed the same CID.
     pub async fn block_put(&self, cid: &Cid, data: Vec<u8>) -> StoreResult<()> {
         cid.verify(&data)?;
-        let query = vec![
+        let mut query = vec![
             ("cid-codec", cid.codec().name().to_owned()),
             // js-ipfs names the codec `format` and needs the version; Kubo reads `cid-codec`.
             ("format", cid.codec().name().to_owned()),
             ("cid-version", cid.version().to_string()),
-            ("cid-base", "base32".to_owned()),
             ("mhtype", "sha2-256".to_owned()),
             ("mhlen", "32".to_owned()),
             ("pin", "false".to_owned()),
         ];
-        let form = Form::new().part("data", Part::bytes(data).file_name("block"));
+        if cid.version() == 1 {
+            query.push(("cid-base", "base32".to_owned()));
+        }
+        let form = Form::new().part("data", octet_stream(Part::bytes(data).file_name("block")));
         let body = self.call("block/put", &query, Some(form)).await?;
         let stat: BlockStat = serde_json::from_slice(&body)
             .map_err(|e| self.remote(format!("block/put: unexpected answer: {e}")))?;
@@ -316,7 +331,10 @@ impl KuboClient {
     /// Imports a CAR v1 (`ipfs dag import`), pinning its roots if `pin_roots`; returns the roots Kubo reports.
     pub async fn dag_import(&self, car: Vec<u8>, pin_roots: bool) -> StoreResult<Vec<Cid>> {
         let query = vec![("pin-roots", pin_roots.to_string())];
-        let form = Form::new().part("file", Part::bytes(car).file_name("import.car"));
+        let form = Form::new().part(
+            "file",
+            octet_stream(Part::bytes(car).file_name("import.car")),
+        );
         let body = self.call("dag/import", &query, Some(form)).await?;
         let lines = ndjson::<ImportLine>(&body)
             .map_err(|e| self.remote(format!("dag/import: unexpected answer: {e}")))?;
@@ -427,9 +445,50 @@ fn not_found_as(error: StoreError, cid: &Cid) -> StoreError {
     }
 }
 
+/// Labels a multipart part as bytes (js-ipfs refuses parts without a content type).
+fn octet_stream(part: Part) -> Part {
+    part.mime_str("application/octet-stream")
+        .expect("a valid media type")
+}
+
 fn ndjson<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, serde_json::Error> {
     body.split(|b| *b == b'\n')
         .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
         .map(serde_json::from_slice)
         .collect()
+}
+
+impl KuboClient {
+    /// Removes a block from the node (`ipfs block rm`); a block that is absent is not an error.
+    pub async fn block_rm(&self, cid: &Cid) -> StoreResult<()> {
+        let query = vec![("arg", cid.to_string()), ("force", "true".to_owned())];
+        match self.call("block/rm", &query, None).await {
+            Ok(_) => Ok(()),
+            Err(e) => match not_found_as(e, cid) {
+                StoreError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+}
+
+impl BlockStore for KuboClient {
+    fn get<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<Bytes>> {
+        Box::pin(self.block_get(cid))
+    }
+
+    fn put(&self, block: Block) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let (cid, data) = block.into_parts();
+            self.block_put(&cid, data.to_vec()).await
+        })
+    }
+
+    fn has<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move { Ok(self.block_stat(cid).await?.is_some()) })
+    }
+
+    fn delete<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(self.block_rm(cid))
+    }
 }

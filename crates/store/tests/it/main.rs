@@ -6,6 +6,7 @@ mod crypt;
 mod export;
 mod fuzz;
 mod gateway;
+mod kubo;
 mod pinning;
 mod stores;
 mod vectors;

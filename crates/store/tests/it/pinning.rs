@@ -186,8 +186,10 @@ async fn list_filters_page_and_count() {
     query.meta.insert("kind".into(), "model".into());
     assert_eq!(client.list(&query).await.unwrap().count, 2);
 
-    let mut query = ListQuery::default();
-    query.name = Some("asset 3".into());
+    let mut query = ListQuery {
+        name: Some("asset 3".into()),
+        ..ListQuery::default()
+    };
     assert_eq!(
         client.list(&query).await.unwrap().count,
         0,
