@@ -149,6 +149,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn murmur3_matches_a_published_value() {
+        // "Hello world", seed 0, published as the 16 digest bytes 09c01ad2296d65bdb32ceb54cdb5b54a (h1 then h2,
+        // each little-endian, as Python's mmh3.hash_bytes prints them).
+        let (h1, h2) = murmur3_x64_128(b"Hello world", 0);
+        let mut bytes = h1.to_le_bytes().to_vec();
+        bytes.extend(h2.to_le_bytes());
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "09c01ad2296d65bdb32ceb54cdb5b54a");
+    }
+
+    #[test]
     fn murmur3_of_empty_input_with_seed_zero_is_zero() {
         assert_eq!(murmur3_x64_128(b"", 0), (0, 0));
     }
