@@ -1,6 +1,7 @@
 //! Throughput of one file, for tuning: `cargo run --release -p scal3ml-store --example import_speed -- FILE
 //! [v0|v1|2025] [threads] [STORE_DIR]`. Without STORE_DIR it hashes only; with it, it imports into an FsStore
-//! there and then exports the file back, verifying every block. The side-by-side benchmark lives under bench/.
+//! there and then exports the file back, verifying every block. With ENCRYPT=1 (hash-only) the file is
+//! encrypted on the way in. The side-by-side benchmark lives under bench/.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -34,6 +35,15 @@ fn main() {
     let Some(dir) = args.next() else {
         let started = Instant::now();
         let mut sink = |_: Block| Ok(());
+        if std::env::var_os("ENCRYPT").is_some() {
+            // encrypted hash-only import: encryption and plaintext SHA-256 in the reader thread
+            let key = scal3ml_store::crypt::FileKey::generate().expect("key");
+            let (reader, digest) = scal3ml_store::crypt::EncryptReader::new(file, &key).expect("encrypt");
+            let root = import_file(reader, &opts, &mut sink).expect("import");
+            let plain = digest.get().expect("digest").length;
+            report("encrypted-hash-only", &root.cid, plain, started);
+            return;
+        }
         let root = import_file(file, &opts, &mut sink).expect("import");
         report("hash-only", &root.cid, root.size, started);
         return;
