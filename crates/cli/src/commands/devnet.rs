@@ -58,13 +58,13 @@ impl DevnetArgs {
             (None, true) => MiningMode::Manual,
             (None, false) => MiningMode::Instant,
         };
-        let wei_per_eth = scal3ml_devnet_u256(10).pow(scal3ml_devnet_u256(18));
+        let wei_per_eth = u256(10).pow(u256(18));
         let mut config = DevnetConfig::default()
             .with_host(self.host)
             .with_port(self.port)
             .with_chain_id(self.chain_id)
             .with_accounts(self.accounts)
-            .with_balance(scal3ml_devnet_u256(self.balance) * wei_per_eth)
+            .with_balance(u256(self.balance) * wei_per_eth)
             .with_mnemonic(self.mnemonic)
             .with_gas_limit(self.gas_limit)
             .with_base_fee(self.base_fee)
@@ -76,7 +76,7 @@ impl DevnetArgs {
     }
 }
 
-fn scal3ml_devnet_u256(n: u64) -> alloy_primitives::U256 {
+fn u256(n: u64) -> alloy_primitives::U256 {
     alloy_primitives::U256::from(n)
 }
 
@@ -122,5 +122,86 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: DevnetArgs,
+    }
+
+    fn config(args: &[&str]) -> anyhow::Result<DevnetConfig> {
+        let mut argv = vec!["devnet"];
+        argv.extend_from_slice(args);
+        Wrap::try_parse_from(argv)?.args.into_config()
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.port, 8545);
+        assert_eq!(c.host.to_string(), "127.0.0.1");
+        assert_eq!(c.chain_id, 31337);
+        assert_eq!(c.accounts, 10);
+        assert_eq!(
+            c.balance,
+            alloy_primitives::U256::from(10_000u64)
+                * alloy_primitives::U256::from(10u64).pow(alloy_primitives::U256::from(18u64))
+        );
+        assert_eq!(c.mining, MiningMode::Instant);
+        assert!(c.data_dir.is_none());
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let c = config(&[
+            "--port",
+            "0",
+            "--chain-id",
+            "5",
+            "--accounts",
+            "3",
+            "--balance",
+            "2",
+            "--gas-limit",
+            "1000000",
+            "--base-fee",
+            "7",
+            "--block-time",
+            "0.5",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.port, c.chain_id, c.accounts, c.gas_limit, c.base_fee),
+            (0, 5, 3, 1_000_000, 7)
+        );
+        assert_eq!(
+            c.balance,
+            alloy_primitives::U256::from(2_000_000_000_000_000_000u128)
+        );
+        assert_eq!(c.mining, MiningMode::Interval(Duration::from_millis(500)));
+        assert_eq!(c.data_dir.as_deref(), Some(std::path::Path::new("/tmp/x")));
+        assert_eq!(config(&["--no-mining"]).unwrap().mining, MiningMode::Manual);
+    }
+
+    #[test]
+    fn bad_flags_are_refused() {
+        assert!(
+            config(&["--block-time", "0"])
+                .unwrap_err()
+                .to_string()
+                .contains("positive")
+        );
+        assert!(config(&["--block-time", "1", "--no-mining"]).is_err());
+        assert!(config(&["--port", "70000"]).is_err());
     }
 }
