@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::cid::{Cid, Codec};
 use crate::dagpb::PbNode;
 use crate::error::{StoreError, StoreResult};
-use crate::store::BlockStore;
+use crate::store::{BlockStore, BoxFuture};
 use crate::unixfs::{DataType, UnixFs};
 
 /// What a node is.
@@ -165,8 +165,97 @@ pub async fn stat<S: BlockStore + ?Sized>(store: &S, cid: &Cid) -> StoreResult<N
     })
 }
 
+/// How many child blocks a range read keeps in flight, so a backend can fetch and verify them in parallel.
+const PREFETCH: usize = 4;
+
+/// The requested range and where its bytes go.
+struct RangeOut<'o, 'a> {
+    start: u64,
+    end: u64,
+    written: u64,
+    out: &'o mut ByteSink<'a>,
+}
+
+impl RangeOut<'_, '_> {
+    /// Emits the part of a node's inline data inside the range and returns the children that overlap it,
+    /// with their absolute offsets.
+    fn visit(
+        &mut self,
+        offset: u64,
+        data: Bytes,
+        children: Vec<(Cid, u64)>,
+    ) -> StoreResult<Vec<(Cid, u64, u64)>> {
+        let data_end = offset.saturating_add(data.len() as u64);
+        if data_end > self.start && offset < self.end && !data.is_empty() {
+            let from = self.start.saturating_sub(offset) as usize;
+            let to = (self.end.min(data_end) - offset) as usize;
+            self.written += (to - from) as u64;
+            (self.out)(data.slice(from..to))?;
+        }
+        let mut pos = data_end;
+        let mut wanted = Vec::new();
+        for (child, len) in children {
+            let child_end = pos.saturating_add(len);
+            if pos < self.end && child_end > self.start {
+                wanted.push((child, pos, len));
+            }
+            pos = child_end;
+        }
+        Ok(wanted)
+    }
+}
+
+/// Fetches `children` in order with up to [`PREFETCH`] in flight, emitting their bytes and descending into
+/// their own children; `path` holds the ancestors, to catch link cycles.
+fn visit_children<'f, S: BlockStore + ?Sized>(
+    store: &'f S,
+    path: &'f mut Vec<Cid>,
+    children: Vec<(Cid, u64, u64)>,
+    range: &'f mut RangeOut<'_, '_>,
+) -> BoxFuture<'f, StoreResult<()>> {
+    Box::pin(async move {
+        use futures_util::StreamExt;
+        if let Some((child, _, _)) = children.iter().find(|(c, _, _)| path.contains(c)) {
+            return Err(StoreError::Cycle { cid: *child });
+        }
+        let mut fetches =
+            futures_util::stream::iter(children.into_iter().map(|(cid, offset, len)| async move {
+                (cid, offset, len, store.get(&cid).await)
+            }))
+            .buffered(PREFETCH);
+        while let Some((child, offset, len, block)) = fetches.next().await {
+            let Decoded::File {
+                data,
+                children,
+                size,
+            } = decode(&child, block?)?
+            else {
+                return Err(StoreError::WrongKind {
+                    cid: child,
+                    found: "a non-file node".into(),
+                    expected: "a file chunk",
+                });
+            };
+            if size != len {
+                return Err(StoreError::malformed(
+                    "UnixFS",
+                    format!("chunk {child} holds {size} bytes but its parent says {len}"),
+                ));
+            }
+            let wanted = range.visit(offset, data, children)?;
+            if !wanted.is_empty() {
+                path.push(child);
+                visit_children(store, path, wanted, range).await?;
+                path.pop();
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Streams bytes `start..end` (end clamped to the file size; `None` = to the end) of the file at `cid` into
-/// `out`, fetching only the blocks that overlap the range. Returns the number of bytes written.
+/// `out`, fetching only the blocks that overlap the range (a few at a time, in parallel where the backend
+/// allows). Returns the number of bytes written.
 pub async fn read_range<S: BlockStore + ?Sized>(
     store: &S,
     cid: &Cid,
@@ -174,10 +263,6 @@ pub async fn read_range<S: BlockStore + ?Sized>(
     end: Option<u64>,
     out: &mut ByteSink<'_>,
 ) -> StoreResult<u64> {
-    struct Frame {
-        cid: Cid,
-        children: std::vec::IntoIter<(Cid, u64, u64)>,
-    }
     let block = store.get(cid).await?;
     let (data, children, size) = match decode(cid, block)? {
         Decoded::File {
@@ -204,67 +289,16 @@ pub async fn read_range<S: BlockStore + ?Sized>(
     if start > end {
         return Err(StoreError::RangeOutOfBounds { start, end, size });
     }
-    let mut written = 0u64;
-    // Emits the part of a node's inline data inside the range and returns the children that overlap it,
-    // with their absolute offsets.
-    let mut visit =
-        |offset: u64, data: Bytes, children: Vec<(Cid, u64)>, out: &mut ByteSink<'_>| {
-            let data_end = offset.saturating_add(data.len() as u64);
-            if data_end > start && offset < end && !data.is_empty() {
-                let from = start.saturating_sub(offset) as usize;
-                let to = (end.min(data_end) - offset) as usize;
-                written += (to - from) as u64;
-                out(data.slice(from..to))?;
-            }
-            let mut pos = data_end;
-            let mut wanted = Vec::new();
-            for (child, len) in children {
-                if pos < end && pos.saturating_add(len) > start {
-                    wanted.push((child, pos, len));
-                }
-                pos = pos.saturating_add(len);
-            }
-            StoreResult::Ok(wanted)
-        };
-    let wanted = visit(0, data, children, out)?;
-    let mut stack = vec![Frame {
-        cid: *cid,
-        children: wanted.into_iter(),
-    }];
-    while let Some(frame) = stack.last_mut() {
-        let Some((child, offset, len)) = frame.children.next() else {
-            stack.pop();
-            continue;
-        };
-        if stack.iter().any(|f| f.cid == child) {
-            return Err(StoreError::Cycle { cid: child });
-        }
-        let block = store.get(&child).await?;
-        let Decoded::File {
-            data,
-            children,
-            size,
-        } = decode(&child, block)?
-        else {
-            return Err(StoreError::WrongKind {
-                cid: child,
-                found: "a non-file node".into(),
-                expected: "a file chunk",
-            });
-        };
-        if size != len {
-            return Err(StoreError::malformed(
-                "UnixFS",
-                format!("chunk {child} holds {size} bytes but its parent says {len}"),
-            ));
-        }
-        let wanted = visit(offset, data, children, out)?;
-        stack.push(Frame {
-            cid: child,
-            children: wanted.into_iter(),
-        });
-    }
-    Ok(written)
+    let mut range = RangeOut {
+        start,
+        end,
+        written: 0,
+        out,
+    };
+    let wanted = range.visit(0, data, children)?;
+    let mut path = vec![*cid];
+    visit_children(store, &mut path, wanted, &mut range).await?;
+    Ok(range.written)
 }
 
 /// Reads a whole file into memory (for small files and tests; use [`read_range`] to stream).

@@ -220,8 +220,23 @@ impl BlockStore for FsStore {
                 }
                 Err(e) => return Err(StoreError::io(format!("reading {}", path.display()), e)),
             };
-            cid.verify(&data)?;
-            Ok(data)
+            // Hash on the blocking pool when there is one, so readers that keep several gets in flight
+            // verify blocks on all cores.
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => {
+                    let cid = *cid;
+                    handle
+                        .spawn_blocking(move || cid.verify(&data).map(|()| data))
+                        .await
+                        .map_err(|e| {
+                            StoreError::invalid(format!("verification task failed: {e}"))
+                        })?
+                }
+                Err(_) => {
+                    cid.verify(&data)?;
+                    Ok(data)
+                }
+            }
         })
     }
 
