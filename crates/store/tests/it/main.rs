@@ -2,6 +2,7 @@
 
 mod age;
 mod car;
+mod crash;
 mod crypt;
 mod export;
 mod fuzz;
