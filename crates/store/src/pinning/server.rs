@@ -29,6 +29,9 @@ use crate::error::StoreError;
 use crate::gateway::client::GatewayClient;
 use crate::store::{PinMode, PinStore};
 
+/// The longest meta value a `GET /pins?meta=` filter may hold: request lines over 64 KiB never reach the API.
+const MAX_META_QUERY_VALUE: usize = 1024;
+
 /// How the pinning service is set up.
 #[derive(Debug, Clone)]
 pub struct PinningConfig {
@@ -505,11 +508,12 @@ fn parse_filter(query: Option<&str>) -> Result<Filter, ApiError> {
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match key.as_ref() {
             "cid" => {
+                // Any string may be asked for; one that is not a CID simply matches nothing.
                 let cids: Vec<String> = value.split(',').map(str::to_owned).collect();
-                if cids.len() > MAX_CID_FILTER || cids.iter().any(String::is_empty) {
+                if cids.len() > MAX_CID_FILTER {
                     return Err(bad(
                         "cid",
-                        format!("give 1 to {MAX_CID_FILTER} comma-separated CIDs"),
+                        format!("give at most {MAX_CID_FILTER} comma-separated CIDs"),
                     ));
                 }
                 filter.cids = cids;
@@ -546,8 +550,21 @@ fn parse_filter(query: Option<&str>) -> Result<Filter, ApiError> {
                     })?;
             }
             "meta" => {
-                filter.meta = serde_json::from_str(&value)
+                let meta: BTreeMap<String, String> = serde_json::from_str(&value)
                     .map_err(|e| bad("meta", format!("expected a JSON object of strings ({e})")))?;
+                if meta.len() > MAX_LIMIT
+                    || meta
+                        .values()
+                        .any(|v| v.chars().count() > MAX_META_QUERY_VALUE)
+                {
+                    return Err(bad(
+                        "meta",
+                        format!(
+                            "at most {MAX_LIMIT} entries of at most {MAX_META_QUERY_VALUE} characters each"
+                        ),
+                    ));
+                }
+                filter.meta = meta;
             }
             _ => {}
         }
