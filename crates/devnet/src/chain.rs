@@ -4,6 +4,7 @@
 
 use std::{
     collections::HashMap,
+    sync::OnceLock,
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -32,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{DevnetError, DevnetResult},
     state::{AccountValue, History, StateAt, StateChanges},
-    store::{Record, Store},
+    store::{BlockIndex, Record, StateSnapshot, Store},
 };
 
 /// The EVM rules the chain runs (Prague, as current hardhat and anvil default to).
@@ -129,10 +130,26 @@ pub(crate) struct Genesis {
     pub(crate) alloc: Vec<(Address, U256)>,
 }
 
+/// A block as the chain holds it: its index always, its body once loaded (blocks restored from a snapshot
+/// are read from the log on first use).
+struct BlockSlot {
+    index: BlockIndex,
+    body: OnceLock<Box<StoredBlock>>,
+}
+
+/// How the chain was restored at open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestoreStats {
+    /// Head block number of the snapshot loaded, if one was.
+    pub snapshot_head: Option<u64>,
+    /// Log records replayed after it (all of them without a snapshot, including the genesis record).
+    pub records_replayed: u64,
+}
+
 /// The chain itself.
 pub(crate) struct Chain {
     genesis: Genesis,
-    blocks: Vec<StoredBlock>,
+    blocks: Vec<BlockSlot>,
     hashes: Vec<B256>,
     by_hash: HashMap<B256, u64>,
     tx_index: HashMap<B256, (u64, usize)>,
@@ -144,6 +161,13 @@ pub(crate) struct Chain {
     snapshots: HashMap<u64, Snapshot>,
     next_snapshot: u64,
     store: Option<Store>,
+    /// Oldest state version kept (after a restore from a snapshot, older state is gone).
+    state_floor: u64,
+    /// Write a snapshot every this many blocks (0: never).
+    snapshot_every: u64,
+    /// State version of the newest snapshot on disk.
+    snapshot_version: Option<u64>,
+    restore: RestoreStats,
 }
 
 fn now() -> u64 {
@@ -226,7 +250,52 @@ pub(crate) fn tx_env(envelope: &TxEnvelope, sender: Address) -> TxEnv {
 impl Chain {
     /// A new chain from genesis, or the chain stored in `store` if it holds one.
     pub(crate) fn open(genesis: Genesis, store: Option<Store>) -> DevnetResult<Self> {
-        let mut chain = Self {
+        if let Some(st) = &store {
+            for snapshot in st.snapshots()? {
+                if snapshot.genesis.chain_id != genesis.chain_id {
+                    break; // the full replay below refuses it with the right message
+                }
+                let head = snapshot.blocks.len() as u64;
+                let mut chain = Self::empty(genesis.clone());
+                match chain.restore(st, snapshot) {
+                    Ok(()) => {
+                        chain.store = store;
+                        return Ok(chain);
+                    }
+                    Err(err) => tracing::warn!(
+                        target: "devnet::store",
+                        %err,
+                        head,
+                        "snapshot unusable; trying an older one or the whole log"
+                    ),
+                }
+            }
+        }
+        let mut chain = Self::empty(genesis.clone());
+        let mut records = match &store {
+            Some(s) => s.read_from(0)?,
+            None => Vec::new(),
+        };
+        if records.is_empty() {
+            let record = Record::Genesis {
+                genesis: genesis.clone(),
+            };
+            let offset = match &store {
+                Some(s) => s.append(&record)?,
+                None => 0,
+            };
+            records.push((offset, record));
+        }
+        for (offset, record) in records {
+            chain.replay(record, offset)?;
+            chain.restore.records_replayed += 1;
+        }
+        chain.store = store;
+        Ok(chain)
+    }
+
+    fn empty(genesis: Genesis) -> Self {
+        Self {
             genesis: genesis.clone(),
             blocks: Vec::new(),
             hashes: Vec::new(),
@@ -240,27 +309,76 @@ impl Chain {
             snapshots: HashMap::new(),
             next_snapshot: 1,
             store: None,
-        };
-        let mut records = match &store {
-            Some(s) => s.read_all()?,
-            None => Vec::new(),
-        };
-        if records.is_empty() {
-            records.push(Record::Genesis {
-                genesis: genesis.clone(),
-            });
-            if let Some(s) = &store {
-                s.append(&records[0])?;
-            }
+            state_floor: 0,
+            snapshot_every: 0,
+            snapshot_version: None,
+            restore: RestoreStats::default(),
         }
-        for record in records {
-            chain.replay(record)?;
-        }
-        chain.store = store;
-        Ok(chain)
     }
 
-    fn replay(&mut self, record: Record) -> DevnetResult<()> {
+    /// Rebuilds the chain from `snapshot` and the log records after it.
+    fn restore(&mut self, store: &Store, snapshot: StateSnapshot) -> DevnetResult<()> {
+        let corrupt = |reason: String| DevnetError::Corrupt {
+            path: "snapshot".into(),
+            reason,
+        };
+        self.genesis = snapshot.genesis;
+        self.push_block(snapshot.genesis_block, None);
+        for index in snapshot.blocks {
+            self.push_index(index);
+        }
+        self.history.apply(snapshot.version, &snapshot.state);
+        self.version = snapshot.version;
+        self.state_floor = snapshot.version;
+        self.snapshot_version = Some(snapshot.version);
+        self.time_offset = snapshot.time_offset;
+        self.next_timestamp = snapshot.next_timestamp;
+        let head = self.blocks.last().expect("genesis pushed");
+        if let Some(offset) = head.index.offset {
+            let Record::Block { block, .. } = store.read_at(offset)? else {
+                return Err(corrupt(format!("no block record at byte {offset}")));
+            };
+            if block.hash != head.index.hash {
+                return Err(corrupt(format!(
+                    "the block at byte {offset} is not the head"
+                )));
+            }
+            let _ = head.body.set(block);
+        }
+        let head = self.loaded_head()?.clone();
+        if head.version == self.version
+            && self.history.state_root(self.version) != head.header.state_root
+        {
+            return Err(corrupt(format!(
+                "its state does not match the state root of block {}",
+                head.header.number
+            )));
+        }
+        self.restore.snapshot_head = Some(head.header.number);
+        for (offset, record) in store.read_from(snapshot.log_len)? {
+            if let Record::Revert { version, .. } = &record
+                && *version < snapshot.version
+            {
+                return Err(corrupt("the log reverts to before it".into()));
+            }
+            if matches!(record, Record::Genesis { .. }) {
+                return Err(corrupt("a genesis record follows it".into()));
+            }
+            self.replay(record, offset)?;
+            self.restore.records_replayed += 1;
+        }
+        Ok(())
+    }
+
+    fn loaded_head(&self) -> DevnetResult<&StoredBlock> {
+        self.blocks
+            .last()
+            .and_then(|s| s.body.get())
+            .map(|b| &**b)
+            .ok_or_else(|| DevnetError::Internal("head block not loaded".into()))
+    }
+
+    fn replay(&mut self, record: Record, offset: u64) -> DevnetResult<()> {
         match record {
             Record::Genesis { genesis } => {
                 if !self.blocks.is_empty() {
@@ -314,16 +432,19 @@ impl Chain {
                     ..Default::default()
                 };
                 let hash = header.hash_slow();
-                self.push_block(StoredBlock {
-                    header,
-                    hash,
-                    txs: Vec::new(),
-                    version: 0,
-                });
+                self.push_block(
+                    StoredBlock {
+                        header,
+                        hash,
+                        txs: Vec::new(),
+                        version: 0,
+                    },
+                    None,
+                );
             }
             Record::Block { block, changes } => {
                 if block.header.number != self.blocks.len() as u64
-                    || block.header.parent_hash != self.head().hash
+                    || Some(&block.header.parent_hash) != self.hashes.last()
                 {
                     return Err(DevnetError::Corrupt {
                         path: "chain.log".into(),
@@ -332,7 +453,7 @@ impl Chain {
                 }
                 self.history.apply(block.version, &changes);
                 self.version = block.version;
-                self.push_block(*block);
+                self.push_block(*block, Some(offset));
             }
             Record::Edit { version, changes } => {
                 self.history.apply(version, &changes);
@@ -350,30 +471,46 @@ impl Chain {
         Ok(())
     }
 
-    fn persist(&self, record: &Record) -> DevnetResult<()> {
+    /// Appends `record` to the log (if any); returns its offset.
+    fn persist(&self, record: &Record) -> DevnetResult<Option<u64>> {
         match &self.store {
-            Some(store) => store.append(record),
-            None => Ok(()),
+            Some(store) => store.append(record).map(Some),
+            None => Ok(None),
         }
     }
 
-    fn push_block(&mut self, block: StoredBlock) {
-        let number = block.header.number;
-        for (i, tx) in block.txs.iter().enumerate() {
-            self.tx_index.insert(tx.hash(), (number, i));
+    fn push_block(&mut self, block: StoredBlock, offset: Option<u64>) {
+        let index = BlockIndex {
+            hash: block.hash,
+            version: block.version,
+            txs: block.txs.iter().map(StoredTx::hash).collect(),
+            offset,
+        };
+        let number = self.blocks.len();
+        self.push_index(index);
+        let _ = self.blocks[number].body.set(Box::new(block));
+    }
+
+    fn push_index(&mut self, index: BlockIndex) {
+        let number = self.blocks.len() as u64;
+        for (i, tx) in index.txs.iter().enumerate() {
+            self.tx_index.insert(*tx, (number, i));
         }
-        self.by_hash.insert(block.hash, number);
-        self.hashes.push(block.hash);
-        self.blocks.push(block);
+        self.by_hash.insert(index.hash, number);
+        self.hashes.push(index.hash);
+        self.blocks.push(BlockSlot {
+            index,
+            body: OnceLock::new(),
+        });
     }
 
     fn truncate(&mut self, head: u64, version: u64) {
         while self.blocks.len() as u64 > head + 1 {
-            let block = self.blocks.pop().expect("len checked");
+            let slot = self.blocks.pop().expect("len checked");
             self.hashes.pop();
-            self.by_hash.remove(&block.hash);
-            for tx in &block.txs {
-                self.tx_index.remove(&tx.hash());
+            self.by_hash.remove(&slot.index.hash);
+            for tx in &slot.index.txs {
+                self.tx_index.remove(tx);
             }
         }
         self.history.truncate(version);
@@ -388,12 +525,71 @@ impl Chain {
 
     /// The newest block.
     pub(crate) fn head(&self) -> &StoredBlock {
-        self.blocks.last().expect("genesis always exists")
+        self.block(self.blocks.len() as u64 - 1)
+            .expect("the head block is always loaded")
     }
 
-    /// Block by number.
+    /// Block by number (a body older than the snapshot the chain was restored from is read from the log).
     pub(crate) fn block(&self, number: u64) -> Option<&StoredBlock> {
-        self.blocks.get(usize::try_from(number).ok()?)
+        let slot = self.blocks.get(usize::try_from(number).ok()?)?;
+        if let Some(body) = slot.body.get() {
+            return Some(body);
+        }
+        let offset = slot.index.offset?;
+        let store = self.store.as_ref()?;
+        match store.read_at(offset) {
+            Ok(Record::Block { block, .. }) if block.hash == slot.index.hash => {
+                let _ = slot.body.set(block);
+                slot.body.get().map(|b| &**b)
+            }
+            Ok(_) => {
+                tracing::error!(target: "devnet::store", number, offset, "the log holds another record where this block should be");
+                None
+            }
+            Err(err) => {
+                tracing::error!(target: "devnet::store", number, %err, "cannot read a block from the log");
+                None
+            }
+        }
+    }
+
+    /// How the chain was restored at open.
+    pub(crate) fn restore_stats(&self) -> RestoreStats {
+        self.restore
+    }
+
+    /// Sets how often a snapshot is written (every `blocks` blocks; 0 never).
+    pub(crate) fn set_snapshot_every(&mut self, blocks: u64) {
+        self.snapshot_every = blocks;
+    }
+
+    /// Writes a snapshot of the current chain (no-op without a data directory or when nothing changed since
+    /// the last one).
+    pub(crate) fn write_snapshot(&mut self) -> DevnetResult<()> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        if self.snapshot_every == 0 {
+            return Ok(());
+        }
+        let log_len = store.log_len();
+        let genesis_block = self
+            .block(0)
+            .ok_or_else(|| DevnetError::Internal("genesis block missing".into()))?
+            .clone();
+        let snapshot = StateSnapshot {
+            genesis: self.genesis.clone(),
+            genesis_block,
+            log_len,
+            version: self.version,
+            state: self.history.latest_changes(),
+            time_offset: self.time_offset,
+            next_timestamp: self.next_timestamp,
+            blocks: self.blocks[1..].iter().map(|s| s.index.clone()).collect(),
+        };
+        store.write_snapshot(&snapshot)?;
+        self.snapshot_version = Some(self.version);
+        Ok(())
     }
 
     /// Block by hash.
@@ -415,10 +611,13 @@ impl Chain {
     /// The state version that answers queries at `number` (the head answers with the latest version, which
     /// includes dev-control edits made since it was mined).
     pub(crate) fn version_at(&self, number: u64) -> Option<u64> {
-        if number == self.head().header.number {
+        if number + 1 == self.blocks.len() as u64 {
             return Some(self.version);
         }
-        self.block(number).map(|b| b.version)
+        self.blocks
+            .get(usize::try_from(number).ok()?)
+            .map(|s| s.index.version)
+            .filter(|v| *v >= self.state_floor)
     }
 
     /// An account at a version.
@@ -691,16 +890,26 @@ impl Chain {
             block: Box::new(block),
             changes,
         };
-        if let Err(err) = self.persist(&record) {
-            self.history.truncate(self.version);
-            return Err(err);
-        }
+        let offset = match self.persist(&record) {
+            Ok(offset) => offset,
+            Err(err) => {
+                self.history.truncate(self.version);
+                return Err(err);
+            }
+        };
         let Record::Block { block, .. } = record else {
             unreachable!("built above")
         };
         self.version = version;
         self.next_timestamp = None;
-        self.push_block(*block);
+        self.push_block(*block, offset);
+        if self.snapshot_every > 0
+            && number.is_multiple_of(self.snapshot_every)
+            && let Err(err) = self.write_snapshot()
+        {
+            // The block itself is durable in the log; only restart gets slower.
+            tracing::warn!(target: "devnet::store", %err, "writing a snapshot failed");
+        }
         Ok(number)
     }
 
@@ -881,6 +1090,10 @@ impl Chain {
             offset: self.time_offset,
             next_timestamp: None,
         })?;
+        if self.snapshot_version.is_some_and(|v| v > snap.version) {
+            // The newest snapshot is past the state we returned to; replace it so restart stays bounded.
+            self.write_snapshot()?;
+        }
         self.snapshots.retain(|k, _| *k < id);
         Ok(true)
     }
@@ -909,6 +1122,7 @@ impl Chain {
             offset: self.time_offset,
             next_timestamp: self.next_timestamp,
         })
+        .map(|_| ())
     }
 }
 

@@ -51,6 +51,9 @@ pub struct DevnetConfig {
     pub max_batch: usize,
     /// No log output.
     pub quiet: bool,
+    /// With a data directory, write a state snapshot every this many blocks (and at clean shutdown), so a
+    /// restart replays only the log after it; 0 writes none.
+    pub snapshot_every: u64,
 }
 
 impl Default for DevnetConfig {
@@ -69,6 +72,7 @@ impl Default for DevnetConfig {
             max_body_bytes: 5 * 1024 * 1024,
             max_batch: 1_000,
             quiet: false,
+            snapshot_every: 1_000,
         }
     }
 }
@@ -152,6 +156,12 @@ impl DevnetConfig {
     /// Sets the batch length limit.
     pub fn with_max_batch(mut self, len: usize) -> Self {
         self.max_batch = len;
+        self
+    }
+
+    /// Writes a state snapshot every `blocks` blocks (0: none at all); see `snapshot_every`.
+    pub fn with_snapshot_every(mut self, blocks: u64) -> Self {
+        self.snapshot_every = blocks;
         self
     }
 

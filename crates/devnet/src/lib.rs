@@ -32,7 +32,7 @@ use alloy_primitives::{Address, B256};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub use accounts::DevAccounts;
-pub use chain::SPEC;
+pub use chain::{RestoreStats, SPEC};
 pub use config::{DEFAULT_MNEMONIC, DevnetConfig, MiningMode};
 pub use error::{DevnetError, DevnetResult, RpcError};
 pub use store::LOG_FILE;
@@ -94,11 +94,22 @@ impl DevnetHandle {
         self.node.chain().head().header.number
     }
 
-    /// Stops serving and waits until the server has stopped. Everything mined is already on disk.
+    /// How the chain was restored at start: the snapshot loaded and how many log records were replayed.
+    pub fn restore_stats(&self) -> RestoreStats {
+        self.node.chain().restore_stats()
+    }
+
+    /// Stops serving and waits until the server has stopped. Everything mined is already on disk; with a data
+    /// directory a snapshot is also written so the next start replays nothing.
     pub async fn shutdown(mut self) {
         self.stop();
         if let Some(server) = self.server.take() {
             let _ = server.await;
+        }
+        let node = self.node.clone();
+        let written = tokio::task::spawn_blocking(move || node.chain().write_snapshot()).await;
+        if let Ok(Err(err)) = written {
+            tracing::warn!(target: "devnet::store", %err, "writing the shutdown snapshot failed");
         }
     }
 
@@ -145,9 +156,15 @@ pub async fn spawn(config: DevnetConfig) -> DevnetResult<DevnetHandle> {
         Some(dir) => Some(Store::open(dir)?),
         None => None,
     };
-    let chain = tokio::task::spawn_blocking(move || Chain::open(genesis, store))
-        .await
-        .map_err(|e| DevnetError::Internal(e.to_string()))??;
+    let snapshot_every = config.snapshot_every;
+    let chain = tokio::task::spawn_blocking(move || {
+        Chain::open(genesis, store).map(|mut chain| {
+            chain.set_snapshot_every(snapshot_every);
+            chain
+        })
+    })
+    .await
+    .map_err(|e| DevnetError::Internal(e.to_string()))??;
     let chain_id = chain.chain_id();
     let node = Node::new(chain, accounts, &config);
 

@@ -265,9 +265,16 @@ impl Node {
                 _ => head,
             },
         };
-        let version = chain
-            .version_at(number)
-            .ok_or_else(|| DevnetError::NotFound("header not found".into()))?;
+        let version = chain.version_at(number).ok_or_else(|| {
+            if number <= chain.head().header.number {
+                DevnetError::NotFound(format!(
+                    "missing state for block {number}: state older than the snapshot this node restarted from \
+                     is not kept; query a later block"
+                ))
+            } else {
+                DevnetError::NotFound("header not found".into())
+            }
+        })?;
         Ok((number, version))
     }
 

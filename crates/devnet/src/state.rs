@@ -188,6 +188,34 @@ impl History {
         self.codes.get(hash)
     }
 
+    /// The latest state as one set of changes: every live account, every non-zero slot, every code. Applied
+    /// to an empty history it rebuilds the latest state (without its past), which is what a snapshot stores.
+    pub(crate) fn latest_changes(&self) -> StateChanges {
+        let mut changes = StateChanges::default();
+        for (address, list) in &self.accounts {
+            if let Some((_, Some(value))) = list.last() {
+                changes.accounts.insert(*address, Some(*value));
+            }
+        }
+        for (address, slots) in &self.storage {
+            for (slot, list) in slots {
+                if let Some((_, value)) = list.last()
+                    && !value.is_zero()
+                {
+                    changes
+                        .storage
+                        .entry(*address)
+                        .or_default()
+                        .insert(*slot, *value);
+                }
+            }
+        }
+        for (hash, code) in &self.codes {
+            changes.codes.insert(*hash, code.original_bytes());
+        }
+        changes
+    }
+
     /// Slots ever written for an account (used to clear them on self-destruct).
     pub(crate) fn known_slots(&self, address: &Address) -> Vec<U256> {
         self.storage

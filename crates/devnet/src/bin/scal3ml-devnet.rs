@@ -1,6 +1,6 @@
 //! `scal3ml-devnet`: the chain alone, with only the flags a test harness needs (`--port N`, `--data-dir DIR`,
-//! `--block-time SECONDS`, `--no-mining`). Prints `Listening on HOST:PORT` on stdout once it serves. The full
-//! command with every flag is `scal3ml devnet`.
+//! `--block-time SECONDS`, `--no-mining`, `--snapshot-every BLOCKS`). Prints `Listening on HOST:PORT` on
+//! stdout once it serves. The full command with every flag is `scal3ml devnet`.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use scal3ml_devnet::{DevnetConfig, MiningMode, spawn};
 
 fn usage(msg: &str) -> ! {
     eprintln!(
-        "error: {msg}\nusage: scal3ml-devnet [--port N] [--data-dir DIR] [--block-time SECONDS] [--no-mining]"
+        "error: {msg}\nusage: scal3ml-devnet [--port N] [--data-dir DIR] [--block-time SECONDS] [--no-mining] [--snapshot-every BLOCKS]"
     );
     std::process::exit(2)
 }
@@ -36,6 +36,11 @@ async fn main() {
                 config.mining = MiningMode::Interval(Duration::from_secs_f64(secs));
             }
             "--no-mining" => config.mining = MiningMode::Manual,
+            "--snapshot-every" => {
+                config.snapshot_every = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--snapshot-every takes a block count"))
+            }
             other => usage(&format!("unknown argument {other}")),
         }
     }

@@ -144,7 +144,8 @@ impl Drop for Node {
 
 fn start_child(dir: &std::path::Path) -> (Node, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scal3ml-devnet"))
-        .args(["--port", "0", "--data-dir"])
+        // Snapshots every 3 blocks, so kills also land while snapshots are written and restarts load them.
+        .args(["--port", "0", "--snapshot-every", "3", "--data-dir"])
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -247,4 +248,117 @@ async fn kill_9_loses_no_served_receipt() {
         "every mined transfer moved 1 wei, no more, no less"
     );
     drop(child);
+}
+
+#[tokio::test]
+async fn restart_replays_only_the_log_after_the_newest_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = DevnetConfig::test()
+        .with_data_dir(dir.path())
+        .with_snapshot_every(5);
+    let node = spawn(config.clone()).await.unwrap();
+    assert_eq!(node.restore_stats().snapshot_head, None);
+    let p = provider(&node, 0);
+    let to = Address::repeat_byte(0x42);
+    // Blocks 1..=12, each a transfer of 1 wei more than the last.
+    let mut receipts = Vec::new();
+    for i in 1..=12u64 {
+        let receipt = p
+            .send_transaction(
+                TransactionRequest::default()
+                    .with_to(to)
+                    .with_value(U256::from(i)),
+            )
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert_eq!(receipt.block_number, Some(i));
+        receipts.push(receipt);
+    }
+    let url = node.http_url();
+    let block3 = rpc(
+        &url,
+        json!({"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x3", true]}),
+    )
+    .await["result"]
+        .clone();
+    assert!(block3.is_object());
+    // Stop without the shutdown snapshot, as a crash would: the newest snapshot is the one at block 10.
+    drop(node);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let node = spawn(config.clone()).await.unwrap();
+    let stats = node.restore_stats();
+    assert_eq!(stats.snapshot_head, Some(10));
+    assert_eq!(
+        stats.records_replayed, 2,
+        "only blocks 11 and 12 are replayed"
+    );
+    let p = provider(&node, 0);
+    assert_eq!(p.get_block_number().await.unwrap(), 12);
+    assert_eq!(p.get_balance(to).await.unwrap(), U256::from(78)); // 1 + 2 + ... + 12
+    let url = node.http_url();
+    // Bodies older than the snapshot are read back from the log, identical.
+    let again = rpc(
+        &url,
+        json!({"jsonrpc":"2.0","id":2,"method":"eth_getBlockByNumber","params":["0x3", true]}),
+    )
+    .await["result"]
+        .clone();
+    assert_eq!(again, block3);
+    let old = p
+        .get_transaction_receipt(receipts[1].transaction_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.block_hash, receipts[1].block_hash);
+    // State from after the snapshot is there; state before it is not kept across the restart, and says so.
+    assert_eq!(p.get_balance(to).number(11).await.unwrap(), U256::from(66));
+    let gone = rpc(
+        &url,
+        json!({"jsonrpc":"2.0","id":3,"method":"eth_getBalance","params":[to, "0x3"]}),
+    )
+    .await;
+    assert!(
+        gone["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("snapshot"),
+        "{gone}"
+    );
+    // A clean shutdown writes a snapshot of the head, so the next start replays nothing.
+    node.shutdown().await;
+    let node = spawn(config.clone()).await.unwrap();
+    assert_eq!(
+        node.restore_stats(),
+        scal3ml_devnet::RestoreStats {
+            snapshot_head: Some(12),
+            records_replayed: 0
+        }
+    );
+    drop(node);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // A damaged newest snapshot is skipped for the one before it.
+    let mut snaps: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "snap"))
+        .collect();
+    snaps.sort();
+    assert_eq!(snaps.len(), 2, "the two newest snapshots are kept");
+    let newest = snaps.last().unwrap();
+    let mut bytes = std::fs::read(newest).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    std::fs::write(newest, bytes).unwrap();
+    let node = spawn(config).await.unwrap();
+    let stats = node.restore_stats();
+    assert_eq!(stats.snapshot_head, Some(10));
+    assert_eq!(stats.records_replayed, 2);
+    let p = provider(&node, 0);
+    assert_eq!(p.get_balance(to).await.unwrap(), U256::from(78));
+    node.shutdown().await;
 }
