@@ -194,6 +194,16 @@ impl BlockStore for Counting<'_> {
             }
         })
     }
+    fn put_many(&self, blocks: Vec<Block>) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            self.bar
+                .inc(blocks.iter().map(|b| b.data().len() as u64).sum());
+            match self.inner {
+                Some(s) => s.put_many(blocks).await,
+                None => Ok(()),
+            }
+        })
+    }
     fn has<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<bool>> {
         Box::pin(async move {
             match self.inner {
