@@ -212,10 +212,12 @@ pub fn import_file<R: Read + Send>(
                 .collect();
             let digests = hash_parallel(&payloads, threads);
             for ((filesize, data), digest) in payloads.into_iter().zip(digests) {
-                let cid = if v0 {
-                    Cid::v0(digest)
-                } else {
+                // Raw leaves are CIDv1 even under a CIDv0 tree, as Kubo's `--raw-leaves` without
+                // `--cid-version=1` makes them.
+                let cid = if opts.raw_leaves || !v0 {
                     Cid::v1(leaf_codec, digest)
+                } else {
+                    Cid::v0(digest)
                 };
                 let link = Link {
                     cid,

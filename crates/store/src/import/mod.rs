@@ -102,7 +102,8 @@ impl ImportOptions {
         self
     }
 
-    /// Sets raw leaves explicitly (after [`Self::with_cid_version`]).
+    /// Sets raw leaves explicitly (after [`Self::with_cid_version`]). With CIDv0, raw leaves get CIDv1 (raw)
+    /// and the nodes above them CIDv0, as in Kubo.
     pub fn with_raw_leaves(mut self, raw: bool) -> Self {
         self.raw_leaves = raw;
         self
@@ -149,11 +150,6 @@ impl ImportOptions {
                 "CID version {} (use 0 or 1)",
                 self.cid_version
             )));
-        }
-        if self.cid_version == 0 && self.raw_leaves {
-            return Err(StoreError::invalid(
-                "raw leaves need CIDv1 (use --cid-version=1)",
-            ));
         }
         if self.chunk_size == 0 || self.chunk_size > MAX_BLOCK_SIZE - 1024 {
             return Err(StoreError::invalid(format!(

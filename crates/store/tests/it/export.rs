@@ -40,6 +40,7 @@ async fn files_round_trip_in_every_mode_and_store() {
     let mem = MemStore::new();
     for opts in [
         ImportOptions::kubo_v0(),
+        ImportOptions::kubo_v0().with_raw_leaves(true),
         ImportOptions::kubo_v1(),
         ImportOptions::kubo_v1().with_raw_leaves(false),
     ] {
