@@ -38,7 +38,8 @@ fn main() {
         if std::env::var_os("ENCRYPT").is_some() {
             // encrypted hash-only import: encryption and plaintext SHA-256 in the reader thread
             let key = scal3ml_store::crypt::FileKey::generate().expect("key");
-            let (reader, digest) = scal3ml_store::crypt::EncryptReader::new(file, &key).expect("encrypt");
+            let (reader, digest) =
+                scal3ml_store::crypt::EncryptReader::new(file, &key).expect("encrypt");
             let root = import_file(reader, &opts, &mut sink).expect("import");
             let plain = digest.get().expect("digest").length;
             report("encrypted-hash-only", &root.cid, plain, started);
