@@ -4,7 +4,7 @@
 
 use std::{
     collections::HashMap,
-    sync::OnceLock,
+    sync::{Arc, OnceLock},
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -160,7 +160,10 @@ pub(crate) struct Chain {
     next_timestamp: Option<u64>,
     snapshots: HashMap<u64, Snapshot>,
     next_snapshot: u64,
-    store: Option<Store>,
+    store: Option<Arc<Store>>,
+    /// Number of the newest block readers may see: every block up to it is on disk. Blocks after it are
+    /// mined and written but wait for their fsync (group commit in instant mining).
+    visible: u64,
     /// Oldest state version kept (after a restore from a snapshot, older state is gone).
     state_floor: u64,
     /// Write a snapshot every this many blocks (0: never).
@@ -259,7 +262,8 @@ impl Chain {
                 let mut chain = Self::empty(genesis.clone());
                 match chain.restore(st, snapshot) {
                     Ok(()) => {
-                        chain.store = store;
+                        chain.store = store.map(Arc::new);
+                        chain.visible = chain.tip_number();
                         return Ok(chain);
                     }
                     Err(err) => tracing::warn!(
@@ -290,7 +294,8 @@ impl Chain {
             chain.replay(record, offset)?;
             chain.restore.records_replayed += 1;
         }
-        chain.store = store;
+        chain.store = store.map(Arc::new);
+        chain.visible = chain.tip_number();
         Ok(chain)
     }
 
@@ -310,6 +315,7 @@ impl Chain {
             next_snapshot: 1,
             store: None,
             state_floor: 0,
+            visible: 0,
             snapshot_every: 0,
             snapshot_version: None,
             restore: RestoreStats::default(),
@@ -471,12 +477,38 @@ impl Chain {
         Ok(())
     }
 
-    /// Appends `record` to the log (if any); returns its offset.
-    fn persist(&self, record: &Record) -> DevnetResult<Option<u64>> {
-        match &self.store {
-            Some(store) => store.append(record).map(Some),
-            None => Ok(None),
+    /// Appends `record` to the log (if any) and waits for the disk; returns its offset. Everything mined
+    /// before is then durable too, so it all becomes visible.
+    fn persist(&mut self, record: &Record) -> DevnetResult<Option<u64>> {
+        let offset = match &self.store {
+            Some(store) => Some(store.append(record)?),
+            None => None,
+        };
+        self.visible = self.tip_number();
+        Ok(offset)
+    }
+
+    /// The log, for waiting on the disk without holding the chain.
+    pub(crate) fn store(&self) -> Option<Arc<Store>> {
+        self.store.clone()
+    }
+
+    /// Makes block `number` (and so every earlier one) visible, once its record is on disk; ignored if a
+    /// revert replaced it meanwhile.
+    pub(crate) fn mark_durable(&mut self, number: u64, hash: B256) {
+        if self.hashes.get(number as usize) == Some(&hash) {
+            self.visible = self.visible.max(number);
         }
+    }
+
+    fn tip_number(&self) -> u64 {
+        self.blocks.len() as u64 - 1
+    }
+
+    /// The newest block mined, visible or not yet (block building works on it).
+    fn tip(&self) -> &StoredBlock {
+        self.body(self.tip_number())
+            .expect("the newest block is always loaded")
     }
 
     fn push_block(&mut self, block: StoredBlock, offset: Option<u64>) {
@@ -508,6 +540,7 @@ impl Chain {
         while self.blocks.len() as u64 > head + 1 {
             let slot = self.blocks.pop().expect("len checked");
             self.hashes.pop();
+            self.visible = self.visible.min(self.blocks.len().saturating_sub(1) as u64);
             self.by_hash.remove(&slot.index.hash);
             for tx in &slot.index.txs {
                 self.tx_index.remove(tx);
@@ -525,12 +558,20 @@ impl Chain {
 
     /// The newest block.
     pub(crate) fn head(&self) -> &StoredBlock {
-        self.block(self.blocks.len() as u64 - 1)
-            .expect("the head block is always loaded")
+        self.body(self.visible)
+            .expect("the head block is always loadable")
     }
 
-    /// Block by number (a body older than the snapshot the chain was restored from is read from the log).
+    /// Block by number, if visible (a body older than the snapshot the chain was restored from is read from
+    /// the log).
     pub(crate) fn block(&self, number: u64) -> Option<&StoredBlock> {
+        if number > self.visible {
+            return None;
+        }
+        self.body(number)
+    }
+
+    fn body(&self, number: u64) -> Option<&StoredBlock> {
         let slot = self.blocks.get(usize::try_from(number).ok()?)?;
         if let Some(body) = slot.body.get() {
             return Some(body);
@@ -574,7 +615,7 @@ impl Chain {
         }
         let log_len = store.log_len();
         let genesis_block = self
-            .block(0)
+            .body(0)
             .ok_or_else(|| DevnetError::Internal("genesis block missing".into()))?
             .clone();
         let snapshot = StateSnapshot {
@@ -588,6 +629,7 @@ impl Chain {
             blocks: self.blocks[1..].iter().map(|s| s.index.clone()).collect(),
         };
         store.write_snapshot(&snapshot)?;
+        self.visible = self.tip_number();
         self.snapshot_version = Some(self.version);
         Ok(())
     }
@@ -611,7 +653,10 @@ impl Chain {
     /// The state version that answers queries at `number` (the head answers with the latest version, which
     /// includes dev-control edits made since it was mined).
     pub(crate) fn version_at(&self, number: u64) -> Option<u64> {
-        if number + 1 == self.blocks.len() as u64 {
+        if number > self.visible {
+            return None;
+        }
+        if number == self.tip_number() {
             return Some(self.version);
         }
         self.blocks
@@ -656,14 +701,14 @@ impl Chain {
 
     /// The base fee of the next block.
     pub(crate) fn next_base_fee(&self) -> u64 {
-        self.head()
+        self.tip()
             .header
             .next_block_base_fee(BaseFeeParams::ethereum())
             .unwrap_or(self.genesis.base_fee)
     }
 
     fn next_timestamp(&self) -> u64 {
-        let parent = self.head().header.timestamp;
+        let parent = self.tip().header.timestamp;
         let wall = (now() as i64 + self.time_offset).max(0) as u64;
         self.next_timestamp.unwrap_or(wall).max(parent)
     }
@@ -735,7 +780,7 @@ impl Chain {
             .account(&sender, self.version)
             .map(|a| a.nonce)
             .unwrap_or_default();
-        let head = self.head().header.number;
+        let head = self.tip().header.number;
         let block = self.block_env(head + 1, self.next_timestamp(), self.next_base_fee());
         let db = CacheDB::new(StateAt {
             history: &self.history,
@@ -771,15 +816,36 @@ impl Chain {
         timestamp: Option<u64>,
         required: Option<B256>,
     ) -> DevnetResult<u64> {
+        self.mine_inner(timestamp, required, false)
+            .map(|(n, _, _)| n)
+    }
+
+    /// Like [`Chain::mine_with`] for instant mining, but does not wait for the disk: returns the block's
+    /// number, hash and, with a data directory, the log length to [`Store::sync_to`] before calling
+    /// [`Chain::mark_durable`]. Until then the block is invisible to readers, while later blocks can already
+    /// be built on it; one fsync then covers all of them (group commit).
+    pub(crate) fn mine_deferred(
+        &mut self,
+        required: Option<B256>,
+    ) -> DevnetResult<(u64, B256, Option<u64>)> {
+        self.mine_inner(None, required, true)
+    }
+
+    fn mine_inner(
+        &mut self,
+        timestamp: Option<u64>,
+        required: Option<B256>,
+        defer: bool,
+    ) -> DevnetResult<(u64, B256, Option<u64>)> {
         let mut pool = std::mem::take(&mut self.pool);
         // Keep arrival order across senders, nonce order within a sender.
         pool.sort_by_key(|p| p.envelope.nonce());
-        let number = self.head().header.number + 1;
-        let parent = self.head().hash;
+        let number = self.tip().header.number + 1;
+        let parent = self.tip().hash;
         let base_fee = self.next_base_fee();
         let timestamp = timestamp
             .unwrap_or_else(|| self.next_timestamp())
-            .max(self.head().header.timestamp);
+            .max(self.tip().header.timestamp);
         let gas_limit = self.genesis.gas_limit;
 
         let mut changes = StateChanges::default();
@@ -890,8 +956,13 @@ impl Chain {
             block: Box::new(block),
             changes,
         };
-        let offset = match self.persist(&record) {
-            Ok(offset) => offset,
+        let written = match &self.store {
+            Some(store) => store.write(&record).map(Some),
+            None => Ok(None),
+        };
+        let (offset, end) = match written {
+            Ok(Some((offset, end))) => (Some(offset), Some(end)),
+            Ok(None) => (None, None),
             Err(err) => {
                 self.history.truncate(self.version);
                 return Err(err);
@@ -902,7 +973,16 @@ impl Chain {
         };
         self.version = version;
         self.next_timestamp = None;
+        let hash = block.hash;
         self.push_block(*block, offset);
+        match (&self.store, end) {
+            (Some(store), Some(end)) if !defer => {
+                store.sync_to(end)?;
+                self.visible = self.tip_number();
+            }
+            (Some(_), Some(_)) => {}
+            _ => self.visible = self.tip_number(),
+        }
         if self.snapshot_every > 0
             && number.is_multiple_of(self.snapshot_every)
             && let Err(err) = self.write_snapshot()
@@ -910,7 +990,7 @@ impl Chain {
             // The block itself is durable in the log; only restart gets slower.
             tracing::warn!(target: "devnet::store", %err, "writing a snapshot failed");
         }
-        Ok(number)
+        Ok((number, hash, end))
     }
 
     /// Executes a call against the state at `version` without committing anything.
@@ -1067,7 +1147,7 @@ impl Chain {
         self.snapshots.insert(
             id,
             Snapshot {
-                head: self.head().header.number,
+                head: self.tip().header.number,
                 version: self.version,
                 time_offset: self.time_offset,
             },
@@ -1110,7 +1190,7 @@ impl Chain {
 
     /// Fixes the timestamp of the next block (must not be before the head's).
     pub(crate) fn set_next_timestamp(&mut self, timestamp: u64) -> DevnetResult<()> {
-        let head = self.head().header.timestamp;
+        let head = self.tip().header.timestamp;
         if timestamp < head {
             return Err(DevnetError::InvalidParams(format!(
                 "timestamp {timestamp} is before the head block's timestamp {head}; timestamps only move forward"
@@ -1164,5 +1244,37 @@ mod tests {
         assert_eq!(chain.head().header.number, 0);
         assert_eq!(chain.account(&a, 0).unwrap().balance, U256::from(3));
         assert_ne!(chain.head().header.state_root, EMPTY_ROOT_HASH);
+    }
+
+    #[test]
+    fn a_block_waiting_for_its_fsync_is_invisible_until_marked_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let genesis = Genesis {
+            chain_id: 5,
+            gas_limit: 30_000_000,
+            base_fee: 7,
+            timestamp: 1,
+            alloc: vec![],
+        };
+        let mut chain = Chain::open(genesis, Some(Store::open(dir.path()).unwrap())).unwrap();
+        let (one, hash_one, end_one) = chain.mine_deferred(None).unwrap();
+        let (two, hash_two, end_two) = chain.mine_deferred(None).unwrap();
+        assert_eq!((one, two), (1, 2), "the second block is built on the first");
+        // Nothing of them is readable yet.
+        assert_eq!(chain.head().header.number, 0);
+        assert!(chain.block(1).is_none() && chain.block_by_hash(&hash_two).is_none());
+        assert_eq!(chain.version_at(1), None);
+        let store = chain.store().unwrap();
+        let syncs = store.syncs();
+        // One fsync for the second covers the first too; marking the second shows both.
+        store.sync_to(end_two.unwrap()).unwrap();
+        store.sync_to(end_one.unwrap()).unwrap();
+        assert_eq!(store.syncs(), syncs + 1);
+        chain.mark_durable(two, hash_two);
+        assert_eq!(chain.head().hash, hash_two);
+        assert_eq!(chain.block(1).unwrap().hash, hash_one);
+        // A late mark for an older block does not move the head back.
+        chain.mark_durable(one, hash_one);
+        assert_eq!(chain.head().header.number, 2);
     }
 }

@@ -304,7 +304,7 @@ impl Node {
             chain.validate(&envelope, sender, !instant)?;
             chain.add_to_pool(envelope, sender);
             let mined = if instant {
-                Some(chain.mine_with(None, Some(hash))?)
+                Some(chain.mine_deferred(Some(hash))?)
             } else {
                 None
             };
@@ -314,9 +314,15 @@ impl Node {
                 .unwrap_or_else(|e| e.into_inner())
                 .push(hash);
             let _ = self.pending.send(hash);
-            mined
+            mined.map(|mined| (mined, chain.store()))
         };
-        if let Some(number) = mined {
+        if let Some(((number, block_hash, end), store)) = mined {
+            // Wait for the disk without holding the chain, so blocks mined meanwhile share this fsync; the
+            // block (and its receipt) becomes readable only after it.
+            if let (Some(store), Some(end)) = (store, end) {
+                store.sync_to(end)?;
+                self.chain().mark_durable(number, block_hash);
+            }
             let _ = self.heads.send(number);
         }
         Ok(hash)

@@ -124,6 +124,13 @@ pub(crate) struct Store {
     dir: PathBuf,
     path: PathBuf,
     file: Mutex<LogFile>,
+    /// A second handle on the log, for fsync without holding `file` (so appends go on meanwhile).
+    sync_file: File,
+    /// Bytes of the log known to be on disk. Held during an fsync: callers that arrive meanwhile wait, then
+    /// usually find their record already covered (group commit).
+    synced: Mutex<u64>,
+    /// fsyncs of the log done so far.
+    syncs: std::sync::atomic::AtomicU64,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DevnetError + '_ {
@@ -147,10 +154,14 @@ impl Store {
         // Make the file's directory entry durable too.
         sync_dir(dir);
         let len = file.metadata().map_err(io_err(&path))?.len();
+        let sync_file = file.try_clone().map_err(io_err(&path))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             path,
             file: Mutex::new(LogFile { file, len }),
+            sync_file,
+            synced: Mutex::new(len),
+            syncs: Default::default(),
         })
     }
 
@@ -207,6 +218,7 @@ impl Store {
             log.file.sync_all().map_err(io_err(&self.path))?;
         }
         log.len = end;
+        *self.synced.lock().expect("store mutex poisoned") = end;
         Ok(records)
     }
 
@@ -244,13 +256,41 @@ impl Store {
 
     /// Appends one record and waits until it is on disk; returns the byte offset it was written at.
     pub(crate) fn append(&self, record: &Record) -> DevnetResult<u64> {
+        let (offset, end) = self.write(record)?;
+        self.sync_to(end)?;
+        Ok(offset)
+    }
+
+    /// Appends one record without waiting for the disk; returns where it starts and ends. Nothing it holds may
+    /// be shown to anyone before [`Store::sync_to`] its end has returned.
+    pub(crate) fn write(&self, record: &Record) -> DevnetResult<(u64, u64)> {
         let frame = frame(record)?;
         let mut log = self.file.lock().expect("store mutex poisoned");
         let offset = log.len;
         log.file.write_all(&frame).map_err(io_err(&self.path))?;
-        log.file.sync_data().map_err(io_err(&self.path))?;
         log.len += frame.len() as u64;
-        Ok(offset)
+        Ok((offset, log.len))
+    }
+
+    /// Waits until the log is on disk up to byte `end`. One fsync covers every record written before it
+    /// starts, so concurrent writers share it.
+    pub(crate) fn sync_to(&self, end: u64) -> DevnetResult<()> {
+        let mut synced = self.synced.lock().expect("store mutex poisoned");
+        if *synced >= end {
+            return Ok(());
+        }
+        let target = self.file.lock().expect("store mutex poisoned").len;
+        self.sync_file.sync_data().map_err(io_err(&self.path))?;
+        self.syncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *synced = target;
+        Ok(())
+    }
+
+    /// How many fsyncs of the log this store has done.
+    #[cfg(test)]
+    pub(crate) fn syncs(&self) -> u64 {
+        self.syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Length of the log's intact records.
@@ -261,6 +301,8 @@ impl Store {
     /// Writes `snapshot` durably (temp file, fsync, rename, fsync of the directory) and drops older ones
     /// beyond the newest [`KEEP_SNAPSHOTS`].
     pub(crate) fn write_snapshot(&self, snapshot: &StateSnapshot) -> DevnetResult<()> {
+        // A snapshot only ever covers records that are on disk.
+        self.sync_to(snapshot.log_len)?;
         let payload =
             serde_json::to_vec(snapshot).map_err(|e| DevnetError::Internal(e.to_string()))?;
         let tmp = self.dir.join("snapshot.tmp");

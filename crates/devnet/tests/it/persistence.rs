@@ -362,3 +362,59 @@ async fn restart_replays_only_the_log_after_the_newest_snapshot() {
     assert_eq!(p.get_balance(to).await.unwrap(), U256::from(78));
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn concurrent_senders_on_a_data_dir_each_get_a_block_that_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = DevnetConfig::test()
+        .with_data_dir(dir.path())
+        .with_snapshot_every(0);
+    let node = spawn(config.clone()).await.unwrap();
+    let to = Address::repeat_byte(0x24);
+    let senders = (0..4usize).map(|account| {
+        let p = provider(&node, account);
+        async move {
+            let mut receipts = Vec::new();
+            for _ in 0..8 {
+                let tx = TransactionRequest::default()
+                    .with_to(to)
+                    .with_value(U256::from(1));
+                receipts.push(
+                    p.send_transaction(tx)
+                        .await
+                        .unwrap()
+                        .get_receipt()
+                        .await
+                        .unwrap(),
+                );
+            }
+            receipts
+        }
+    });
+    let receipts: Vec<_> = futures_util::future::join_all(senders)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut blocks: Vec<u64> = receipts.iter().map(|r| r.block_number.unwrap()).collect();
+    blocks.sort();
+    assert_eq!(
+        blocks,
+        (1..=32).collect::<Vec<_>>(),
+        "one block per transaction"
+    );
+    drop(node);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let node = spawn(config).await.unwrap();
+    let p = provider(&node, 0);
+    assert_eq!(p.get_balance(to).await.unwrap(), U256::from(32));
+    for r in &receipts {
+        let again = p
+            .get_transaction_receipt(r.transaction_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.block_hash, r.block_hash);
+    }
+    node.shutdown().await;
+}
