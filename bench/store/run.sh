@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Store benchmark, run by hand (not part of scripts/test): one 1 GiB random file, side by side in one run:
+#   openssl dgst -sha256 (one core's SHA-NI speed), our CIDv1 import hash-only and into the on-disk store,
+#   npm ipfs-unixfs-importer with the same settings into a black hole and into blockstore-fs, our encrypted
+#   import, our verified export (cat > /dev/null). Wall time and peak RSS of each via /usr/bin/time.
+# Usage: bench/store/run.sh [SIZE_MIB]   (default 1024; needs `cargo build --release -p scal3ml` and
+#        `npm ci` in tests/interop/store). Prints a table with ratios against the issue's targets.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+size_mib=${1:-1024}
+bin=${SCAL3ML_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release/scal3ml}
+[ -x "$bin" ] || { echo "build first: cargo build --release -p scal3ml ($bin missing)" >&2; exit 1; }
+[ -d tests/interop/store/node_modules ] || { echo "run npm ci in tests/interop/store first" >&2; exit 1; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/store-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+input="$work/input.bin"
+head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$input"
+bytes=$(stat -c %s "$input")
+
+declare -A secs rss out
+# run NAME CMD...: wall seconds and peak RSS (KiB) of CMD, its stdout kept in out[NAME].
+run() {
+  local name=$1; shift
+  sync
+  /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  read -r secs[$name] rss[$name] <"$work/time"
+  out[$name]=$(tail -1 "$work/out")
+}
+
+run openssl openssl dgst -sha256 "$input"
+run hash "$bin" store add --only-hash -Q --no-progress --cid-version 1 "$input"
+run store "$bin" store --repo "$work/repo" add -Q --no-progress --cid-version 1 "$input"
+run js-blackhole node tests/interop/store/bench-import.mjs blackhole "$input"
+run js-fs node tests/interop/store/bench-import.mjs fs "$input" "$work/js-blocks"
+run encrypt "$bin" store --repo "$work/repo-enc" add -Q --no-progress --cid-version 1 --encrypt "$input"
+run export "$bin" store --repo "$work/repo" cat "${out[store]}"
+
+[ "${out[hash]}" = "${out[store]}" ] && [ "${out[hash]}" = "${out[js-blackhole]}" ] && [ "${out[hash]}" = "${out[js-fs]}" ] ||
+  { echo "CIDs differ: ours ${out[hash]} / ${out[store]}, js ${out[js-blackhole]} / ${out[js-fs]}" >&2; exit 1; }
+
+rate() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", b / a }'; }
+echo "input: $size_mib MiB random, CID ${out[hash]}, $(nproc) cores, $(date -u +%FT%TZ)"
+printf '| %-42s | %8s | %8s | %9s | %-34s |\n' "run" "seconds" "MB/s" "peak RSS" "ratio (target)"
+printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..44})" "----------" "----------" "-----------" "$(printf -- '-%.0s' {1..36})"
+row() { printf '| %-42s | %8s | %8s | %6s MiB | %-34s |\n' "$1" "${secs[$2]}" "$(rate "${secs[$2]}")" "$((rss[$2] / 1024))" "$3"; }
+row "openssl dgst -sha256" openssl "reference"
+row "scal3ml store add --only-hash (CIDv1)" hash "$(ratio "${secs[hash]}" "${secs[openssl]}") openssl (>= 1.6x), $(ratio "${secs[hash]}" "${secs[js-blackhole]}") js (>= 2.5x)"
+row "scal3ml store add into the on-disk store" store "$(ratio "${secs[store]}" "${secs[js-fs]}") js-fs (>= 1.5x)"
+row "ipfs-unixfs-importer, black hole" js-blackhole "reference"
+row "ipfs-unixfs-importer, blockstore-fs" js-fs "reference"
+row "scal3ml store add --encrypt" encrypt "$(ratio "${secs[encrypt]}" "${secs[store]}") plain (>= 0.8x)"
+row "scal3ml store cat (verified export)" export "$(rate "${secs[export]}") MB/s (>= 1000 MB/s)"
+echo "peak RSS target for the 1 GiB import: under 64 MiB (hash-only ${rss[hash]} KiB, store ${rss[store]} KiB)"
