@@ -4,7 +4,6 @@
 //! encrypted on the way in. The side-by-side benchmark lives under bench/.
 
 use std::fs::File;
-use std::io::BufReader;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -31,7 +30,7 @@ fn main() {
             bytes as f64 / secs / 1e9
         );
     };
-    let file = BufReader::with_capacity(1 << 20, File::open(&path).expect("open"));
+    let file = File::open(&path).expect("open");
     let Some(dir) = args.next() else {
         let started = Instant::now();
         let mut sink = |_: Block| Ok(());

@@ -287,8 +287,7 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
                 let key = FileKey::generate()?;
                 let file = File::open(&add.path)
                     .with_context(|| format!("opening {}", add.path.display()))?;
-                let (reader, cell) =
-                    EncryptReader::new(BufReader::with_capacity(1 << 20, file), &key)?;
+                let (reader, cell) = EncryptReader::new(file, &key)?;
                 let imported = add_reader(&counting, reader, opts).await?;
                 key_hex = Some(key.to_hex());
                 digest = cell.get().copied();
