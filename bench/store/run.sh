@@ -10,7 +10,8 @@ cd "$(dirname "$0")/../.."
 size_mib=${1:-1024}
 bin=${SCAL3ML_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release/scal3ml}
 [ -x "$bin" ] || { echo "build first: cargo build --release -p scal3ml ($bin missing)" >&2; exit 1; }
-[ -d tests/interop/store/node_modules ] || { echo "run npm ci in tests/interop/store first" >&2; exit 1; }
+js_dir=${STORE_JS_DIR:-tests/interop/store}
+[ -d "$js_dir/node_modules" ] || { echo "run npm ci in tests/interop/store first" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/store-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 input="$work/input.bin"
@@ -30,8 +31,8 @@ run() {
 run openssl openssl dgst -sha256 "$input"
 run hash "$bin" store add --only-hash -Q --no-progress --cid-version 1 "$input"
 run store "$bin" store --repo "$work/repo" add -Q --no-progress --cid-version 1 "$input"
-run js-blackhole node tests/interop/store/bench-import.mjs blackhole "$input"
-run js-fs node tests/interop/store/bench-import.mjs fs "$input" "$work/js-blocks"
+run js-blackhole node "$js_dir/bench-import.mjs" blackhole "$input"
+run js-fs node "$js_dir/bench-import.mjs" fs "$input" "$work/js-blocks"
 run encrypt "$bin" store --repo "$work/repo-enc" add -Q --no-progress --cid-version 1 --encrypt "$input"
 run export "$bin" store --repo "$work/repo" cat "${out[store]}"
 
