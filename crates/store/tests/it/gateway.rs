@@ -382,3 +382,38 @@ async fn router_answers_as_the_trustless_gateway_spec_says() {
         "entity-bytes without dag-scope=entity"
     );
 }
+
+#[tokio::test]
+async fn paths_resolve_through_a_hamt_sharded_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..4500 {
+        let name = format!("entry-{i:05}-with-a-long-enough-name.txt");
+        std::fs::write(dir.path().join(name), format!("entry {i}\n")).unwrap();
+    }
+    let source = Arc::new(MemStore::new());
+    let root = add_path(source.as_ref(), dir.path(), ImportOptions::kubo_v1(), false)
+        .await
+        .unwrap()
+        .cid;
+    let client = GatewayClient::new(serve(source.clone()).await);
+
+    let sink = MemStore::new();
+    let path = "/entry-03210-with-a-long-enough-name.txt";
+    client
+        .fetch_car(&root, path, DagScope::Entity, None, &sink)
+        .await
+        .unwrap();
+    let file = export::resolve_str(source.as_ref(), &format!("{root}{path}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        export::cat_to_vec(&sink, &file).await.unwrap(),
+        b"entry 3210\n"
+    );
+    let sent = block_set(&sink).await.len();
+    let all = block_set(&source).await.len();
+    assert!(
+        sent < all / 10,
+        "shards searched and the file ({sent} blocks), not all {all}"
+    );
+}
