@@ -247,3 +247,30 @@ async fn the_request_table_survives_a_restart() {
     );
     assert_eq!(second.status(&status.requestid).await.unwrap(), status);
 }
+
+#[tokio::test]
+async fn replacing_a_request_swaps_the_pin_and_retires_the_old_id() {
+    let store = Arc::new(MemStore::new());
+    let old_cid = import(&store, 30).await;
+    let new_cid = import(&store, 31).await;
+    let client = PinningClient::new(spawn_service(store.clone(), config()).await, TOKEN);
+    let old = client.add(&Pin::new(old_cid.to_string())).await.unwrap();
+
+    let new = client
+        .replace(&old.requestid, &Pin::new(new_cid.to_string()))
+        .await
+        .unwrap();
+    assert_ne!(new.requestid, old.requestid);
+    assert_eq!(
+        (new.status, new.pin.cid.clone()),
+        (Status::Pinned, new_cid.to_string())
+    );
+    assert!(
+        client.status(&old.requestid).await.is_err(),
+        "the old request id is gone"
+    );
+    let pins = store.pins().await.unwrap();
+    assert!(
+        pins.contains(&(new_cid, PinMode::Recursive)) && !pins.iter().any(|(c, _)| *c == old_cid)
+    );
+}
