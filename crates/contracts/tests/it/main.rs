@@ -8,3 +8,4 @@ mod market;
 mod proposals;
 mod publish;
 mod revenue;
+mod rpc;
