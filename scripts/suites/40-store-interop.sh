@@ -10,10 +10,11 @@ cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 
 target=${CARGO_TARGET_DIR:-$PWD/target}
-step "store interop: cargo build --release -p scal3ml, store examples"
-cargo build --release --locked -p scal3ml
+# Debug builds: after the Rust suite they are link steps, where a release build would compile everything again.
+step "store interop: cargo build scal3ml and the store examples"
+cargo build --workspace --bins --locked
 cargo build --locked -p scal3ml-store --examples
-export SCAL3ML_BIN="$target/release/scal3ml"
+export SCAL3ML_BIN="$target/debug/scal3ml"
 export STORE_GATEWAY_BIN="$target/debug/examples/gateway"
 export STORE_KUBO_INTEROP_BIN="$target/debug/examples/kubo_interop"
 pinning_bin="$target/debug/examples/pinning"
