@@ -481,6 +481,18 @@ struct Filter {
     meta: BTreeMap<String, String>,
 }
 
+/// The spec types the `cid` and `status` filters as sets (uniqueItems): a repeated value is a malformed query.
+fn distinct<T: Ord>(what: &str, values: Vec<T>) -> Result<Vec<T>, ApiError> {
+    let unique: std::collections::BTreeSet<&T> = values.iter().collect();
+    if unique.len() == values.len() {
+        Ok(values)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "query parameter {what}: a value is repeated; name each one once"
+        )))
+    }
+}
+
 fn parse_filter(query: Option<&str>) -> Result<Filter, ApiError> {
     let mut filter = Filter {
         cids: Vec::new(),
@@ -516,7 +528,7 @@ fn parse_filter(query: Option<&str>) -> Result<Filter, ApiError> {
                         format!("give at most {MAX_CID_FILTER} comma-separated CIDs"),
                     ));
                 }
-                filter.cids = cids;
+                filter.cids = distinct("cid", cids)?;
             }
             "name" => {
                 if value.chars().count() > MAX_NAME_LEN {
@@ -529,11 +541,12 @@ fn parse_filter(query: Option<&str>) -> Result<Filter, ApiError> {
             }
             "match" => filter.text_match = value.parse().map_err(|e| bad("match", e))?,
             "status" => {
-                filter.statuses = value
+                let statuses = value
                     .split(',')
                     .map(str::parse)
                     .collect::<Result<Vec<Status>, _>>()
                     .map_err(|e| bad("status", e))?;
+                filter.statuses = distinct("status", statuses)?;
             }
             "before" => filter.before = Some(time("before", &value)?),
             "after" => filter.after = Some(time("after", &value)?),

@@ -229,6 +229,38 @@ async fn the_service_refuses_bad_tokens_and_bad_input_with_the_api_failure_body(
     assert!(err.to_string().contains("limit"), "{err}");
 }
 
+/// regression_repeated_filter_values: `GET /pins?cid=X,X` was answered 200, though the spec's `cid` and
+/// `status` filters are sets (found by schemathesis, check ST201).
+#[tokio::test]
+async fn regression_repeated_filter_values_are_refused() {
+    let store = Arc::new(MemStore::new());
+    let client = PinningClient::new(spawn_service(store, config()).await, TOKEN);
+    let err = client
+        .list(
+            &ListQuery::default()
+                .with_cid("bafkqaaa")
+                .with_cid("bafkqaaa"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cid") && err.to_string().contains("repeated"),
+        "{err}"
+    );
+    let err = client
+        .list(&ListQuery::default().with_status(&[Status::Pinned, Status::Pinned]))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("status") && err.to_string().contains("repeated"),
+        "{err}"
+    );
+    let distinct = ListQuery::default()
+        .with_cid("bafkqaaa")
+        .with_cid("bafkqabb");
+    assert_eq!(client.list(&distinct).await.unwrap().count, 0);
+}
+
 #[tokio::test]
 async fn the_request_table_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
