@@ -8,8 +8,8 @@ cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 
 target=${CARGO_TARGET_DIR:-$PWD/target}
-step "chain interop: cargo build --workspace --bins"
-cargo build --workspace --bins --locked
+step "chain interop: cargo build --workspace --all-targets (the Rust suite's build, so only a link step after it)"
+cargo build --workspace --all-targets --locked
 export SCAL3ML_BIN="$target/debug/scal3ml"
 
 step "chain interop: npm ci (tests/interop/chain)"

@@ -12,8 +12,7 @@ source scripts/lib.sh
 target=${CARGO_TARGET_DIR:-$PWD/target}
 # Debug builds: after the Rust suite they are link steps, where a release build would compile everything again.
 step "store interop: cargo build scal3ml and the store examples"
-cargo build --workspace --bins --locked
-cargo build --locked -p scal3ml-store --examples
+cargo build --workspace --all-targets --locked
 export SCAL3ML_BIN="$target/debug/scal3ml"
 export STORE_GATEWAY_BIN="$target/debug/examples/gateway"
 export STORE_KUBO_INTEROP_BIN="$target/debug/examples/kubo_interop"
