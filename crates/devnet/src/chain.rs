@@ -415,27 +415,17 @@ impl Chain {
                 self.history.apply(0, &changes);
                 let header = Header {
                     parent_hash: B256::ZERO,
-                    ommers_hash: EMPTY_OMMER_ROOT_HASH,
-                    beneficiary: Address::ZERO,
                     state_root: self.history.state_root(0),
                     transactions_root: EMPTY_ROOT_HASH,
                     receipts_root: EMPTY_ROOT_HASH,
                     logs_bloom: Bloom::ZERO,
-                    difficulty: U256::ZERO,
                     number: 0,
                     gas_limit: genesis.gas_limit,
                     gas_used: 0,
                     timestamp: genesis.timestamp,
-                    extra_data: Bytes::new(),
                     mix_hash: B256::ZERO,
-                    nonce: Default::default(),
                     base_fee_per_gas: Some(genesis.base_fee),
-                    withdrawals_root: Some(EMPTY_ROOT_HASH),
-                    blob_gas_used: Some(0),
-                    excess_blob_gas: Some(0),
-                    parent_beacon_block_root: Some(B256::ZERO),
-                    requests_hash: Some(EMPTY_REQUESTS_HASH),
-                    ..Default::default()
+                    ..dev_header()
                 };
                 let hash = header.hash_slow();
                 self.push_block(
@@ -923,27 +913,17 @@ impl Chain {
         let envelopes: Vec<&TxEnvelope> = txs.iter().map(|t| &t.envelope).collect();
         let header = Header {
             parent_hash: parent,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: Address::ZERO,
             state_root: self.history.state_root(version),
             transactions_root: calculate_transaction_root(&envelopes),
             receipts_root: calculate_receipt_root(&receipts),
             logs_bloom,
-            difficulty: U256::ZERO,
             number,
             gas_limit,
             gas_used: cumulative,
             timestamp,
-            extra_data: Bytes::new(),
             mix_hash: keccak256(number.to_be_bytes()),
-            nonce: Default::default(),
             base_fee_per_gas: Some(base_fee),
-            withdrawals_root: Some(EMPTY_ROOT_HASH),
-            blob_gas_used: Some(0),
-            excess_blob_gas: Some(0),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: Some(EMPTY_REQUESTS_HASH),
-            ..Default::default()
+            ..dev_header()
         };
         let hash = header.hash_slow();
         let block = StoredBlock {
@@ -1220,6 +1200,24 @@ pub(crate) fn halt_message(reason: &revm::context::result::HaltReason) -> String
         HaltReason::CreateContractSizeLimit => "max code size exceeded".to_owned(),
         HaltReason::OutOfFunds => "insufficient funds for transfer".to_owned(),
         other => format!("execution halted: {other:?}"),
+    }
+}
+
+/// The fields every devnet header shares, genesis and mined alike: no proof of work, no beneficiary, and the
+/// post-Prague fields (withdrawals, blobs, beacon root, requests) present but empty.
+fn dev_header() -> Header {
+    Header {
+        ommers_hash: EMPTY_OMMER_ROOT_HASH,
+        beneficiary: Address::ZERO,
+        difficulty: U256::ZERO,
+        extra_data: Bytes::new(),
+        nonce: Default::default(),
+        withdrawals_root: Some(EMPTY_ROOT_HASH),
+        blob_gas_used: Some(0),
+        excess_blob_gas: Some(0),
+        parent_beacon_block_root: Some(B256::ZERO),
+        requests_hash: Some(EMPTY_REQUESTS_HASH),
+        ..Default::default()
     }
 }
 
