@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -424,13 +425,23 @@ fn parse_pin(body: &[u8]) -> Result<Pin, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("the body is not a Pin object: {e}")))
 }
 
+/// A body axum could not read (over its 2 MiB limit, or cut off) is a bad request in the API's own
+/// `Failure` shape, not axum's plain-text rejection.
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        ApiError::bad_request(format!(
+            "request body: {e}; a pin request is a small JSON object"
+        ))
+    })
+}
+
 async fn add_pin(
     State(service): Svc,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     authorize(&service, &headers)?;
-    let status = service.create(parse_pin(&body)?).await?;
+    let status = service.create(parse_pin(&read_body(body)?)?).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(status)).into_response())
 }
 
@@ -449,11 +460,11 @@ async fn replace_pin(
     State(service): Svc,
     headers: HeaderMap,
     Path(requestid): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     authorize(&service, &headers)?;
     service.lookup(&requestid)?;
-    let pin = parse_pin(&body)?;
+    let pin = parse_pin(&read_body(body)?)?;
     validate_pin(&pin)?;
     let status = service.create(pin).await?;
     service.remove(&requestid).await?;
