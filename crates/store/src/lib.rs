@@ -14,6 +14,8 @@ pub mod error;
 pub mod export;
 pub mod gateway;
 pub mod store;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 pub mod varint;
 
 pub use block::{Block, MAX_BLOCK_SIZE};

@@ -1,113 +1,75 @@
-//! One generic suite run against every local block store.
+//! The generic suites of `scal3ml_store::testing` run against every backend that can run in `cargo test`:
+//! MemStore, FsStore, and the trustless gateway client against our own gateway over HTTP. The Kubo RPC client
+//! runs the same suite against js-ipfs in the interop suite (examples/kubo_interop.rs). Then what only the
+//! local stores do: persistence, corruption on disk, CIDv0/CIDv1 sharing one file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use scal3ml_store::dagpb::{PbLink, PbNode};
+use scal3ml_store::gateway::GatewayClient;
+use scal3ml_store::testing::{Capabilities, block_store_suite, pin_store_suite};
 use scal3ml_store::{
     Block, BlockStore, Cid, Codec, FsStore, MemStore, PinMode, PinStore, StoreError,
 };
+
+use super::gateway::serve;
 
 fn raw(data: &'static [u8]) -> Block {
     Block::hash(Codec::Raw, Bytes::from_static(data)).unwrap()
 }
 
-fn node(children: &[&Block]) -> Block {
-    let node = PbNode {
-        links: children
-            .iter()
-            .map(|b| PbLink {
-                cid: *b.cid(),
-                name: String::new(),
-                tsize: b.data().len() as u64,
-            })
-            .collect(),
-        data: Some(Bytes::from_static(&[8, 1])),
-    };
-    Block::hash(Codec::DagPb, node.encode()).unwrap()
-}
-
-async fn suite<S: PinStore>(store: &S) {
-    let a = raw(b"alpha");
-    let b = raw(b"beta");
-    let c = raw(b"gamma");
-    let loose = raw(b"loose");
-    let parent = node(&[&a, &b]);
-
-    // get / put / has / delete
-    assert!(matches!(
-        store.get(a.cid()).await,
-        Err(StoreError::NotFound { .. })
-    ));
-    assert!(!store.has(a.cid()).await.unwrap());
-    // a batch (with a duplicate) as the importer writes, then single puts
-    store
-        .put_many(vec![a.clone(), b.clone(), a.clone()])
-        .await
-        .unwrap();
-    for block in [&c, &loose, &parent] {
-        store.put(block.clone()).await.unwrap();
-    }
-    store.put(a.clone()).await.unwrap(); // idempotent
-    assert_eq!(&store.get(a.cid()).await.unwrap(), a.data());
-    assert!(store.has(parent.cid()).await.unwrap());
-    let stats = store.stat().await.unwrap();
-    assert_eq!(stats.blocks, 5);
-    assert_eq!(stats.bytes, (5 + 4 + 5 + 5 + parent.data().len()) as u64);
-
-    // pins: a recursive pin needs the whole DAG
-    let missing = raw(b"not stored");
-    let orphan_parent = node(&[&a, &missing]);
-    store.put(orphan_parent.clone()).await.unwrap();
-    assert!(matches!(
-        store.pin(orphan_parent.cid(), PinMode::Recursive).await,
-        Err(StoreError::NotFound { cid }) if cid == *missing.cid()
-    ));
-    store.pin(parent.cid(), PinMode::Recursive).await.unwrap();
-    store.pin(c.cid(), PinMode::Direct).await.unwrap();
-    assert_eq!(store.pins().await.unwrap().len(), 2);
-
-    // gc keeps what pins reach and drops the rest
-    let report = store.gc().await.unwrap();
-    assert_eq!(report.removed_blocks, 2, "loose and orphan_parent");
-    for kept in [&a, &b, &c, &parent] {
-        assert!(store.has(kept.cid()).await.unwrap());
-    }
-    assert!(!store.has(loose.cid()).await.unwrap());
-
-    // unpin then gc frees the DAG
-    store.unpin(parent.cid()).await.unwrap();
-    assert!(
-        store.unpin(parent.cid()).await.is_err(),
-        "unpinning twice is an error"
-    );
-    store.gc().await.unwrap();
-    assert!(!store.has(a.cid()).await.unwrap());
-    assert!(store.has(c.cid()).await.unwrap());
-    store.delete(c.cid()).await.unwrap();
-    store.delete(c.cid()).await.unwrap(); // idempotent
-    assert_eq!(store.stat().await.unwrap().blocks, 0);
-
-    // regression_gc_kept_cidv0_pins: a block pinned by its CIDv0 must survive gc
-    let v0_dir: Cid = "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
-        .parse()
-        .unwrap();
-    store
-        .put(Block::new(v0_dir, Bytes::from_static(&[0x0a, 0x02, 0x08, 0x01])).unwrap())
-        .await
-        .unwrap();
-    store.pin(&v0_dir, PinMode::Recursive).await.unwrap();
-    assert_eq!(store.gc().await.unwrap().removed_blocks, 0);
-    assert!(store.has(&v0_dir).await.unwrap());
+/// Where FsStore keeps a block: `blocks/<next-to-last two characters>/<cidv1>.data` (docs/storage.md).
+fn fs_block_path(root: &Path, cid: &Cid) -> PathBuf {
+    let name = cid.to_v1().to_string();
+    root.join("blocks")
+        .join(&name[name.len() - 3..name.len() - 1])
+        .join(format!("{name}.data"))
 }
 
 #[tokio::test]
-async fn mem_store_passes_the_suite() {
-    suite(&MemStore::new()).await;
+async fn mem_store_passes_the_suites() {
+    let store = MemStore::new();
+    let tamper = |cid: &Cid, data: Bytes| store.put_unchecked(*cid, data);
+    let report = block_store_suite(&store, Capabilities::read_write().with_tamper(&tamper)).await;
+    assert!(report.not_run.is_empty(), "{report}");
+    pin_store_suite(&MemStore::new()).await;
 }
 
 #[tokio::test]
-async fn fs_store_passes_the_suite() {
+async fn fs_store_passes_the_suites() {
     let dir = tempfile::tempdir().unwrap();
-    suite(&FsStore::open(dir.path()).unwrap()).await;
+    let store = FsStore::open(dir.path()).unwrap();
+    // Disk corruption, for real: other bytes in the block's file.
+    let tamper = |cid: &Cid, data: Bytes| {
+        let path = fs_block_path(dir.path(), cid);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    };
+    let report = block_store_suite(&store, Capabilities::read_write().with_tamper(&tamper)).await;
+    assert!(report.not_run.is_empty(), "{report}");
+    let dir = tempfile::tempdir().unwrap();
+    pin_store_suite(&FsStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn gateway_client_over_our_gateway_passes_the_read_only_suite() {
+    // Our gateway server over real HTTP on 127.0.0.1, a MemStore behind it; the suite writes into that store.
+    let backing = Arc::new(MemStore::new());
+    let client = GatewayClient::new(serve(backing.clone()).await);
+    let tamper = |cid: &Cid, data: Bytes| backing.put_unchecked(*cid, data);
+    let report = block_store_suite(
+        &client,
+        Capabilities::read_only(backing.as_ref()).with_tamper(&tamper),
+    )
+    .await;
+    assert!(report.not_run.is_empty(), "{report}");
+    assert!(
+        report
+            .passed
+            .contains(&"put and put_many fail with a read-only error"),
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -140,44 +102,11 @@ async fn fs_store_detects_a_corrupted_block_on_read() {
     let a = raw(b"precious bytes");
     store.put(a.clone()).await.unwrap();
     let (cid, _) = store.list().await.unwrap()[0];
-    let name = cid.to_string();
-    let path = dir
-        .path()
-        .join("blocks")
-        .join(&name[name.len() - 3..name.len() - 1])
-        .join(format!("{name}.data"));
+    let path = fs_block_path(dir.path(), &cid);
+    assert!(path.exists(), "the block is where docs/storage.md says");
     std::fs::write(&path, b"precious bytez").unwrap();
     assert!(matches!(
         store.get(a.cid()).await,
         Err(StoreError::HashMismatch { .. })
-    ));
-}
-
-#[tokio::test]
-async fn cidv0_and_cidv1_of_one_node_share_a_block() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = FsStore::open(dir.path()).unwrap();
-    let data = Bytes::from_static(&[0x0a, 0x02, 0x08, 0x01]);
-    let v0: Cid = "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
-        .parse()
-        .unwrap();
-    store
-        .put(Block::new(v0, data.clone()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(store.get(&v0.to_v1()).await.unwrap(), data);
-}
-
-#[test]
-fn block_new_rejects_wrong_bytes_and_oversized_blocks() {
-    let cid = Cid::hash_v1(Codec::Raw, b"right");
-    assert!(matches!(
-        Block::new(cid, &b"wrong"[..]),
-        Err(StoreError::HashMismatch { .. })
-    ));
-    let big = vec![0u8; scal3ml_store::MAX_BLOCK_SIZE + 1];
-    assert!(matches!(
-        Block::hash(Codec::Raw, big),
-        Err(StoreError::BlockTooLarge { .. })
     ));
 }
