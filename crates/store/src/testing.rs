@@ -2,7 +2,8 @@
 //!
 //! [`block_store_suite`] checks what every backend must do: reads that return exactly the bytes stored, `has`,
 //! `NotFound` (with the message a user sees) for an absent block, idempotent `put`/`put_many`, a CIDv0 and the
-//! CIDv1 of one dag-pb node naming one block, a 1 MiB block (the network's block limit) round-tripping, and a
+//! CIDv1 of one dag-pb node naming one block, a 1 MiB block (the network's block limit) round-tripping unless
+//! the backend declares a smaller limit, and a
 //! multi-level file going through the importer and back out through the exporter. What only some backends can do
 //! is declared by the backend in [`Capabilities`] and checked either way: a backend that cannot write or delete
 //! must refuse with a "read-only" error (asserted), and one whose storage the test can corrupt must refuse to
@@ -63,6 +64,9 @@ pub struct Capabilities<'a> {
     pub delete: bool,
     /// A way to put wrong bytes under a CID into the storage the backend reads from, if the test has one.
     pub tamper: Option<Tamper<'a>>,
+    /// The largest block the backend takes and serves; [`NETWORK_BLOCK_LIMIT`] unless declared otherwise. A
+    /// backend declaring less is reported as not passing the 1 MiB check.
+    pub largest_block: usize,
 }
 
 impl fmt::Debug for Capabilities<'_> {
@@ -71,6 +75,7 @@ impl fmt::Debug for Capabilities<'_> {
             .field("writes", &self.writes)
             .field("delete", &self.delete)
             .field("tamper", &self.tamper.is_some())
+            .field("largest_block", &self.largest_block)
             .finish()
     }
 }
@@ -82,6 +87,7 @@ impl<'a> Capabilities<'a> {
             writes: Writes::Direct,
             delete: true,
             tamper: None,
+            largest_block: NETWORK_BLOCK_LIMIT,
         }
     }
 
@@ -91,12 +97,19 @@ impl<'a> Capabilities<'a> {
             writes: Writes::ReadOnly { backing },
             delete: false,
             tamper: None,
+            largest_block: NETWORK_BLOCK_LIMIT,
         }
     }
 
     /// Declares a way to corrupt the backend's storage, so the suite checks corrupted blocks are refused.
     pub fn with_tamper(mut self, tamper: Tamper<'a>) -> Self {
         self.tamper = Some(tamper);
+        self
+    }
+
+    /// Declares the largest block the backend takes and serves (our own stores: [`MAX_BLOCK_SIZE`]).
+    pub fn with_largest_block(mut self, size: usize) -> Self {
+        self.largest_block = size;
         self
     }
 }
@@ -207,8 +220,8 @@ pub async fn block_store_suite<S: BlockStore + ?Sized>(
     // One dag-pb node addressed by its CIDv0 (as Kubo's default import writes) and read back by its CIDv1.
     let v0_bytes = node(&[], Bytes::copy_from_slice(&nonce)).encode();
     let v0 = Block::new(Cid::v0(crate::cid::sha256(&v0_bytes)), v0_bytes).expect("a small node");
-    let big = Block::hash(Codec::Raw, noise(NETWORK_BLOCK_LIMIT, u64::from(nonce[0])))
-        .expect("1 MiB is within the limit");
+    let big = Block::hash(Codec::Raw, noise(caps.largest_block, u64::from(nonce[0])))
+        .unwrap_or_else(|e| panic!("the declared largest block: {e}"));
 
     // An absent block: NotFound naming the CID, in words a user can act on.
     match store.get(absent.cid()).await {
@@ -283,7 +296,13 @@ pub async fn block_store_suite<S: BlockStore + ?Sized>(
         );
     }
     report.pass("get returns exactly the bytes stored and has is true, raw and dag-pb");
-    report.pass("a 1 MiB block (the network's block limit) round-trips intact");
+    report.pass("the largest block the backend declares round-trips intact");
+    if caps.largest_block < NETWORK_BLOCK_LIMIT {
+        report.not_run.push((
+            "a 1 MiB block (the network's block limit) round-trips intact",
+            "the backend declares a smaller largest block",
+        ));
+    }
     assert_eq!(
         store
             .get(&v0.cid().to_v1())

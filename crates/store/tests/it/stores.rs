@@ -10,7 +10,7 @@ use bytes::Bytes;
 use scal3ml_store::gateway::GatewayClient;
 use scal3ml_store::testing::{Capabilities, block_store_suite, pin_store_suite};
 use scal3ml_store::{
-    Block, BlockStore, Cid, Codec, FsStore, MemStore, PinMode, PinStore, StoreError,
+    Block, BlockStore, Cid, Codec, FsStore, MAX_BLOCK_SIZE, MemStore, PinMode, PinStore, StoreError,
 };
 
 use super::gateway::serve;
@@ -31,7 +31,13 @@ fn fs_block_path(root: &Path, cid: &Cid) -> PathBuf {
 async fn mem_store_passes_the_suites() {
     let store = MemStore::new();
     let tamper = |cid: &Cid, data: Bytes| store.put_unchecked(*cid, data);
-    let report = block_store_suite(&store, Capabilities::read_write().with_tamper(&tamper)).await;
+    let report = block_store_suite(
+        &store,
+        Capabilities::read_write()
+            .with_tamper(&tamper)
+            .with_largest_block(MAX_BLOCK_SIZE),
+    )
+    .await;
     assert!(report.not_run.is_empty(), "{report}");
     pin_store_suite(&MemStore::new()).await;
 }
@@ -46,7 +52,13 @@ async fn fs_store_passes_the_suites() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, data).unwrap();
     };
-    let report = block_store_suite(&store, Capabilities::read_write().with_tamper(&tamper)).await;
+    let report = block_store_suite(
+        &store,
+        Capabilities::read_write()
+            .with_tamper(&tamper)
+            .with_largest_block(MAX_BLOCK_SIZE),
+    )
+    .await;
     assert!(report.not_run.is_empty(), "{report}");
     let dir = tempfile::tempdir().unwrap();
     pin_store_suite(&FsStore::open(dir.path()).unwrap()).await;
@@ -60,7 +72,9 @@ async fn gateway_client_over_our_gateway_passes_the_read_only_suite() {
     let tamper = |cid: &Cid, data: Bytes| backing.put_unchecked(*cid, data);
     let report = block_store_suite(
         &client,
-        Capabilities::read_only(backing.as_ref()).with_tamper(&tamper),
+        Capabilities::read_only(backing.as_ref())
+            .with_tamper(&tamper)
+            .with_largest_block(MAX_BLOCK_SIZE),
     )
     .await;
     assert!(report.not_run.is_empty(), "{report}");
