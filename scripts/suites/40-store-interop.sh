@@ -3,7 +3,8 @@
 #   (a) npm ipfs-unixfs-importer CIDs vs `scal3ml store add --only-hash` (random sizes, ragged chunks, trees, HAMT);
 #   (b) npm @helia/verified-fetch fetching files from our trustless gateway (crates/store/examples/gateway.rs);
 #   (c) schemathesis (PyPI) driving our Pinning Service API from tests/interop/store/pinning-service-api.yaml;
-#   (d) our Kubo RPC client against npm `ipfs` 0.66 (js-ipfs) serving the Kubo RPC API offline on 127.0.0.1.
+#   (d) our Kubo RPC client against npm `ipfs` 0.66 (js-ipfs) serving the Kubo RPC API offline on 127.0.0.1: its
+#       calls, then the generic block store suite (scal3ml_store::testing) that every backend runs.
 # Everything binds 127.0.0.1; nothing is fetched but the pinned npm and PyPI packages.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
