@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::block::Block;
 use crate::cid::Cid;
 use crate::error::{StoreError, StoreResult};
+use crate::http::{self, HttpClient};
 use crate::store::{BlockStore, BoxFuture};
 
 /// Options of `ipfs add`, in Kubo's names. The default is Kubo's default (CIDv0, 256 KiB chunks, pinned).
@@ -176,12 +177,19 @@ impl KuboClient {
             .trim_end_matches("/api/v0")
             .to_owned();
         Self {
-            http: reqwest::Client::new(),
+            http: HttpClient::default().inner().clone(),
             api,
             authorization: None,
             offline_reads: true,
             read_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// Uses `http` for every call: for example one from [`crate::http::HttpConfig`] that trusts a private CA (a
+    /// node behind a TLS proxy).
+    pub fn with_http(mut self, http: &HttpClient) -> Self {
+        self.http = http.inner().clone();
+        self
     }
 
     /// Sends this `Authorization` header value with every call (`Basic ...` or `Bearer ...`).
@@ -396,9 +404,13 @@ impl KuboClient {
             request = request.multipart(form);
         }
         let response = request.send().await.map_err(|e| {
-            self.remote(format!(
-                "{command}: cannot reach the node ({e}); is the daemon running?"
-            ))
+            self.remote(match http::tls_failure(&e) {
+                Some(tls) => format!("{command}: {tls}"),
+                None => format!(
+                    "{command}: cannot reach the node ({}); is the daemon running?",
+                    http::error_chain(&e)
+                ),
+            })
         })?;
         let status = response.status();
         let body = response

@@ -13,6 +13,7 @@ pub mod dagpb;
 pub mod error;
 pub mod export;
 pub mod gateway;
+pub mod http;
 pub mod store;
 #[cfg(feature = "test-utils")]
 pub mod testing;

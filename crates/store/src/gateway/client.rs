@@ -15,6 +15,7 @@ use crate::block::{Block, MAX_BLOCK_SIZE};
 use crate::cid::Cid;
 use crate::dagpb::links_of;
 use crate::error::{StoreError, StoreResult};
+use crate::http::{self, HttpClient};
 use crate::store::{BlockStore, BoxFuture};
 
 /// The largest CAR header accepted.
@@ -37,12 +38,19 @@ pub struct GatewayClient {
 }
 
 impl GatewayClient {
-    /// A client of the gateway at `base`, for example `http://127.0.0.1:8080` or `https://trustless-gateway.link`.
+    /// A client of the gateway at `base`, for example `http://127.0.0.1:8080` or `https://trustless-gateway.link`,
+    /// trusting the system's CA certificates (see [`GatewayClient::with_http`] for others).
     pub fn new(base: impl AsRef<str>) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: HttpClient::default().inner().clone(),
             base: base.as_ref().trim_end_matches('/').to_owned(),
         }
+    }
+
+    /// Uses `http` for every request: for example one from [`crate::http::HttpConfig`] that trusts a private CA.
+    pub fn with_http(mut self, http: &HttpClient) -> Self {
+        self.http = http.inner().clone();
+        self
     }
 
     /// The base URL.
@@ -58,7 +66,9 @@ impl GatewayClient {
             .header(reqwest::header::ACCEPT, RAW_MEDIA_TYPE)
             .send()
             .await
-            .map_err(|e| self.remote(format!("cannot reach the gateway: {e}")))?;
+            .map_err(|e| {
+                self.remote(format!("cannot reach the gateway: {}", http::describe(&e)))
+            })?;
         if response.status() == StatusCode::NOT_FOUND {
             return Err(StoreError::NotFound { cid: *cid });
         }
@@ -79,7 +89,9 @@ impl GatewayClient {
             .header(reqwest::header::ACCEPT, RAW_MEDIA_TYPE)
             .send()
             .await
-            .map_err(|e| self.remote(format!("cannot reach the gateway: {e}")))?;
+            .map_err(|e| {
+                self.remote(format!("cannot reach the gateway: {}", http::describe(&e)))
+            })?;
         match response.status() {
             StatusCode::NOT_FOUND => Ok(false),
             s if s.is_success() => Ok(true),
@@ -128,7 +140,9 @@ impl GatewayClient {
             )
             .send()
             .await
-            .map_err(|e| self.remote(format!("cannot reach the gateway: {e}")))?;
+            .map_err(|e| {
+                self.remote(format!("cannot reach the gateway: {}", http::describe(&e)))
+            })?;
         if response.status() == StatusCode::NOT_FOUND {
             return Err(StoreError::NotFound { cid: *root });
         }

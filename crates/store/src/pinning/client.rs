@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::api::{Failure, ListQuery, Pin, PinResults, PinStatus, Status};
 use crate::error::{StoreError, StoreResult};
+use crate::http::{self, HttpClient};
 
 /// Talks to one pinning service with one bearer token.
 #[derive(Debug, Clone)]
@@ -17,14 +18,21 @@ pub struct PinningClient {
 }
 
 impl PinningClient {
-    /// A client of the service at `endpoint` (the URL that `/pins` is appended to), authenticating with `token`.
+    /// A client of the service at `endpoint` (the URL that `/pins` is appended to), authenticating with `token`
+    /// and trusting the system's CA certificates (see [`PinningClient::with_http`] for others).
     pub fn new(endpoint: impl Into<String>, token: impl Into<String>) -> Self {
         let endpoint = endpoint.into().trim_end_matches('/').to_owned();
         Self {
-            http: reqwest::Client::new(),
+            http: HttpClient::default().inner().clone(),
             endpoint,
             token: token.into(),
         }
+    }
+
+    /// Uses `http` for every request: for example one from [`crate::http::HttpConfig`] that trusts a private CA.
+    pub fn with_http(mut self, http: &HttpClient) -> Self {
+        self.http = http.inner().clone();
+        self
     }
 
     /// The service URL this client talks to.
@@ -151,7 +159,10 @@ impl PinningClient {
     }
 
     fn unreachable(&self, error: reqwest::Error) -> StoreError {
-        self.remote(format!("cannot reach the service: {error}"))
+        self.remote(format!(
+            "cannot reach the service: {}",
+            http::describe(&error)
+        ))
     }
 
     fn remote(&self, reason: String) -> StoreError {

@@ -10,4 +10,5 @@ mod gateway;
 mod kubo;
 mod pinning;
 mod stores;
+mod tls;
 mod vectors;

@@ -1,0 +1,285 @@
+//! The one place the store's HTTP clients are made: [`HttpConfig`] says whom to trust, [`HttpClient`] is the
+//! client the trustless gateway, Kubo RPC and pinning service clients share.
+//!
+//! TLS is rustls with the `ring` crypto provider (no C toolchain beyond `cc`, unlike aws-lc-rs). The trust roots
+//! are the system's (what `rustls-native-certs` finds: `SSL_CERT_FILE`/`SSL_CERT_DIR`, else Debian's
+//! `/etc/ssl/certs`), so a CA an administrator installs with `update-ca-certificates` is trusted, plus any CA the
+//! caller adds ([`HttpConfig::with_ca_cert_file`]; the CLI reads [`CA_CERT_ENV`]). TLS failures are turned into
+//! messages that say what failed and what to do ([`tls_failure`]).
+
+use std::error::Error as StdError;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use rustls::{CertificateError, RootCertStore};
+
+use crate::error::{StoreError, StoreResult};
+
+/// The environment variable the `scal3ml` CLI reads for an extra CA certificate file (PEM, one or more
+/// certificates), for gateways and pinning services behind a private CA.
+pub const CA_CERT_ENV: &str = "SCAL3ML_CA_CERT";
+
+/// Whom the HTTP clients trust. The default trusts the system's CA certificates.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    system_roots: bool,
+    extra_roots: Vec<CertificateDer<'static>>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            system_roots: true,
+            extra_roots: Vec::new(),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Trusts the system's CA certificates and nothing else.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also trusts the CA certificates in `pem` (one or more `BEGIN CERTIFICATE` sections); `source` names where
+    /// they came from in error messages.
+    pub fn with_ca_cert_pem(mut self, pem: &[u8], source: &str) -> StoreResult<Self> {
+        let mut found = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| {
+                StoreError::invalid(format!(
+                    "CA certificate {source} is not valid PEM ({e}): give a PEM file with BEGIN CERTIFICATE sections"
+                ))
+            })?;
+            // Check it parses as a trust anchor now, so a bad file is reported here and not at the first request.
+            RootCertStore::empty().add(cert.clone()).map_err(|e| {
+                StoreError::invalid(format!(
+                    "CA certificate {source} cannot be used as a trust anchor: {e}"
+                ))
+            })?;
+            self.extra_roots.push(cert);
+            found += 1;
+        }
+        if found == 0 {
+            return Err(StoreError::invalid(format!(
+                "CA certificate {source} holds no BEGIN CERTIFICATE section: give the CA's certificate in PEM"
+            )));
+        }
+        Ok(self)
+    }
+
+    /// Also trusts the CA certificates in the PEM file at `path`.
+    pub fn with_ca_cert_file(self, path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref();
+        let pem = std::fs::read(path).map_err(|e| {
+            StoreError::io(format!("read CA certificate file {}", path.display()), e)
+        })?;
+        self.with_ca_cert_pem(&pem, &path.display().to_string())
+    }
+
+    /// Trusts only the CAs added with `with_ca_cert_*`, not the system's (a private deployment, or a test that
+    /// must not depend on what the machine trusts).
+    pub fn without_system_roots(mut self) -> Self {
+        self.system_roots = false;
+        self
+    }
+
+    /// The client for this configuration.
+    pub fn client(&self) -> StoreResult<HttpClient> {
+        HttpClient::new(self)
+    }
+}
+
+/// An HTTP(S) client made from an [`HttpConfig`]; cheap to clone (clones share one connection pool). Hand it to
+/// `GatewayClient::with_http`, `KuboClient::with_http` and `PinningClient::with_http`.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+}
+
+impl HttpClient {
+    /// A client trusting what `config` says.
+    pub fn new(config: &HttpConfig) -> StoreResult<Self> {
+        let mut roots = if config.system_roots {
+            system_roots().clone()
+        } else {
+            RootCertStore::empty()
+        };
+        for cert in &config.extra_roots {
+            // Parsed in `with_ca_cert_pem` already; this cannot fail for a certificate that passed there.
+            roots
+                .add(cert.clone())
+                .map_err(|e| StoreError::invalid(format!("CA certificate: {e}")))?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| StoreError::invalid(format!("TLS configuration: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        // The clients speak HTTP/1.1 only.
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let inner = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .build()
+            .map_err(|e| StoreError::invalid(format!("HTTP client: {}", error_chain(&e))))?;
+        Ok(Self { inner })
+    }
+
+    pub(crate) fn inner(&self) -> &reqwest::Client {
+        &self.inner
+    }
+}
+
+impl Default for HttpClient {
+    /// A client trusting the system's CA certificates.
+    fn default() -> Self {
+        Self::new(&HttpConfig::default())
+            .expect("a TLS configuration of system roots and a safe provider always builds")
+    }
+}
+
+/// The system's CA certificates, read once per process. Certificates that do not parse are skipped (as
+/// browsers and curl do); none at all leaves the store empty, and every `https://` URL fails with a message
+/// saying so.
+fn system_roots() -> &'static RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let loaded = rustls_native_certs::load_native_certs();
+        for error in &loaded.errors {
+            tracing::warn!(target: "store::http", %error, "reading the system CA certificates");
+        }
+        let mut roots = RootCertStore::empty();
+        let (added, ignored) = roots.add_parsable_certificates(loaded.certs);
+        tracing::debug!(target: "store::http", added, ignored, "system CA certificates");
+        roots
+    })
+}
+
+/// If `error` is a TLS failure, what failed and what to do about it, naming the host.
+pub(crate) fn tls_failure(error: &reqwest::Error) -> Option<String> {
+    let tls = find_rustls_error(error)?;
+    let host = error
+        .url()
+        .map(|url| match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => url.to_string(),
+        })
+        .unwrap_or_else(|| "the server".to_owned());
+    let name = error
+        .url()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| host.clone());
+    Some(match tls {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            CertificateError::UnknownIssuer | CertificateError::BadSignature => {
+                let no_system = if system_roots().is_empty() {
+                    " (this machine has no system CA certificates at all: install the ca-certificates package)"
+                } else {
+                    ""
+                };
+                format!(
+                    "the TLS certificate of {host} is not trusted: it is not signed by a CA this machine trusts{no_system}; \
+                     if {host} uses your own CA, pass its certificate with {CA_CERT_ENV}=/path/to/ca.pem \
+                     (HttpConfig::with_ca_cert_file in Rust)"
+                )
+            }
+            CertificateError::NotValidForName => format!(
+                "the TLS certificate of {host} is not valid for the name {name}: use the host name the certificate \
+                 was issued for in the URL, or reissue the certificate with {name} among its names"
+            ),
+            CertificateError::NotValidForNameContext { presented, .. } => format!(
+                "the TLS certificate of {host} is not valid for the name {name} (it is for {}): use the host name \
+                 the certificate was issued for in the URL, or reissue the certificate with {name} among its names",
+                presented.join(", ")
+            ),
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. } => format!(
+                "the TLS certificate of {host} is outside its validity period ({cert}): renew the certificate, or \
+                 check this machine's clock"
+            ),
+            other => format!("the TLS certificate of {host} was refused: {other}"),
+        },
+        rustls::Error::InvalidMessage(_) => format!(
+            "{host} did not answer in TLS: if it is a plain HTTP server, use an http:// URL instead of https://"
+        ),
+        other => format!("the TLS handshake with {host} failed: {other}"),
+    })
+}
+
+/// The rustls error somewhere in `error`'s chain of sources. I/O errors hide what they wrap behind `get_ref`
+/// (their `source` skips it), and hyper wraps rustls's I/O error in another one, so both ways are followed.
+fn find_rustls_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        current = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    None
+}
+
+/// `error` and its sources joined by ": ", so "connection refused" is not lost behind "error sending request".
+pub(crate) fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut current = error.source();
+    while let Some(e) = current {
+        let next = e.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        current = e.source();
+    }
+    text
+}
+
+/// What to put after "cannot reach ...": the TLS explanation, or the error chain.
+pub(crate) fn describe(error: &reqwest::Error) -> String {
+    tls_failure(error).unwrap_or_else(|| error_chain(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_without_certificates_is_refused_with_what_to_give() {
+        let err = HttpConfig::new()
+            .with_ca_cert_pem(b"not a certificate\n", "ca.pem")
+            .unwrap_err();
+        assert!(err.to_string().contains("no BEGIN CERTIFICATE"), "{err}");
+    }
+
+    #[test]
+    fn a_broken_pem_section_is_refused() {
+        let pem = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        let err = HttpConfig::new()
+            .with_ca_cert_pem(pem, "ca.pem")
+            .unwrap_err();
+        assert!(err.to_string().contains("ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_names_the_path() {
+        let err = HttpConfig::new()
+            .with_ca_cert_file("/nonexistent/scal3ml-ca.pem")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/scal3ml-ca.pem"),
+            "{err}"
+        );
+    }
+}

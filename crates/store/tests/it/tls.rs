@@ -1,0 +1,311 @@
+//! HTTPS: our trustless gateway and pinning service routers behind a real TLS server on 127.0.0.1 (a CA and
+//! leaf certificates made by rcgen, rustls with ring on the server side), reached by our clients through
+//! `HttpConfig`; and the errors a user gets when the certificate is not trusted, names another host, or the
+//! server does not speak TLS at all.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+use scal3ml_store::gateway::{GatewayClient, router};
+use scal3ml_store::http::{HttpClient, HttpConfig};
+use scal3ml_store::kubo::KuboClient;
+use scal3ml_store::pinning::{
+    ListQuery, Pin, PinningClient, PinningConfig, PinningService, Status,
+};
+use scal3ml_store::{
+    BlockStore, Cid, ImportOptions, MemStore, PinMode, PinStore, add_reader, export,
+};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::gateway::{noise, serve};
+
+/// A certificate authority of our own, as a company running its own gateway would have.
+struct TestCa {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl TestCa {
+    fn new() -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "Scal3ML test CA");
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        Self {
+            issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap(),
+        }
+    }
+
+    fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A server certificate for `names` (DNS names or IP addresses) and its key.
+    fn leaf(&self, names: &[&str]) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.distinguished_name.push(DnType::CommonName, names[0]);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (
+            vec![cert.der().clone(), self.issuer.der().clone()],
+            PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        )
+    }
+
+    /// A client trusting the system's CAs and this one, as `SCAL3ML_CA_CERT` makes the CLI do.
+    fn client(&self) -> HttpClient {
+        HttpConfig::new()
+            .with_ca_cert_pem(self.pem().as_bytes(), "the test CA")
+            .unwrap()
+            .client()
+            .unwrap()
+    }
+}
+
+/// Hands axum the connections whose TLS handshake succeeded; handshakes run in their own tasks so a client
+/// that refuses our certificate never holds up the next one.
+struct TlsListener {
+    accepted: mpsc::Receiver<(tokio_rustls::server::TlsStream<TcpStream>, SocketAddr)>,
+    addr: SocketAddr,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.accepted.recv().await {
+            Some(connection) => connection,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.addr)
+    }
+}
+
+/// Serves `app` over TLS with `cert` on 127.0.0.1 port 0; returns the port.
+async fn serve_tls(
+    app: Router,
+    (chain, key): (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
+) -> u16 {
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let (sender, accepted) = mpsc::channel(16);
+    tokio::spawn(async move {
+        while let Ok((stream, peer)) = tcp.accept().await {
+            let acceptor = acceptor.clone();
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    let _ = sender.send((tls, peer)).await;
+                }
+            });
+        }
+    });
+    tokio::spawn(async move {
+        axum::serve(TlsListener { accepted, addr }, app)
+            .await
+            .unwrap()
+    });
+    addr.port()
+}
+
+async fn import(store: &MemStore, len: usize, seed: u64) -> (Cid, Vec<u8>) {
+    let data = noise(len, seed);
+    let cid = add_reader(
+        store,
+        std::io::Cursor::new(data.clone()),
+        ImportOptions::kubo_v1()
+            .with_chunk_size(1024)
+            .with_max_links(4),
+    )
+    .await
+    .unwrap()
+    .cid;
+    (cid, data)
+}
+
+#[tokio::test]
+async fn gateway_client_fetches_and_verifies_a_dag_over_https_when_the_ca_is_trusted() {
+    let ca = TestCa::new();
+    let source = Arc::new(MemStore::new());
+    let (root, data) = import(&source, 40 * 1024 + 5, 1).await;
+    let port = serve_tls(router(source.clone()), ca.leaf(&["localhost", "127.0.0.1"])).await;
+
+    let client = GatewayClient::new(format!("https://127.0.0.1:{port}")).with_http(&ca.client());
+    let sink = MemStore::new();
+    let stats = client.fetch_dag(&root, &sink).await.unwrap();
+    assert_eq!(stats.blocks as usize, source.list().await.unwrap().len());
+    assert_eq!(export::cat_to_vec(&sink, &root).await.unwrap(), data);
+    // Single blocks (`?format=raw`) too, verified against their CID.
+    assert_eq!(
+        client.get(&root).await.unwrap(),
+        source.get(&root).await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_ca_file_works_like_the_pem_and_localhost_is_a_valid_name() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let source = Arc::new(MemStore::new());
+    let (root, data) = import(&source, 3000, 2).await;
+    let port = serve_tls(router(source), ca.leaf(&["localhost", "127.0.0.1"])).await;
+
+    let http = HttpConfig::new()
+        .with_ca_cert_file(&ca_file)
+        .unwrap()
+        .client()
+        .unwrap();
+    let sink = MemStore::new();
+    GatewayClient::new(format!("https://localhost:{port}/"))
+        .with_http(&http)
+        .fetch_dag(&root, &sink)
+        .await
+        .unwrap();
+    assert_eq!(export::cat_to_vec(&sink, &root).await.unwrap(), data);
+}
+
+#[tokio::test]
+async fn pinning_client_pins_lists_and_deletes_over_https() {
+    const TOKEN: &str = "tls-token";
+    let ca = TestCa::new();
+    let store = Arc::new(MemStore::new());
+    let (cid, _) = import(&store, 5000, 3).await;
+    let service = PinningService::new(
+        store.clone(),
+        PinningConfig::new(TOKEN, "/ip4/127.0.0.1/tcp/443/https"),
+    )
+    .unwrap();
+    let port = serve_tls(service.router(), ca.leaf(&["127.0.0.1"])).await;
+
+    let client =
+        PinningClient::new(format!("https://127.0.0.1:{port}"), TOKEN).with_http(&ca.client());
+    let status = client.add(&Pin::new(cid.to_string())).await.unwrap();
+    assert_eq!(status.status, Status::Pinned);
+    assert!(
+        store
+            .pins()
+            .await
+            .unwrap()
+            .contains(&(cid, PinMode::Recursive))
+    );
+    assert_eq!(client.list(&ListQuery::default()).await.unwrap().count, 1);
+    client.delete(&status.requestid).await.unwrap();
+    assert!(store.pins().await.unwrap().is_empty());
+
+    // The bearer token still matters over TLS.
+    let wrong =
+        PinningClient::new(format!("https://127.0.0.1:{port}"), "wrong").with_http(&ca.client());
+    let err = wrong.list(&ListQuery::default()).await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_refused_and_the_error_says_how_to_trust_the_ca() {
+    let ca = TestCa::new();
+    let source = Arc::new(MemStore::new());
+    let (root, _) = import(&source, 3000, 4).await;
+    let port = serve_tls(router(source), ca.leaf(&["127.0.0.1"])).await;
+    let url = format!("https://127.0.0.1:{port}");
+
+    // The default client trusts the system's CAs, which do not include ours.
+    let err = GatewayClient::new(&url)
+        .fetch_dag(&root, &MemStore::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not trusted"), "{err}");
+    assert!(
+        err.contains(&format!("127.0.0.1:{port}")),
+        "names the host: {err}"
+    );
+    assert!(err.contains("SCAL3ML_CA_CERT"), "says what to do: {err}");
+
+    let err = PinningClient::new(&url, "token")
+        .list(&ListQuery::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not trusted") && err.contains("SCAL3ML_CA_CERT"),
+        "{err}"
+    );
+
+    // Kubo's client says the same, not "is the daemon running?".
+    let err = KuboClient::new(&url).id().await.unwrap_err().to_string();
+    assert!(err.contains("not trusted"), "{err}");
+    assert!(!err.contains("daemon"), "{err}");
+
+    // Another CA's certificate is no substitute for the server's own.
+    let other = TestCa::new();
+    let err = GatewayClient::new(&url)
+        .with_http(&other.client())
+        .fetch_dag(&root, &MemStore::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not trusted"), "{err}");
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_host_name_is_refused() {
+    let ca = TestCa::new();
+    let source = Arc::new(MemStore::new());
+    let (root, _) = import(&source, 3000, 5).await;
+    let port = serve_tls(router(source), ca.leaf(&["gateway.example.org"])).await;
+
+    let err = GatewayClient::new(format!("https://127.0.0.1:{port}"))
+        .with_http(&ca.client())
+        .fetch_dag(&root, &MemStore::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not valid for the name 127.0.0.1"), "{err}");
+    assert!(
+        err.contains("gateway.example.org"),
+        "names what it is for: {err}"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_http_server_behind_an_https_url_is_reported_as_such() {
+    let source = Arc::new(MemStore::new());
+    let (root, _) = import(&source, 3000, 6).await;
+    let plain = serve(source).await;
+    let url = plain.replacen("http://", "https://", 1);
+
+    let err = GatewayClient::new(&url)
+        .fetch_dag(&root, &MemStore::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("did not answer in TLS"), "{err}");
+    assert!(err.contains("http://"), "says what to use: {err}");
+}
