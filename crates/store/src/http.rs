@@ -74,7 +74,10 @@ impl HttpConfig {
     pub fn with_ca_cert_file(self, path: impl AsRef<Path>) -> StoreResult<Self> {
         let path = path.as_ref();
         let pem = std::fs::read(path).map_err(|e| {
-            StoreError::io(format!("read CA certificate file {}", path.display()), e)
+            StoreError::invalid(format!(
+                "cannot read CA certificate file {} ({e}): give the path of the CA's PEM file",
+                path.display()
+            ))
         })?;
         self.with_ca_cert_pem(&pem, &path.display().to_string())
     }

@@ -1,5 +1,6 @@
 //! `scal3ml store ...`: add, cat, get, ls, export-car, import-car, pin, unpin, gc, stat over the local
-//! on-disk block store. Results go to stdout (`--json` for scripts, `--quiet` for the bare root CID); progress
+//! on-disk block store; fetch (from a trustless gateway) and remote-pin (on a pinning service) over HTTP(S),
+//! trusting the system's CAs plus `--ca-cert` / `SCAL3ML_CA_CERT`. Results go to stdout (`--json` for scripts, `--quiet` for the bare root CID); progress
 //! bars go to stderr.
 
 use std::fs::File;
@@ -12,6 +13,9 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use scal3ml_store::crypt::{self, EncryptReader, FileKey};
 use scal3ml_store::export::{self, Kind};
+use scal3ml_store::gateway::GatewayClient;
+use scal3ml_store::http::{CA_CERT_ENV, HttpClient, HttpConfig};
+use scal3ml_store::pinning::{Pin, PinningClient};
 use scal3ml_store::{
     Block, BlockStore, BoxFuture, Cid, FsStore, ImportOptions, PinMode, PinStore, StoreResult,
     add_path, add_reader, car,
@@ -27,6 +31,10 @@ pub(crate) struct StoreArgs {
     /// Machine-readable JSON on stdout.
     #[arg(long, global = true)]
     json: bool,
+    /// A PEM file of CA certificates to trust besides the system's, for gateways and pinning services behind a
+    /// private CA.
+    #[arg(long, global = true, env = CA_CERT_ENV, value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: StoreCommand,
 }
@@ -86,6 +94,37 @@ enum StoreCommand {
     Stat {
         /// A CID or CID/path.
         path: Option<String>,
+    },
+    /// Fetch a whole DAG from a trustless gateway (http:// or https://), verifying every block, and pin it.
+    Fetch {
+        /// The root CID.
+        cid: String,
+        /// The gateway's base URL (the part before /ipfs/), e.g. https://trustless-gateway.link.
+        #[arg(long, env = "SCAL3ML_GATEWAY")]
+        gateway: String,
+        /// Do not pin the root.
+        #[arg(long)]
+        no_pin: bool,
+    },
+    /// Ask an IPFS Pinning Service (API v0.1.1) to pin a CID, and wait until it is pinned.
+    RemotePin {
+        /// The CID to pin.
+        cid: String,
+        /// The service's endpoint (the URL /pins is appended to).
+        #[arg(long, env = "SCAL3ML_PINNING_SERVICE")]
+        service: String,
+        /// The service's access token (sent as a bearer token).
+        #[arg(long, env = "SCAL3ML_PINNING_TOKEN", hide_env_values = true)]
+        token: String,
+        /// A name for the pin.
+        #[arg(long)]
+        name: Option<String>,
+        /// Multiaddrs of nodes that hold the data (e.g. our own gateway), as hints for the service.
+        #[arg(long)]
+        origin: Vec<String>,
+        /// Seconds to wait for the pin to complete (0: do not wait).
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
     },
 }
 
@@ -252,6 +291,17 @@ fn options(args: &AddArgs) -> anyhow::Result<ImportOptions> {
         opts = opts.with_chunker(spec)?;
     }
     Ok(opts.with_hidden(args.hidden))
+}
+
+/// The HTTP(S) client for gateways and pinning services: the system's CAs plus `--ca-cert` / `SCAL3ML_CA_CERT`.
+fn http_client(ca_cert: Option<&Path>) -> anyhow::Result<HttpClient> {
+    let mut config = HttpConfig::new();
+    if let Some(path) = ca_cert {
+        config = config
+            .with_ca_cert_file(path)
+            .with_context(|| format!("--ca-cert / {CA_CERT_ENV}"))?;
+    }
+    Ok(config.client()?)
 }
 
 /// Runs a `scal3ml store` command.
@@ -468,6 +518,75 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
                 writeln!(stdout, "{}", json!({ "cid": cid, "unpinned": true }))?;
             } else {
                 writeln!(stdout, "unpinned {cid}")?;
+            }
+        }
+        StoreCommand::Fetch {
+            cid,
+            gateway,
+            no_pin,
+        } => {
+            let store = open()?;
+            let root: Cid = cid.parse()?;
+            let client =
+                GatewayClient::new(&gateway).with_http(&http_client(args.ca_cert.as_deref())?);
+            let bar = bar(None, json);
+            let counting = Counting {
+                inner: Some(&store),
+                bar: bar.clone(),
+            };
+            let stats = client.fetch_dag(&root, &counting).await?;
+            bar.finish_and_clear();
+            if !no_pin {
+                store.pin(&root, PinMode::Recursive).await?;
+            }
+            if json {
+                let out = json!({ "cid": root, "gateway": client.base(), "blocks": stats.blocks,
+                    "bytes": stats.bytes, "pinned": !no_pin });
+                writeln!(stdout, "{out}")?;
+            } else {
+                writeln!(
+                    stdout,
+                    "fetched {root} from {}: {} blocks, {} bytes, every block verified",
+                    client.base(),
+                    stats.blocks,
+                    stats.bytes
+                )?;
+            }
+        }
+        StoreCommand::RemotePin {
+            cid,
+            service,
+            token,
+            name,
+            origin,
+            wait,
+        } => {
+            let cid: Cid = cid.parse()?;
+            let client = PinningClient::new(&service, token)
+                .with_http(&http_client(args.ca_cert.as_deref())?);
+            let mut pin = Pin::new(cid.to_string());
+            if let Some(name) = name {
+                pin = pin.with_name(name);
+            }
+            if !origin.is_empty() {
+                pin.origins = Some(origin);
+            }
+            let mut status = client.add(&pin).await?;
+            if wait > 0 {
+                status = client
+                    .wait_pinned(&status.requestid, std::time::Duration::from_secs(wait))
+                    .await?;
+            }
+            if json {
+                writeln!(stdout, "{}", serde_json::to_string(&status)?)?;
+            } else {
+                writeln!(
+                    stdout,
+                    "{} {cid} at {} (request {})",
+                    status.status,
+                    client.endpoint(),
+                    status.requestid
+                )?;
             }
         }
         StoreCommand::Gc => {
