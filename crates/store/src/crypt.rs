@@ -125,11 +125,18 @@ pub fn plaintext_len(ciphertext: u64) -> StoreResult<(u64, u64)> {
     Ok((segments, body - segments * TAG as u64))
 }
 
+/// Segments sealed per batch. A batch's segments are sealed in parallel while its plaintext is hashed, so
+/// encryption keeps every core busy; two batches of buffers (4 MiB) are all the memory it holds.
+const BATCH: usize = 32;
+
 /// Wraps a plaintext reader and reads as header + ciphertext, hashing the plaintext on the way.
 pub struct EncryptReader<R> {
     inner: R,
     cipher: ChaCha20Poly1305,
+    threads: usize,
+    /// Index of the next segment to seal.
     index: u64,
+    /// Plaintext of the next batch, plus one byte of lookahead that decides whether a batch is the last.
     plain: Vec<u8>,
     out: Vec<u8>,
     out_pos: usize,
@@ -166,14 +173,15 @@ impl<R: Read> EncryptReader<R> {
         nonce: [u8; 16],
     ) -> (Self, Arc<OnceLock<PlaintextDigest>>) {
         let digest = Arc::new(OnceLock::new());
-        let mut out = Vec::with_capacity(SEGMENT + TAG + HEADER);
+        let mut out = Vec::with_capacity(BATCH * (SEGMENT + TAG));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&nonce);
         let reader = Self {
             inner,
             cipher: payload_cipher(key, &nonce),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             index: 0,
-            plain: Vec::with_capacity(SEGMENT + 1),
+            plain: Vec::with_capacity(BATCH * SEGMENT + 1),
             out,
             out_pos: 0,
             done: false,
@@ -184,12 +192,14 @@ impl<R: Read> EncryptReader<R> {
         (reader, digest)
     }
 
-    /// Reads the next segment (one byte of lookahead decides whether it is the last) and seals it.
-    fn next_segment(&mut self) -> std::io::Result<()> {
-        // `plain` may hold one lookahead byte from the previous segment.
+    /// Reads up to [`BATCH`] segments of plaintext (and one byte of lookahead) and seals them: the segments
+    /// split between the cores, the plaintext hashed on a thread of its own meanwhile.
+    fn next_batch(&mut self) -> std::io::Result<()> {
+        let want = BATCH * SEGMENT + 1;
+        // `plain` may hold the lookahead byte from the previous batch.
         let mut filled = self.plain.len();
-        self.plain.resize(SEGMENT + 1, 0);
-        while filled < SEGMENT + 1 {
+        self.plain.resize(want, 0);
+        while filled < want {
             match self.inner.read(&mut self.plain[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
@@ -197,26 +207,69 @@ impl<R: Read> EncryptReader<R> {
                 Err(e) => return Err(e),
             }
         }
-        let last = filled <= SEGMENT;
-        let take = filled.min(SEGMENT);
-        self.plain.truncate(filled);
-        let lookahead = (!last).then(|| self.plain[SEGMENT]);
-        self.plain.truncate(take);
-        self.hasher.update(&self.plain);
-        self.length += take as u64;
+        // Without the lookahead byte this batch ends the stream; its last segment holds 1..=SEGMENT bytes
+        // (0 only for an empty file, which still has its one authenticated segment).
+        let last = filled < want;
+        let body = filled.min(want - 1);
+        let segments = body.div_ceil(SEGMENT).max(1);
         self.out.clear();
-        self.out.extend_from_slice(&self.plain);
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(&segment_nonce(self.index, last), b"", &mut self.out)
-            .map_err(|_| std::io::Error::other("segment encryption failed"))?;
-        self.out.extend_from_slice(&tag);
+        self.out.resize(body + segments * TAG, 0);
+        let (cipher, first, plain) = (&self.cipher, self.index, &self.plain[..body]);
+        let seal = |j: usize, input: &[u8], output: &mut [u8]| -> std::io::Result<()> {
+            let (text, tag) = output.split_at_mut(input.len());
+            text.copy_from_slice(input);
+            let nonce = segment_nonce(first + j as u64, last && j + 1 == segments);
+            let sealed = cipher
+                .encrypt_in_place_detached(&nonce, b"", text)
+                .map_err(|_| std::io::Error::other("segment encryption failed"))?;
+            tag.copy_from_slice(&sealed);
+            Ok(())
+        };
+        let jobs: Vec<(usize, &[u8], &mut [u8])> = match body {
+            0 => vec![(0, &[][..], &mut self.out[..])],
+            _ => plain
+                .chunks(SEGMENT)
+                .zip(self.out.chunks_mut(SEGMENT + TAG))
+                .enumerate()
+                .map(|(j, (input, output))| (j, input, output))
+                .collect(),
+        };
+        let hasher = &mut self.hasher;
+        let share = jobs.len().div_ceil(self.threads.max(1));
+        std::thread::scope(|scope| -> std::io::Result<()> {
+            let hashing = scope.spawn(move || hasher.update(plain));
+            let mut parts = Vec::new();
+            let mut jobs = jobs.into_iter();
+            loop {
+                let part: Vec<_> = jobs.by_ref().take(share).collect();
+                if part.is_empty() {
+                    break;
+                }
+                parts.push(part);
+            }
+            let mine = parts.pop().unwrap_or_default();
+            let sealing: Vec<_> = parts
+                .into_iter()
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.into_iter()
+                            .try_for_each(|(j, input, output)| seal(j, input, output))
+                    })
+                })
+                .collect();
+            mine.into_iter()
+                .try_for_each(|(j, input, output)| seal(j, input, output))?;
+            for handle in sealing {
+                handle.join().expect("a sealing thread panicked")?;
+            }
+            hashing.join().expect("the hashing thread panicked");
+            Ok(())
+        })?;
+        self.length += body as u64;
+        self.index += segments as u64;
         self.out_pos = 0;
-        self.index += 1;
-        self.plain.clear();
-        if let Some(b) = lookahead {
-            self.plain.push(b);
-        }
+        self.plain.drain(..body);
+        self.plain.truncate(filled - body);
         if last {
             self.done = true;
             let sha256 = std::mem::take(&mut self.hasher).finalize().into();
@@ -235,7 +288,7 @@ impl<R: Read> Read for EncryptReader<R> {
             if self.done {
                 return Ok(0);
             }
-            self.next_segment()?;
+            self.next_batch()?;
         }
         let n = buf.len().min(self.out.len() - self.out_pos);
         buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);

@@ -1,13 +1,14 @@
 //! The file importer: fixed-size chunks, leaves hashed on all cores, a balanced tree built in order.
 //!
-//! Pipeline: a reader thread fills batches of chunks (bounded, so memory stays a few batches whatever the file
-//! size); the calling thread hashes each batch's leaves on scoped worker threads, then hands the leaves and
-//! any completed parent nodes to the sink in file order.
+//! Pipeline: one worker per core takes the next chunk from the shared reader and hashes it; the calling thread
+//! puts the leaves back in file order, hands them and every completed parent node to the sink, and returns a
+//! credit for each leaf it takes, so only a window of a few chunks per core is ever in memory.
 
-use std::io::{ErrorKind, Read};
-use std::sync::mpsc;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::{Mutex, mpsc};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::{ImportOptions, Sink};
 use crate::block::Block;
@@ -107,136 +108,184 @@ impl Balanced {
     }
 }
 
-/// Reads exactly `size` bytes unless the input ends first.
+/// Reads exactly `size` bytes unless the input ends first. (`read_to_end` on a `Take` fills the buffer without
+/// zeroing it first when the reader, like `File`, writes into uninitialised memory itself.)
 fn read_chunk(reader: &mut impl Read, size: usize) -> std::io::Result<Bytes> {
-    let mut buf = BytesMut::zeroed(size);
-    let mut filled = 0;
-    while filled < size {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(filled);
-    Ok(buf.freeze())
+    let mut buf = Vec::with_capacity(size);
+    reader.take(size as u64).read_to_end(&mut buf)?;
+    Ok(Bytes::from(buf))
 }
 
-fn leaf_payload(chunk: Bytes, opts: &ImportOptions) -> Bytes {
-    if opts.raw_leaves {
-        return chunk;
+/// A hashed leaf, ready for the sink and the tree.
+struct Leaf {
+    link: Link,
+    data: Bytes,
+}
+
+fn leaf(chunk: Bytes, opts: &ImportOptions) -> Leaf {
+    let filesize = chunk.len() as u64;
+    let data = if opts.raw_leaves {
+        chunk
+    } else {
+        let mut meta = UnixFs::new(DataType::File);
+        meta.data = (filesize > 0).then_some(chunk);
+        meta.filesize = Some(filesize);
+        Bytes::from(
+            PbNode {
+                links: vec![],
+                data: Some(Bytes::from(meta.encode())),
+            }
+            .encode(),
+        )
+    };
+    let digest = sha256(&data);
+    // Raw leaves are CIDv1 even under a CIDv0 tree, as Kubo's `--raw-leaves` without `--cid-version=1` makes
+    // them.
+    let cid = match (opts.raw_leaves, opts.cid_version) {
+        (true, _) => Cid::v1(Codec::Raw, digest),
+        (false, 0) => Cid::v0(digest),
+        (false, _) => Cid::v1(Codec::DagPb, digest),
+    };
+    Leaf {
+        link: Link {
+            cid,
+            tsize: data.len() as u64,
+            filesize,
+        },
+        data,
     }
-    let len = chunk.len() as u64;
-    let mut meta = UnixFs::new(DataType::File);
-    meta.data = (len > 0).then_some(chunk);
-    meta.filesize = Some(len);
-    Bytes::from(
-        PbNode {
-            links: vec![],
-            data: Some(Bytes::from(meta.encode())),
+}
+
+/// The input shared by the workers: whoever holds the lock reads the next chunk, so chunk numbers follow the
+/// stream's order.
+struct Stream<R> {
+    reader: R,
+    /// The number the next chunk gets (0 for the first).
+    next: u64,
+    /// The input ended or failed: nothing more to read.
+    done: bool,
+}
+
+impl<R: Read> Stream<R> {
+    /// The next chunk and its number, or `None` once the input has ended.
+    fn next(this: &Mutex<Self>, size: usize) -> std::io::Result<Option<(u64, Bytes)>> {
+        let mut stream = this.lock().unwrap_or_else(|e| e.into_inner());
+        if stream.done {
+            return Ok(None);
         }
-        .encode(),
-    )
+        let chunk = read_chunk(&mut stream.reader, size).inspect_err(|_| stream.done = true)?;
+        stream.done = chunk.len() < size;
+        stream.next += 1;
+        // Only the first chunk may be empty (an empty file); after it, empty means the input ended on a chunk
+        // boundary.
+        Ok((stream.next == 1 || !chunk.is_empty()).then(|| (stream.next - 1, chunk)))
+    }
+}
+
+/// One worker: takes a credit, then the next chunk, hashes it and sends it on with its number. Stops at the end
+/// of the input, on a read error (sent on), or when the consumer has gone.
+///
+/// The consumer returns a credit for every leaf it takes, so at most `window` chunks are read ahead of it,
+/// however the threads are scheduled.
+fn hash_chunks<R: Read>(
+    source: &Mutex<Stream<R>>,
+    credits: &Mutex<mpsc::Receiver<()>>,
+    opts: &ImportOptions,
+    leaves: mpsc::SyncSender<StoreResult<(u64, Leaf)>>,
+) {
+    loop {
+        let credit = credits.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        if credit.is_err() {
+            return;
+        }
+        let sent = match Stream::next(source, opts.chunk_size) {
+            Ok(Some((seq, chunk))) => leaves.send(Ok((seq, leaf(chunk, opts)))),
+            Ok(None) => return,
+            Err(e) => leaves.send(Err(read_error(e))),
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+fn read_error(e: std::io::Error) -> StoreError {
+    StoreError::io("reading the file to import", e)
 }
 
 /// Imports one file from `reader`, handing every block to `sink` (children before parents) and returning the
 /// root.
+///
+/// A file that fits in one chunk is hashed on the calling thread. A larger one is read and hashed by
+/// `opts.threads` workers, while the calling thread takes the leaves back in file order, hands them to the sink
+/// and builds the tree.
 pub fn import_file<R: Read + Send>(
     reader: R,
     opts: &ImportOptions,
     sink: &mut Sink<'_>,
 ) -> StoreResult<FileRoot> {
     opts.validate()?;
+    let source = Mutex::new(Stream {
+        reader,
+        next: 0,
+        done: false,
+    });
+    let (_, first) = Stream::next(&source, opts.chunk_size)
+        .map_err(read_error)?
+        .expect("the first chunk is always handed out");
+    let first = leaf(first, opts);
+    let mut size = first.link.filesize;
+    sink(Block::trusted(first.link.cid, first.data))?;
+    if size < opts.chunk_size as u64 {
+        return Ok(FileRoot {
+            cid: first.link.cid,
+            size,
+            tsize: first.link.tsize,
+        });
+    }
+
     let threads = opts.threads.max(1);
-    let batch_len = (threads * 2).max((4 << 20) / opts.chunk_size).max(1);
-    let v0 = opts.cid_version == 0;
-    let leaf_codec = if opts.raw_leaves {
-        Codec::Raw
-    } else {
-        Codec::DagPb
-    };
+    let window = threads * 4;
     let mut tree = Balanced {
         levels: vec![Vec::new()],
         max_links: opts.max_links,
-        v0,
+        v0: opts.cid_version == 0,
     };
-    let mut size = 0u64;
-
+    let mut single = Some(first.link);
+    let (credit, credits) = mpsc::sync_channel(window);
+    for _ in 0..window {
+        credit.send(()).expect("the channel holds the whole window");
+    }
+    let credits = Mutex::new(credits);
     std::thread::scope(|scope| -> StoreResult<FileRoot> {
-        let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<Bytes>>>(2);
-        let chunk_size = opts.chunk_size;
-        let mut reader = reader;
-        scope.spawn(move || {
-            let mut first = true;
-            loop {
-                let mut batch = Vec::with_capacity(batch_len);
-                let mut ended = false;
-                while batch.len() < batch_len {
-                    match read_chunk(&mut reader, chunk_size) {
-                        Ok(chunk) if chunk.is_empty() && !(first && batch.is_empty()) => {
-                            ended = true;
-                            break;
-                        }
-                        Ok(chunk) => {
-                            let short = chunk.len() < chunk_size;
-                            batch.push(chunk);
-                            if short {
-                                ended = true;
-                                break;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    }
-                }
-                first = false;
-                if !batch.is_empty() && tx.send(Ok(batch)).is_err() {
-                    return;
-                }
-                if ended {
-                    return;
-                }
-            }
-        });
-
-        let mut single = None;
-        let mut count = 0usize;
-        for batch in rx {
-            let batch = batch.map_err(|e| StoreError::io("reading the file to import", e))?;
-            let payloads: Vec<(u64, Bytes)> = batch
-                .into_iter()
-                .map(|c| (c.len() as u64, leaf_payload(c, opts)))
-                .collect();
-            let digests = hash_parallel(&payloads, threads);
-            for ((filesize, data), digest) in payloads.into_iter().zip(digests) {
-                // Raw leaves are CIDv1 even under a CIDv0 tree, as Kubo's `--raw-leaves` without
-                // `--cid-version=1` makes them.
-                let cid = if opts.raw_leaves || !v0 {
-                    Cid::v1(leaf_codec, digest)
-                } else {
-                    Cid::v0(digest)
-                };
-                let link = Link {
-                    cid,
-                    tsize: data.len() as u64,
-                    filesize,
-                };
-                size += filesize;
-                count += 1;
-                sink(Block::trusted(cid, data))?;
-                if count == 1 {
-                    single = Some(link);
-                    continue;
-                }
+        // Owned by this closure, so that returning early (an error) stops the workers: they find no credit.
+        let credit = credit;
+        let (done, leaves) = mpsc::sync_channel(window);
+        for _ in 0..threads {
+            let (credits, done) = (&credits, done.clone());
+            let source = &source;
+            scope.spawn(move || hash_chunks(source, credits, opts, done));
+        }
+        drop(done);
+        // Leaves arrive in any order; `waiting` holds those ahead of the next one due.
+        let mut waiting = BTreeMap::new();
+        let mut due = 1u64;
+        for received in leaves {
+            let (seq, leaf) = received?;
+            waiting.insert(seq, leaf);
+            while let Some(leaf) = waiting.remove(&due) {
+                due += 1;
+                let _ = credit.send(());
+                size += leaf.link.filesize;
+                sink(Block::trusted(leaf.link.cid, leaf.data))?;
                 if let Some(first) = single.take() {
                     tree.push(0, first, sink)?;
                 }
-                tree.push(0, link, sink)?;
+                tree.push(0, leaf.link, sink)?;
             }
         }
+        // The workers stop only at the end of the input or on an error they send, so every leaf came in.
+        debug_assert!(waiting.is_empty());
         let root = match single {
             Some(only) => only,
             None => tree.finish(sink)?,
@@ -247,29 +296,4 @@ pub fn import_file<R: Read + Send>(
             tsize: root.tsize,
         })
     })
-}
-
-/// SHA-256 of each payload, split across `threads` scoped threads (the caller's thread takes one share).
-fn hash_parallel(payloads: &[(u64, Bytes)], threads: usize) -> Vec<[u8; 32]> {
-    let threads = threads.min(payloads.len()).max(1);
-    if threads == 1 {
-        return payloads.iter().map(|(_, d)| sha256(d)).collect();
-    }
-    let share = payloads.len().div_ceil(threads);
-    let mut out = vec![[0u8; 32]; payloads.len()];
-    std::thread::scope(|scope| {
-        let mut parts = payloads.chunks(share).zip(out.chunks_mut(share));
-        let mine = parts.next().expect("at least one part");
-        for (input, output) in parts {
-            scope.spawn(move || {
-                for ((_, d), o) in input.iter().zip(output) {
-                    *o = sha256(d);
-                }
-            });
-        }
-        for ((_, d), o) in mine.0.iter().zip(mine.1) {
-            *o = sha256(d);
-        }
-    });
-    out
 }

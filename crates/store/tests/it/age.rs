@@ -57,7 +57,7 @@ fn age_decrypt(file: &[u8]) -> Result<Vec<u8>, String> {
 #[test]
 fn the_age_crate_decrypts_our_payload() {
     let key = FileKey([0x11; 16]);
-    for n in [0usize, 1, 65_536, 65_537, 200_000] {
+    for n in [0usize, 1, 65_536, 65_537, 200_000, 32 * 65_536, 5_000_000] {
         let plain: Vec<u8> = (0..n).map(|i| (i % 241) as u8).collect();
         let ours = crypt::encrypt_vec(&plain, &key, [0x22; 16]);
         let mut file = age_header(&key);

@@ -23,6 +23,12 @@ fn round_trips_at_segment_edges() {
         SEGMENT + 1,
         3 * SEGMENT,
         200_000,
+        // The reader seals 32 segments at a time in parallel: both sides of that edge, and several batches.
+        32 * SEGMENT - 1,
+        32 * SEGMENT,
+        32 * SEGMENT + 1,
+        64 * SEGMENT,
+        100 * SEGMENT + 7,
     ] {
         let plain = pattern(n);
         let sealed = crypt::encrypt_vec(&plain, &KEY, NONCE);
@@ -32,16 +38,36 @@ fn round_trips_at_segment_edges() {
     }
 }
 
+/// A reader that hands out at most 1000 bytes a call, as pipes and sockets do.
+struct Trickle<'a>(&'a [u8]);
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(1000).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
 #[test]
 fn the_reader_reports_the_plaintext_digest() {
-    let plain = pattern(100_000);
-    let (mut reader, digest) = EncryptReader::with_nonce(&plain[..], &KEY, NONCE);
-    assert!(digest.get().is_none());
-    let mut sealed = Vec::new();
-    reader.read_to_end(&mut sealed).unwrap();
-    let got = digest.get().unwrap();
-    assert_eq!(got.length, 100_000);
-    assert_eq!(Cid::hash_v1(Codec::Raw, &plain).digest(), &got.sha256);
+    for n in [100_000, 5_000_000] {
+        let plain = pattern(n);
+        let (mut reader, digest) = EncryptReader::with_nonce(Trickle(&plain), &KEY, NONCE);
+        assert!(digest.get().is_none());
+        let mut sealed = Vec::new();
+        reader.read_to_end(&mut sealed).unwrap();
+        let got = digest.get().unwrap();
+        assert_eq!(got.length, n as u64);
+        assert_eq!(Cid::hash_v1(Codec::Raw, &plain).digest(), &got.sha256);
+        assert_eq!(
+            sealed,
+            crypt::encrypt_vec(&plain, &KEY, NONCE),
+            "short reads seal the same bytes"
+        );
+        assert_eq!(crypt::decrypt_vec(&sealed, &KEY).unwrap(), plain);
+    }
 }
 
 #[test]
