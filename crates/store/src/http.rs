@@ -254,6 +254,145 @@ pub(crate) fn describe(error: &reqwest::Error) -> String {
     tls_failure(error).unwrap_or_else(|| error_chain(error))
 }
 
+/// HTTPS for tests: a CA of its own that makes server certificates, and axum routers served over TLS on
+/// 127.0.0.1 port 0 (rustls with ring, as the clients use).
+#[cfg(feature = "test-utils")]
+pub mod test_utils {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::mpsc;
+    use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::server::TlsStream;
+
+    use super::{HttpClient, HttpConfig};
+
+    /// A server certificate chain (leaf first, then the CA) and the leaf's private key.
+    pub type ServerCert = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+    /// A certificate authority of our own, as a company running its own gateway would have.
+    pub struct TestCa {
+        issuer: CertifiedIssuer<'static, KeyPair>,
+    }
+
+    impl TestCa {
+        /// A fresh CA with a new key.
+        pub fn new() -> Self {
+            let mut params = CertificateParams::new(Vec::<String>::new()).expect("no names");
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params
+                .distinguished_name
+                .push(DnType::CommonName, "Scal3ML test CA");
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            let key = KeyPair::generate().expect("ring makes P-256 keys");
+            Self {
+                issuer: CertifiedIssuer::self_signed(params, key).expect("a CA certificate"),
+            }
+        }
+
+        /// The CA certificate in PEM, what a user would put in `SCAL3ML_CA_CERT`.
+        pub fn pem(&self) -> String {
+            self.issuer.pem()
+        }
+
+        /// A server certificate signed by this CA for `names` (DNS names or IP addresses; at least one).
+        pub fn leaf(&self, names: &[&str]) -> ServerCert {
+            let key = KeyPair::generate().expect("ring makes P-256 keys");
+            let mut params =
+                CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                    .expect("valid names");
+            params.distinguished_name.push(
+                DnType::CommonName,
+                names.first().copied().unwrap_or("server"),
+            );
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            let cert = params
+                .signed_by(&key, &self.issuer)
+                .expect("a leaf certificate");
+            (
+                vec![cert.der().clone(), self.issuer.der().clone()],
+                PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+            )
+        }
+
+        /// A client trusting the system's CAs and this one, as `SCAL3ML_CA_CERT` makes the CLI do.
+        pub fn client(&self) -> HttpClient {
+            HttpConfig::new()
+                .with_ca_cert_pem(self.pem().as_bytes(), "the test CA")
+                .and_then(|config| config.client())
+                .expect("the test CA is valid PEM")
+        }
+    }
+
+    impl Default for TestCa {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// Hands axum the connections whose TLS handshake succeeded; handshakes run in their own tasks so a client
+    /// that refuses the certificate never holds up the next one.
+    struct TlsListener {
+        accepted: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+        addr: SocketAddr,
+    }
+
+    impl axum::serve::Listener for TlsListener {
+        type Io = TlsStream<TcpStream>;
+        type Addr = SocketAddr;
+
+        async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+            match self.accepted.recv().await {
+                Some(connection) => connection,
+                None => std::future::pending().await,
+            }
+        }
+
+        fn local_addr(&self) -> std::io::Result<SocketAddr> {
+            Ok(self.addr)
+        }
+    }
+
+    /// Serves `app` over TLS with `cert` on 127.0.0.1 port 0 until the runtime ends; returns the port.
+    pub async fn serve_tls(app: axum::Router, (chain, key): ServerCert) -> u16 {
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("a certificate and its key");
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let tcp = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = tcp.local_addr().expect("a bound address");
+        let (sender, accepted) = mpsc::channel(16);
+        tokio::spawn(async move {
+            while let Ok((stream, peer)) = tcp.accept().await {
+                let acceptor = acceptor.clone();
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        let _ = sender.send((tls, peer)).await;
+                    }
+                });
+            }
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(TlsListener { accepted, addr }, app).await;
+        });
+        addr.port()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

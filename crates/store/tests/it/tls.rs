@@ -3,16 +3,11 @@
 //! `HttpConfig`; and the errors a user gets when the certificate is not trusted, names another host, or the
 //! server does not speak TLS at all.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
 use scal3ml_store::gateway::{GatewayClient, router};
-use scal3ml_store::http::{HttpClient, HttpConfig};
+use scal3ml_store::http::HttpConfig;
+use scal3ml_store::http::test_utils::{TestCa, serve_tls};
 use scal3ml_store::kubo::KuboClient;
 use scal3ml_store::pinning::{
     ListQuery, Pin, PinningClient, PinningConfig, PinningService, Status,
@@ -20,119 +15,8 @@ use scal3ml_store::pinning::{
 use scal3ml_store::{
     BlockStore, Cid, ImportOptions, MemStore, PinMode, PinStore, add_reader, export,
 };
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::gateway::{noise, serve};
-
-/// A certificate authority of our own, as a company running its own gateway would have.
-struct TestCa {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl TestCa {
-    fn new() -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "Scal3ML test CA");
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        Self {
-            issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap(),
-        }
-    }
-
-    fn pem(&self) -> String {
-        self.issuer.pem()
-    }
-
-    /// A server certificate for `names` (DNS names or IP addresses) and its key.
-    fn leaf(&self, names: &[&str]) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-        let key = KeyPair::generate().unwrap();
-        let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        params.distinguished_name.push(DnType::CommonName, names[0]);
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (
-            vec![cert.der().clone(), self.issuer.der().clone()],
-            PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
-        )
-    }
-
-    /// A client trusting the system's CAs and this one, as `SCAL3ML_CA_CERT` makes the CLI do.
-    fn client(&self) -> HttpClient {
-        HttpConfig::new()
-            .with_ca_cert_pem(self.pem().as_bytes(), "the test CA")
-            .unwrap()
-            .client()
-            .unwrap()
-    }
-}
-
-/// Hands axum the connections whose TLS handshake succeeded; handshakes run in their own tasks so a client
-/// that refuses our certificate never holds up the next one.
-struct TlsListener {
-    accepted: mpsc::Receiver<(tokio_rustls::server::TlsStream<TcpStream>, SocketAddr)>,
-    addr: SocketAddr,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.accepted.recv().await {
-            Some(connection) => connection,
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        Ok(self.addr)
-    }
-}
-
-/// Serves `app` over TLS with `cert` on 127.0.0.1 port 0; returns the port.
-async fn serve_tls(
-    app: Router,
-    (chain, key): (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
-) -> u16 {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
-    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = tcp.local_addr().unwrap();
-    let (sender, accepted) = mpsc::channel(16);
-    tokio::spawn(async move {
-        while let Ok((stream, peer)) = tcp.accept().await {
-            let acceptor = acceptor.clone();
-            let sender = sender.clone();
-            tokio::spawn(async move {
-                if let Ok(tls) = acceptor.accept(stream).await {
-                    let _ = sender.send((tls, peer)).await;
-                }
-            });
-        }
-    });
-    tokio::spawn(async move {
-        axum::serve(TlsListener { accepted, addr }, app)
-            .await
-            .unwrap()
-    });
-    addr.port()
-}
 
 async fn import(store: &MemStore, len: usize, seed: u64) -> (Cid, Vec<u8>) {
     let data = noise(len, seed);
