@@ -773,4 +773,107 @@ mod tests {
         assert_eq!(&stored[..8], b"SC3MLEv1");
         assert!(stored.windows(64).all(|w| w != &data[1000..1064]));
     }
+
+    /// A file of a few hundred KiB in an in-memory store, as a remote node would hold it.
+    async fn remote_file() -> (std::sync::Arc<scal3ml_store::MemStore>, Cid, Vec<u8>) {
+        let store = std::sync::Arc::new(scal3ml_store::MemStore::new());
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let root = scal3ml_store::add_reader(
+            &*store,
+            std::io::Cursor::new(data.clone()),
+            scal3ml_store::ImportOptions::kubo_v1(),
+        )
+        .await
+        .unwrap()
+        .cid;
+        (store, root, data)
+    }
+
+    #[tokio::test]
+    async fn fetch_over_https_needs_the_private_ca_and_then_verifies_and_pins() {
+        use scal3ml_store::http::test_utils::{TestCa, serve_tls};
+        let (remote, root, data) = remote_file().await;
+        let ca = TestCa::new();
+        let port = serve_tls(
+            scal3ml_store::gateway::router(remote),
+            ca.leaf(&["localhost", "127.0.0.1"]),
+        )
+        .await;
+        let url = format!("https://127.0.0.1:{port}");
+        let repo = tempfile::tempdir().unwrap();
+        let root_text = root.to_string();
+
+        let err = run(repo.path(), &["fetch", &root_text, "--gateway", &url])
+            .await
+            .unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("not trusted") && err.contains("SCAL3ML_CA_CERT"),
+            "{err}"
+        );
+
+        let ca_file = repo.path().join("ca.pem");
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        let ca_arg = ca_file.to_str().unwrap();
+        run(
+            repo.path(),
+            &["--ca-cert", ca_arg, "fetch", &root_text, "--gateway", &url],
+        )
+        .await
+        .unwrap();
+        let store = FsStore::open(repo.path()).unwrap();
+        assert_eq!(
+            scal3ml_store::export::cat_to_vec(&store, &root)
+                .await
+                .unwrap(),
+            data
+        );
+        assert!(
+            store
+                .pins()
+                .await
+                .unwrap()
+                .contains(&(root, scal3ml_store::PinMode::Recursive))
+        );
+    }
+
+    #[tokio::test]
+    async fn remote_pin_over_https_with_the_private_ca() {
+        use scal3ml_store::http::test_utils::{TestCa, serve_tls};
+        use scal3ml_store::pinning::{PinningConfig, PinningService};
+        let (remote, root, _) = remote_file().await;
+        let service = PinningService::new(
+            remote.clone(),
+            PinningConfig::new("tok", "/dns4/pins.test/tcp/443/https"),
+        )
+        .unwrap();
+        let ca = TestCa::new();
+        let port = serve_tls(service.router(), ca.leaf(&["127.0.0.1"])).await;
+        let repo = tempfile::tempdir().unwrap();
+        let ca_file = repo.path().join("ca.pem");
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        let url = format!("https://127.0.0.1:{port}");
+        let root_text = root.to_string();
+        let args = [
+            "remote-pin",
+            &root_text,
+            "--service",
+            &url,
+            "--token",
+            "tok",
+            "--name",
+            "weights",
+            "--ca-cert",
+            ca_file.to_str().unwrap(),
+        ];
+        run(repo.path(), &args).await.unwrap();
+        assert!(
+            remote
+                .pins()
+                .await
+                .unwrap()
+                .contains(&(root, scal3ml_store::PinMode::Recursive)),
+            "the service pinned it"
+        );
+    }
 }
