@@ -303,6 +303,15 @@ pub mod test_utils {
 
         /// A server certificate signed by this CA for `names` (DNS names or IP addresses; at least one).
         pub fn leaf(&self, names: &[&str]) -> ServerCert {
+            self.make_leaf(names, false)
+        }
+
+        /// Like [`TestCa::leaf`], but valid only during 2020.
+        pub fn expired_leaf(&self, names: &[&str]) -> ServerCert {
+            self.make_leaf(names, true)
+        }
+
+        fn make_leaf(&self, names: &[&str], expired: bool) -> ServerCert {
             let key = KeyPair::generate().expect("ring makes P-256 keys");
             let mut params =
                 CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
@@ -312,6 +321,10 @@ pub mod test_utils {
                 names.first().copied().unwrap_or("server"),
             );
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            if expired {
+                params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+                params.not_after = rcgen::date_time_ymd(2020, 12, 31);
+            }
             let cert = params
                 .signed_by(&key, &self.issuer)
                 .expect("a leaf certificate");

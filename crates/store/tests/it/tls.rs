@@ -193,3 +193,20 @@ async fn a_plain_http_server_behind_an_https_url_is_reported_as_such() {
     assert!(err.contains("did not answer in TLS"), "{err}");
     assert!(err.contains("http://"), "says what to use: {err}");
 }
+
+#[tokio::test]
+async fn an_expired_certificate_is_refused_with_a_hint_to_renew_it() {
+    let ca = TestCa::new();
+    let source = Arc::new(MemStore::new());
+    let (root, _) = import(&source, 3000, 7).await;
+    let port = serve_tls(router(source), ca.expired_leaf(&["127.0.0.1"])).await;
+
+    let err = GatewayClient::new(format!("https://127.0.0.1:{port}"))
+        .with_http(&ca.client())
+        .fetch_dag(&root, &MemStore::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("outside its validity period"), "{err}");
+    assert!(err.contains("renew"), "{err}");
+}
