@@ -249,9 +249,38 @@ pub(crate) fn error_chain(error: &(dyn StdError + 'static)) -> String {
     text
 }
 
-/// What to put after "cannot reach ...": the TLS explanation, or the error chain.
+/// What to put after "cannot reach ...": the TLS explanation, or the error chain (with a hint when an
+/// `http://` URL got an answer that is not HTTP, as a TLS server gives).
 pub(crate) fn describe(error: &reqwest::Error) -> String {
-    tls_failure(error).unwrap_or_else(|| error_chain(error))
+    if let Some(tls) = tls_failure(error) {
+        return tls;
+    }
+    let mut text = error_chain(error);
+    if let Some(hint) = plain_http_hint(error) {
+        text.push_str(&hint);
+    }
+    text
+}
+
+/// For an `http://` URL whose server answered with something that is not HTTP or hung up mid-answer (a TLS
+/// server does one or the other): a hint to try `https://`.
+pub(crate) fn plain_http_hint(error: &reqwest::Error) -> Option<String> {
+    if error.url().map(|url| url.scheme()) != Some("http") {
+        return None;
+    }
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(hyper) = e.downcast_ref::<hyper::Error>()
+            && (hyper.is_parse() || hyper.is_incomplete_message())
+        {
+            return Some(
+                "; the server did not answer in HTTP: if it speaks only TLS, use an https:// URL"
+                    .to_owned(),
+            );
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// HTTPS for tests: a CA of its own that makes server certificates, and axum routers served over TLS on

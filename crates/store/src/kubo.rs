@@ -407,8 +407,9 @@ impl KuboClient {
             self.remote(match http::tls_failure(&e) {
                 Some(tls) => format!("{command}: {tls}"),
                 None => format!(
-                    "{command}: cannot reach the node ({}); is the daemon running?",
-                    http::error_chain(&e)
+                    "{command}: cannot reach the node ({}{}); is the daemon running?",
+                    http::error_chain(&e),
+                    http::plain_http_hint(&e).unwrap_or_default()
                 ),
             })
         })?;

@@ -210,3 +210,18 @@ async fn an_expired_certificate_is_refused_with_a_hint_to_renew_it() {
     assert!(err.contains("outside its validity period"), "{err}");
     assert!(err.contains("renew"), "{err}");
 }
+
+#[tokio::test]
+async fn an_http_url_to_a_tls_server_suggests_https() {
+    let ca = TestCa::new();
+    let source = Arc::new(MemStore::new());
+    let (root, _) = import(&source, 3000, 8).await;
+    let port = serve_tls(router(source), ca.leaf(&["127.0.0.1"])).await;
+
+    let err = GatewayClient::new(format!("http://127.0.0.1:{port}"))
+        .fetch_dag(&root, &MemStore::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("use an https:// URL"), "{err}");
+}
