@@ -19,12 +19,11 @@
 //! authentication; a range decrypts only the segments it overlaps.
 
 use std::io::{ErrorKind, Read};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, mpsc};
 
 use bytes::Bytes;
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
 use hkdf::Hkdf;
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use sha2::{Digest, Sha256};
 
 use crate::cid::Cid;
@@ -80,19 +79,25 @@ impl std::fmt::Debug for FileKey {
     }
 }
 
-fn payload_cipher(key: &FileKey, nonce: &[u8; 16]) -> ChaCha20Poly1305 {
+/// The ChaCha20-Poly1305 key the segments are sealed under (ring's, the fastest on hand: about 1.5x RustCrypto's
+/// here). Nonces are never reused: each segment's nonce is its own index.
+type Cipher = LessSafeKey;
+
+fn payload_cipher(key: &FileKey, nonce: &[u8; 16]) -> Cipher {
     let mut payload_key = [0u8; 32];
     Hkdf::<Sha256>::new(Some(nonce), &key.0)
         .expand(b"payload", &mut payload_key)
         .expect("32 bytes is a valid HKDF length");
-    ChaCha20Poly1305::new(&Key::from(payload_key))
+    LessSafeKey::new(
+        UnboundKey::new(&CHACHA20_POLY1305, &payload_key).expect("a 32-byte ChaCha20 key"),
+    )
 }
 
 fn segment_nonce(index: u64, last: bool) -> Nonce {
     let mut nonce = [0u8; 12];
     nonce[3..11].copy_from_slice(&index.to_be_bytes());
     nonce[11] = u8::from(last);
-    Nonce::from(nonce)
+    Nonce::assume_unique_for_key(nonce)
 }
 
 /// Ciphertext length for a plaintext length.
@@ -125,25 +130,20 @@ pub fn plaintext_len(ciphertext: u64) -> StoreResult<(u64, u64)> {
     Ok((segments, body - segments * TAG as u64))
 }
 
-/// Segments sealed per batch. A batch's segments are sealed in parallel while its plaintext is hashed, so
-/// encryption keeps every core busy; two batches of buffers (4 MiB) are all the memory it holds.
+/// Segments sealed per batch. A batch's segments are sealed in parallel while its plaintext is hashed; with one
+/// batch being read, one queued and one being sealed, the encryptor holds about 6 MiB.
 const BATCH: usize = 32;
 
 /// Wraps a plaintext reader and reads as header + ciphertext, hashing the plaintext on the way.
-pub struct EncryptReader<R> {
-    inner: R,
-    cipher: ChaCha20Poly1305,
-    threads: usize,
-    /// Index of the next segment to seal.
-    index: u64,
-    /// Plaintext of the next batch, plus one byte of lookahead that decides whether a batch is the last.
-    plain: Vec<u8>,
+///
+/// The encryption runs ahead on a thread of its own, so whoever reads (the importer's hashing workers) works
+/// while the next batch is sealed. Dropping the reader stops that thread.
+pub struct EncryptReader {
+    batches: mpsc::Receiver<std::io::Result<(Vec<u8>, bool)>>,
     out: Vec<u8>,
     out_pos: usize,
+    /// The last batch came in: the stream ends when `out` is drained.
     done: bool,
-    hasher: Sha256,
-    length: u64,
-    digest: Arc<OnceLock<PlaintextDigest>>,
 }
 
 /// The plaintext's SHA-256 and length, available once the [`EncryptReader`] reached the end.
@@ -155,46 +155,100 @@ pub struct PlaintextDigest {
     pub length: u64,
 }
 
-impl<R: Read> EncryptReader<R> {
+impl EncryptReader {
     /// Starts encrypting `inner` under `key` with a random nonce. The returned cell is filled with the
     /// plaintext digest when the reader reaches the end.
-    pub fn new(inner: R, key: &FileKey) -> StoreResult<(Self, Arc<OnceLock<PlaintextDigest>>)> {
+    pub fn new<R: Read + Send + 'static>(
+        inner: R,
+        key: &FileKey,
+    ) -> StoreResult<(Self, Arc<OnceLock<PlaintextDigest>>)> {
         let mut nonce = [0u8; 16];
         getrandom::getrandom(&mut nonce).map_err(|e| StoreError::Decrypt {
             reason: format!("no randomness: {e}"),
         })?;
-        Ok(Self::with_nonce(inner, key, nonce))
+        Self::with_nonce(inner, key, nonce)
     }
 
     /// Like [`Self::new`] with a given nonce (for known-answer tests; never reuse a nonce with a key).
-    pub fn with_nonce(
+    pub fn with_nonce<R: Read + Send + 'static>(
         inner: R,
         key: &FileKey,
         nonce: [u8; 16],
-    ) -> (Self, Arc<OnceLock<PlaintextDigest>>) {
+    ) -> StoreResult<(Self, Arc<OnceLock<PlaintextDigest>>)> {
         let digest = Arc::new(OnceLock::new());
-        let mut out = Vec::with_capacity(BATCH * (SEGMENT + TAG));
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&nonce);
-        let reader = Self {
+        let mut sealer = Sealer {
             inner,
             cipher: payload_cipher(key, &nonce),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             index: 0,
             plain: Vec::with_capacity(BATCH * SEGMENT + 1),
-            out,
-            out_pos: 0,
-            done: false,
             hasher: Sha256::new(),
             length: 0,
             digest: digest.clone(),
         };
-        (reader, digest)
+        let (batch, batches) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("scal3ml-encrypt".into())
+            .spawn(move || {
+                loop {
+                    let sealed = sealer.next_batch();
+                    let end = !matches!(sealed, Ok((_, false)));
+                    if batch.send(sealed).is_err() || end {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| StoreError::io("starting the encryption thread", e))?;
+        let mut out = Vec::with_capacity(HEADER);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&nonce);
+        let reader = Self {
+            batches,
+            out,
+            out_pos: 0,
+            done: false,
+        };
+        Ok((reader, digest))
     }
+}
 
+impl Read for EncryptReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.out_pos == self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let (batch, last) = self.batches.recv().map_err(|_| {
+                std::io::Error::other("the encryption thread stopped after an earlier error")
+            })??;
+            (self.out, self.out_pos, self.done) = (batch, 0, last);
+        }
+        let n = buf.len().min(self.out.len() - self.out_pos);
+        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        Ok(n)
+    }
+}
+
+/// The encryption thread's state: the plaintext source, the segment counter and the running plaintext hash.
+struct Sealer<R> {
+    inner: R,
+    cipher: Cipher,
+    threads: usize,
+    /// Index of the next segment to seal.
+    index: u64,
+    /// Plaintext of the next batch, plus one byte of lookahead that decides whether a batch is the last.
+    plain: Vec<u8>,
+    hasher: Sha256,
+    length: u64,
+    digest: Arc<OnceLock<PlaintextDigest>>,
+}
+
+impl<R: Read> Sealer<R> {
     /// Reads up to [`BATCH`] segments of plaintext (and one byte of lookahead) and seals them: the segments
-    /// split between the cores, the plaintext hashed on a thread of its own meanwhile.
-    fn next_batch(&mut self) -> std::io::Result<()> {
+    /// split between the cores, the plaintext hashed on a thread of its own meanwhile. Returns the ciphertext
+    /// and whether it ends the stream (then the digest is set).
+    fn next_batch(&mut self) -> std::io::Result<(Vec<u8>, bool)> {
         let want = BATCH * SEGMENT + 1;
         // `plain` may hold the lookahead byte from the previous batch.
         let mut filled = self.plain.len();
@@ -212,24 +266,23 @@ impl<R: Read> EncryptReader<R> {
         let last = filled < want;
         let body = filled.min(want - 1);
         let segments = body.div_ceil(SEGMENT).max(1);
-        self.out.clear();
-        self.out.resize(body + segments * TAG, 0);
+        let mut out = vec![0u8; body + segments * TAG];
         let (cipher, first, plain) = (&self.cipher, self.index, &self.plain[..body]);
         let seal = |j: usize, input: &[u8], output: &mut [u8]| -> std::io::Result<()> {
             let (text, tag) = output.split_at_mut(input.len());
             text.copy_from_slice(input);
             let nonce = segment_nonce(first + j as u64, last && j + 1 == segments);
             let sealed = cipher
-                .encrypt_in_place_detached(&nonce, b"", text)
+                .seal_in_place_separate_tag(nonce, Aad::empty(), text)
                 .map_err(|_| std::io::Error::other("segment encryption failed"))?;
-            tag.copy_from_slice(&sealed);
+            tag.copy_from_slice(sealed.as_ref());
             Ok(())
         };
         let jobs: Vec<(usize, &[u8], &mut [u8])> = match body {
-            0 => vec![(0, &[][..], &mut self.out[..])],
+            0 => vec![(0, &[][..], &mut out[..])],
             _ => plain
                 .chunks(SEGMENT)
-                .zip(self.out.chunks_mut(SEGMENT + TAG))
+                .zip(out.chunks_mut(SEGMENT + TAG))
                 .enumerate()
                 .map(|(j, (input, output))| (j, input, output))
                 .collect(),
@@ -267,49 +320,34 @@ impl<R: Read> EncryptReader<R> {
         })?;
         self.length += body as u64;
         self.index += segments as u64;
-        self.out_pos = 0;
         self.plain.drain(..body);
         self.plain.truncate(filled - body);
         if last {
-            self.done = true;
             let sha256 = std::mem::take(&mut self.hasher).finalize().into();
             let _ = self.digest.set(PlaintextDigest {
                 sha256,
                 length: self.length,
             });
         }
-        Ok(())
-    }
-}
-
-impl<R: Read> Read for EncryptReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.out_pos == self.out.len() {
-            if self.done {
-                return Ok(0);
-            }
-            self.next_batch()?;
-        }
-        let n = buf.len().min(self.out.len() - self.out_pos);
-        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
-        self.out_pos += n;
-        Ok(n)
+        Ok((out, last))
     }
 }
 
 /// Encrypts a whole buffer (for small inputs and tests).
 pub fn encrypt_vec(plaintext: &[u8], key: &FileKey, nonce: [u8; 16]) -> Vec<u8> {
-    let (mut reader, _) = EncryptReader::with_nonce(plaintext, key, nonce);
+    let (mut reader, _) =
+        EncryptReader::with_nonce(std::io::Cursor::new(plaintext.to_vec()), key, nonce)
+            .expect("starting the encryption thread");
     let mut out = Vec::with_capacity(ciphertext_len(plaintext.len() as u64) as usize);
     reader
         .read_to_end(&mut out)
-        .expect("reading from a slice cannot fail");
+        .expect("reading from memory cannot fail");
     out
 }
 
 /// Decrypts segments fed in order, emitting the plaintext inside a wanted range.
 struct SegmentOpener<'s, 'o> {
-    cipher: ChaCha20Poly1305,
+    cipher: Cipher,
     segments: u64,
     index: u64,
     buf: Vec<u8>,
@@ -322,9 +360,7 @@ impl SegmentOpener<'_, '_> {
     fn open(&mut self) -> StoreResult<()> {
         let last = self.index + 1 == self.segments;
         let split = self.buf.len() - TAG;
-        let tag = Tag::from(<[u8; TAG]>::try_from(&self.buf[split..]).expect("16-byte tag"));
-        self.buf.truncate(split);
-        self.cipher.decrypt_in_place_detached(&segment_nonce(self.index, last), b"", &mut self.buf, &tag).map_err(
+        self.cipher.open_in_place(segment_nonce(self.index, last), Aad::empty(), &mut self.buf).map_err(
             |_| StoreError::Decrypt {
                 reason: format!(
                     "segment {} of {} failed authentication: wrong key, or the ciphertext was modified, truncated or reordered",
@@ -333,6 +369,7 @@ impl SegmentOpener<'_, '_> {
                 ),
             },
         )?;
+        self.buf.truncate(split);
         let offset = self.index * SEGMENT as u64;
         let from = self.start.saturating_sub(offset).min(self.buf.len() as u64) as usize;
         let to = self.end.saturating_sub(offset).min(self.buf.len() as u64) as usize;
