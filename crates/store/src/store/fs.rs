@@ -4,9 +4,9 @@
 //! `<shard>` its next-to-last two characters (flatfs's `next-to-last/2`); `pins` lists the pins, one
 //! `<mode> <cid>` per line; `tmp/` holds files being written.
 //!
-//! Crash safety: every file is written to `tmp/`, made durable, then renamed into place and the rename made
-//! durable (per block: fsync of file and directory; per batch from the importer: one syncfs(2) before the
-//! renames and one after).
+//! Crash safety: every block file is written to `tmp/`, made durable, then renamed into place and the rename
+//! made durable: per block, fsync of the file and of its directory; per batch (the importer writes in
+//! batches), one syncfs(2) before the renames and one after. The pin file is replaced the same way.
 //! A rename is atomic, so after a kill -9 or power loss a block is either whole or absent; leftovers in `tmp/`
 //! are removed when the store is opened. Every read is verified against the CID, so a disk that rots is caught.
 
@@ -14,7 +14,7 @@ use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
@@ -23,12 +23,32 @@ use crate::block::Block;
 use crate::cid::Cid;
 use crate::error::{StoreError, StoreResult};
 
-/// An on-disk block store; see the module docs for layout and crash guarantees.
-#[derive(Debug)]
+/// An on-disk block store; see the module docs for layout and crash guarantees. Cheap to clone (the clones
+/// share one store). Its file work runs on tokio's blocking pool, so async callers never wait on the disk.
+#[derive(Clone, Debug)]
 pub struct FsStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     root: PathBuf,
     pins: Mutex<PinSet>,
     counter: AtomicU64,
+}
+
+/// Runs blocking file work on tokio's blocking pool when there is a runtime (inline otherwise), so the threads
+/// that drive async tasks, a server's for instance, never wait on the disk.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle
+            .spawn_blocking(work)
+            .await
+            .map_err(|e| StoreError::invalid(format!("a block store task failed: {e}")))?,
+        Err(_) => work(),
+    }
 }
 
 impl FsStore {
@@ -48,17 +68,21 @@ impl FsStore {
         }
         let pins = load_pins(&root.join("pins"))?;
         Ok(Self {
-            root,
-            pins: Mutex::new(pins),
-            counter: AtomicU64::new(0),
+            inner: Arc::new(Inner {
+                root,
+                pins: Mutex::new(pins),
+                counter: AtomicU64::new(0),
+            }),
         })
     }
 
     /// The directory the store lives in.
     pub fn root(&self) -> &Path {
-        &self.root
+        &self.inner.root
     }
+}
 
+impl Inner {
     fn path_of(&self, cid: &Cid) -> PathBuf {
         let name = cid.to_v1().to_string();
         let shard = &name[name.len() - 3..name.len() - 1];
@@ -209,64 +233,101 @@ fn load_pins(path: &Path) -> StoreResult<PinSet> {
     Ok(set)
 }
 
-impl BlockStore for FsStore {
-    fn get<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<Bytes>> {
-        Box::pin(async move {
-            let path = self.path_of(cid);
-            let data = match fs::read(&path) {
-                Ok(data) => Bytes::from(data),
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    return Err(StoreError::NotFound { cid: *cid });
-                }
-                Err(e) => return Err(StoreError::io(format!("reading {}", path.display()), e)),
-            };
-            // Hash on the blocking pool when there is one, so readers that keep several gets in flight
-            // verify blocks on all cores.
-            match tokio::runtime::Handle::try_current() {
-                Ok(handle) => {
-                    let cid = *cid;
-                    handle
-                        .spawn_blocking(move || cid.verify(&data).map(|()| data))
-                        .await
-                        .map_err(|e| {
-                            StoreError::invalid(format!("verification task failed: {e}"))
-                        })?
-                }
-                Err(_) => {
-                    cid.verify(&data)?;
-                    Ok(data)
-                }
+impl Inner {
+    fn get(&self, cid: &Cid) -> StoreResult<Bytes> {
+        let path = self.path_of(cid);
+        let data = match fs::read(&path) {
+            Ok(data) => Bytes::from(data),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(StoreError::NotFound { cid: *cid });
             }
-        })
+            Err(e) => return Err(StoreError::io(format!("reading {}", path.display()), e)),
+        };
+        cid.verify(&data)?;
+        Ok(data)
+    }
+
+    fn delete(&self, cid: &Cid) -> StoreResult<()> {
+        let path = self.path_of(cid);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(format!("removing {}", path.display()), e)),
+        }
+    }
+}
+
+impl BlockStore for FsStore {
+    // Reads run on the blocking pool too, so readers that keep several gets in flight read and verify blocks
+    // on all cores.
+    fn get<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<Bytes>> {
+        let (inner, cid) = (self.inner.clone(), *cid);
+        Box::pin(blocking(move || inner.get(&cid)))
     }
 
     fn put(&self, block: Block) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(async move {
-            let path = self.path_of(block.cid());
+        let inner = self.inner.clone();
+        Box::pin(blocking(move || {
+            let path = inner.path_of(block.cid());
             if path.exists() {
                 return Ok(());
             }
-            self.write_atomic(&path, block.data())
-        })
+            inner.write_atomic(&path, block.data())
+        }))
     }
 
     fn put_many(&self, blocks: Vec<Block>) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(async move { self.write_batch(&blocks) })
+        let inner = self.inner.clone();
+        Box::pin(blocking(move || inner.write_batch(&blocks)))
     }
 
     fn has<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<bool>> {
-        Box::pin(async move { Ok(self.path_of(cid).exists()) })
+        let (inner, cid) = (self.inner.clone(), *cid);
+        Box::pin(blocking(move || Ok(inner.path_of(&cid).exists())))
     }
 
     fn delete<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(async move {
-            let path = self.path_of(cid);
-            match fs::remove_file(&path) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(StoreError::io(format!("removing {}", path.display()), e)),
+        let (inner, cid) = (self.inner.clone(), *cid);
+        Box::pin(blocking(move || inner.delete(&cid)))
+    }
+}
+
+impl Inner {
+    /// Records a pin (or, with `None`, removes one) and saves the pin file durably.
+    fn set_pin(&self, cid: &Cid, mode: Option<PinMode>) -> StoreResult<()> {
+        let mut pins = self.pin_set();
+        match mode {
+            Some(mode) => {
+                pins.pins.insert(*cid, mode);
             }
-        })
+            None => pins.remove(cid)?,
+        }
+        self.save_pins(&pins)
+    }
+
+    fn list(&self) -> StoreResult<Vec<(Cid, u64)>> {
+        let blocks = self.root.join("blocks");
+        let read = |p: &Path| {
+            fs::read_dir(p).map_err(|e| StoreError::io(format!("listing {}", p.display()), e))
+        };
+        let mut all = Vec::new();
+        for shard in read(&blocks)? {
+            let shard = shard.map_err(|e| StoreError::io("listing blocks", e))?;
+            for entry in read(&shard.path())? {
+                let entry = entry.map_err(|e| StoreError::io("listing blocks", e))?;
+                let name = entry.file_name();
+                let Some(cid) = name.to_str().and_then(|n| n.strip_suffix(".data")) else {
+                    continue;
+                };
+                let Ok(cid) = cid.parse::<Cid>() else {
+                    continue;
+                };
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                all.push((cid, size));
+            }
+        }
+        all.sort();
+        Ok(all)
     }
 }
 
@@ -281,48 +342,22 @@ impl PinStore for FsStore {
                     }
                 }
             }
-            let mut pins = self.pin_set();
-            pins.pins.insert(*cid, mode);
-            self.save_pins(&pins)
+            let (inner, cid) = (self.inner.clone(), *cid);
+            blocking(move || inner.set_pin(&cid, Some(mode))).await
         })
     }
 
     fn unpin<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(async move {
-            let mut pins = self.pin_set();
-            pins.remove(cid)?;
-            self.save_pins(&pins)
-        })
+        let (inner, cid) = (self.inner.clone(), *cid);
+        Box::pin(blocking(move || inner.set_pin(&cid, None)))
     }
 
     fn pins(&self) -> BoxFuture<'_, StoreResult<Vec<(Cid, PinMode)>>> {
-        Box::pin(async move { Ok(self.pin_set().sorted()) })
+        Box::pin(async move { Ok(self.inner.pin_set().sorted()) })
     }
 
     fn list(&self) -> BoxFuture<'_, StoreResult<Vec<(Cid, u64)>>> {
-        Box::pin(async move {
-            let blocks = self.root.join("blocks");
-            let read = |p: &Path| {
-                fs::read_dir(p).map_err(|e| StoreError::io(format!("listing {}", p.display()), e))
-            };
-            let mut all = Vec::new();
-            for shard in read(&blocks)? {
-                let shard = shard.map_err(|e| StoreError::io("listing blocks", e))?;
-                for entry in read(&shard.path())? {
-                    let entry = entry.map_err(|e| StoreError::io("listing blocks", e))?;
-                    let name = entry.file_name();
-                    let Some(cid) = name.to_str().and_then(|n| n.strip_suffix(".data")) else {
-                        continue;
-                    };
-                    let Ok(cid) = cid.parse::<Cid>() else {
-                        continue;
-                    };
-                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                    all.push((cid, size));
-                }
-            }
-            all.sort();
-            Ok(all)
-        })
+        let inner = self.inner.clone();
+        Box::pin(blocking(move || inner.list()))
     }
 }
