@@ -140,6 +140,8 @@ const BATCH: usize = 32;
 /// while the next batch is sealed. Dropping the reader stops that thread.
 pub struct EncryptReader {
     batches: mpsc::Receiver<std::io::Result<(Vec<u8>, bool)>>,
+    /// Read batches go back to the encryption thread for reuse: no fresh pages to fault in and zero.
+    spent: mpsc::SyncSender<Vec<u8>>,
     out: Vec<u8>,
     out_pos: usize,
     /// The last batch came in: the stream ends when `out` is drained.
@@ -185,8 +187,11 @@ impl EncryptReader {
             hasher: Sha256::new(),
             length: 0,
             digest: digest.clone(),
+            reusable: None,
         };
         let (batch, batches) = mpsc::sync_channel(1);
+        let (spent, reusable) = mpsc::sync_channel(2);
+        sealer.reusable = Some(reusable);
         std::thread::Builder::new()
             .name("scal3ml-encrypt".into())
             .spawn(move || {
@@ -204,6 +209,7 @@ impl EncryptReader {
         out.extend_from_slice(&nonce);
         let reader = Self {
             batches,
+            spent,
             out,
             out_pos: 0,
             done: false,
@@ -221,7 +227,9 @@ impl Read for EncryptReader {
             let (batch, last) = self.batches.recv().map_err(|_| {
                 std::io::Error::other("the encryption thread stopped after an earlier error")
             })??;
-            (self.out, self.out_pos, self.done) = (batch, 0, last);
+            let read = std::mem::replace(&mut self.out, batch);
+            let _ = self.spent.try_send(read);
+            (self.out_pos, self.done) = (0, last);
         }
         let n = buf.len().min(self.out.len() - self.out_pos);
         buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
@@ -242,6 +250,8 @@ struct Sealer<R> {
     hasher: Sha256,
     length: u64,
     digest: Arc<OnceLock<PlaintextDigest>>,
+    /// Buffers the reader is done with.
+    reusable: Option<mpsc::Receiver<Vec<u8>>>,
 }
 
 impl<R: Read> Sealer<R> {
@@ -266,7 +276,13 @@ impl<R: Read> Sealer<R> {
         let last = filled < want;
         let body = filled.min(want - 1);
         let segments = body.div_ceil(SEGMENT).max(1);
-        let mut out = vec![0u8; body + segments * TAG];
+        // A reused buffer already has its bytes initialised; every byte is overwritten below.
+        let mut out = self
+            .reusable
+            .as_ref()
+            .and_then(|r| r.try_recv().ok())
+            .unwrap_or_default();
+        out.resize(body + segments * TAG, 0);
         let (cipher, first, plain) = (&self.cipher, self.index, &self.plain[..body]);
         let seal = |j: usize, input: &[u8], output: &mut [u8]| -> std::io::Result<()> {
             let (text, tag) = output.split_at_mut(input.len());
