@@ -11,20 +11,8 @@ use std::error::Error;
 use std::time::Duration;
 
 use scal3ml_store::kubo::{AddOptions, KuboClient};
-use scal3ml_store::testing::{Capabilities, NETWORK_BLOCK_LIMIT, block_store_suite};
+use scal3ml_store::testing::{Capabilities, NETWORK_BLOCK_LIMIT, block_store_suite, noise};
 use scal3ml_store::{BlockStore, Cid, Codec, ImportOptions, MemStore, add_reader, car};
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 macro_rules! check {
     ($passed:ident, $cond:expr, $($msg:tt)+) => {

@@ -179,8 +179,8 @@ fn node(children: &[&Block], data: Bytes) -> PbNode {
     }
 }
 
-/// Deterministic pseudo-random bytes (xorshift) over a seed.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
+/// Deterministic pseudo-random bytes (xorshift) over a seed, so test failures reproduce.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {

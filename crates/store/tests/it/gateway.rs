@@ -15,18 +15,7 @@ use scal3ml_store::{
 };
 use tower::ServiceExt;
 
-/// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
-pub(crate) fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+pub(crate) use scal3ml_store::testing::noise;
 
 /// Serves `store` on 127.0.0.1 port 0; returns the base URL.
 pub(crate) async fn serve(store: Arc<dyn BlockStore>) -> String {

@@ -7,15 +7,7 @@ use scal3ml_store::import::import_file;
 use scal3ml_store::{Block, Cid, ImportOptions, StoreError, StoreResult};
 
 fn noise(len: usize) -> Vec<u8> {
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    scal3ml_store::testing::noise(len, 7)
 }
 
 /// A reader that hands out at most `step` bytes a call and fails once `fail_at` bytes were read.
