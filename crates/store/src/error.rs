@@ -19,7 +19,8 @@ pub enum StoreError {
     },
     /// The bytes of a block do not hash to its CID.
     #[error(
-        "block {cid} is corrupt: its bytes hash to {actual}; fetch a fresh copy and delete the bad one"
+        "block {cid} is corrupt: its bytes hash to {actual}; add or fetch the content again (a local store replaces \
+         the corrupt copy)"
     )]
     HashMismatch {
         /// The CID the block was stored or requested under.

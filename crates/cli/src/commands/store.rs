@@ -396,16 +396,28 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
                 bail!("{} already exists: choose another --output", dest.display());
             }
             let info = export::stat(&store, &cid).await?;
-            if info.kind == Kind::File
-                && (read.key.is_some() || read.offset > 0 || read.length.is_some())
-            {
-                let file =
-                    File::create(&dest).with_context(|| format!("creating {}", dest.display()))?;
-                let mut out = BufWriter::with_capacity(1 << 20, file);
-                read_into(&store, &cid, &read, &mut out).await?;
-                out.flush()?;
-            } else {
-                export::get_to_path(&store, &cid, &dest).await?;
+            let written = async {
+                if info.kind == Kind::File
+                    && (read.key.is_some() || read.offset > 0 || read.length.is_some())
+                {
+                    let file = File::create(&dest)
+                        .with_context(|| format!("creating {}", dest.display()))?;
+                    let mut out = BufWriter::with_capacity(1 << 20, file);
+                    read_into(&store, &cid, &read, &mut out).await?;
+                    out.flush()?;
+                } else {
+                    export::get_to_path(&store, &cid, &dest).await?;
+                }
+                anyhow::Ok(())
+            }
+            .await;
+            if let Err(e) = written {
+                // Nothing half written is left behind: `dest` did not exist before, so all of it is ours.
+                let _ = std::fs::remove_file(&dest).or_else(|_| std::fs::remove_dir_all(&dest));
+                return Err(e.context(format!(
+                    "nothing was written to {}; fix the cause and run the command again",
+                    dest.display()
+                )));
             }
             if json {
                 writeln!(stdout, "{}", json!({ "cid": cid, "path": dest }))?;
@@ -622,7 +634,14 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
             if json {
                 writeln!(stdout, "{}", serde_json::to_string(&info)?)?;
             } else {
-                writeln!(stdout, "{} {:?} {}", info.cid, info.kind, info.size)?;
+                let kind = serde_json::to_value(&info.kind)?;
+                writeln!(
+                    stdout,
+                    "{} {} {}",
+                    info.cid,
+                    kind.as_str().unwrap_or("?"),
+                    info.size
+                )?;
             }
         }
     }
@@ -712,13 +731,15 @@ mod tests {
         run(repo.path(), &["import-car", car.to_str().unwrap()])
             .await
             .unwrap();
-        let store = FsStore::open(repo.path()).unwrap();
-        assert!(store.has(&root).await.unwrap());
-        assert_eq!(
-            store.pins().await.unwrap().len(),
-            1,
-            "import-car pins its root"
-        );
+        {
+            let store = FsStore::open(repo.path()).unwrap();
+            assert!(store.has(&root).await.unwrap());
+            assert_eq!(
+                store.pins().await.unwrap().len(),
+                1,
+                "import-car pins its root"
+            );
+        }
 
         let out = src.path().join("copy");
         let target = format!("{root}/hello");
@@ -772,6 +793,69 @@ mod tests {
             .unwrap();
         assert_eq!(&stored[..8], b"SC3MLEv1");
         assert!(stored.windows(64).all(|w| w != &data[1000..1064]));
+    }
+
+    #[tokio::test]
+    async fn a_failed_get_leaves_nothing_behind_and_re_adding_repairs() {
+        let repo = tempfile::tempdir().unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let file = src.path().join("data.bin");
+        let data: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&file, &data).unwrap();
+        let add = [
+            "add",
+            "--no-progress",
+            "--cid-version",
+            "1",
+            file.to_str().unwrap(),
+        ];
+        run(repo.path(), &add).await.unwrap();
+        let (root, leaf) = {
+            let store = FsStore::open(repo.path()).unwrap();
+            let (root, _) = store.pins().await.unwrap()[0];
+            let (leaf, _) = *store
+                .list()
+                .await
+                .unwrap()
+                .iter()
+                .find(|(c, _)| *c != root)
+                .unwrap();
+            (root, leaf)
+        };
+        // A leaf rots on disk.
+        let name = leaf.to_v1().to_string();
+        let path = repo
+            .path()
+            .join("blocks")
+            .join(&name[name.len() - 3..name.len() - 1])
+            .join(format!("{name}.data"));
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[10] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+
+        let out = src.path().join("copy.bin");
+        let err = run(
+            repo.path(),
+            &["get", &root.to_string(), "-o", out.to_str().unwrap()],
+        )
+        .await
+        .unwrap_err();
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("corrupt") && message.contains("nothing was written"),
+            "{message}"
+        );
+        assert!(!out.exists(), "no partial file is left to block a retry");
+
+        // Adding the file again replaces the bad copy; the retry then succeeds.
+        run(repo.path(), &add).await.unwrap();
+        run(
+            repo.path(),
+            &["get", &root.to_string(), "-o", out.to_str().unwrap()],
+        )
+        .await
+        .unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), data);
     }
 
     /// A file of a few hundred KiB in an in-memory store, as a remote node would hold it.

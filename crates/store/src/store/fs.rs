@@ -35,6 +35,46 @@ struct Inner {
     root: PathBuf,
     pins: Mutex<PinSet>,
     counter: AtomicU64,
+    /// The repo lock, held for as long as the store is open.
+    _lock: File,
+}
+
+/// Takes the repo's lock (`repo.lock`, an advisory lock the OS drops when the process ends, even on kill -9), so
+/// one process at a time owns the store: a second one would clear the first one's temp files, collect blocks it
+/// has written but not yet pinned, and overwrite its pins. The holder's pid is written in the file for the error.
+fn lock_repo(root: &Path) -> StoreResult<File> {
+    let path = root.join("repo.lock");
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let holder = match holder.trim() {
+                "" => String::from("another process"),
+                pid => format!("process {pid}"),
+            };
+            return Err(StoreError::invalid(format!(
+                "the store at {} is in use by {holder} (a running `scal3ml` node or command); wait for it to \
+                 finish, stop it, or use another --repo",
+                root.display()
+            )));
+        }
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(StoreError::io(format!("locking {}", path.display()), e));
+        }
+    }
+    let pid = std::process::id().to_string();
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.write_all(pid.as_bytes()));
+    written.map_err(|e| StoreError::io(format!("writing {}", path.display()), e))?;
+    Ok(file)
 }
 
 /// Runs blocking file work on tokio's blocking pool when there is a runtime (inline otherwise), so the threads
@@ -59,7 +99,9 @@ impl FsStore {
             fs::create_dir_all(&dir)
                 .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
         }
-        // Half-written files from a crash: never visible as blocks, safe to drop.
+        let lock = lock_repo(&root)?;
+        // Half-written files from a crash: never visible as blocks, safe to drop (the lock says no other process
+        // is writing).
         let tmp = root.join("tmp");
         let entries = fs::read_dir(&tmp)
             .map_err(|e| StoreError::io(format!("reading {}", tmp.display()), e))?;
@@ -72,6 +114,7 @@ impl FsStore {
                 root,
                 pins: Mutex::new(pins),
                 counter: AtomicU64::new(0),
+                _lock: lock,
             }),
         })
     }
@@ -133,7 +176,7 @@ impl Inner {
         let mut pending = Vec::new();
         for block in blocks {
             let path = self.path_of(block.cid());
-            if path.exists() || pending.iter().any(|(_, p)| *p == path) {
+            if pending.iter().any(|(_, p)| *p == path) || self.holds_intact(&path, block.cid()) {
                 continue;
             }
             let n = self.counter.fetch_add(1, Ordering::Relaxed);
@@ -247,6 +290,13 @@ impl Inner {
         Ok(data)
     }
 
+    /// Whether the block file at `path` exists with the right bytes. A put of a block that is already there
+    /// costs a read and a hash, and in exchange a corrupt copy (a disk that rotted) is replaced by the good one:
+    /// adding the content again repairs the store.
+    fn holds_intact(&self, path: &Path, cid: &Cid) -> bool {
+        fs::read(path).is_ok_and(|data| cid.verify(&data).is_ok())
+    }
+
     fn delete(&self, cid: &Cid) -> StoreResult<()> {
         let path = self.path_of(cid);
         match fs::remove_file(&path) {
@@ -269,7 +319,7 @@ impl BlockStore for FsStore {
         let inner = self.inner.clone();
         Box::pin(blocking(move || {
             let path = inner.path_of(block.cid());
-            if path.exists() {
+            if inner.holds_intact(&path, block.cid()) {
                 return Ok(());
             }
             inner.write_atomic(&path, block.data())

@@ -189,7 +189,7 @@ impl PinSet {
     pub(crate) fn remove(&mut self, cid: &Cid) -> StoreResult<()> {
         self.pins.remove(cid).map(|_| ()).ok_or_else(|| {
             StoreError::invalid(format!(
-                "{cid} is not pinned; `scal3ml store pin ls` lists the pins"
+                "{cid} is not pinned; `scal3ml store pin` with no CID lists the pins"
             ))
         })
     }

@@ -119,8 +119,39 @@ async fn fs_store_detects_a_corrupted_block_on_read() {
     let path = fs_block_path(dir.path(), &cid);
     assert!(path.exists(), "the block is where docs/storage.md says");
     std::fs::write(&path, b"precious bytez").unwrap();
-    assert!(matches!(
-        store.get(a.cid()).await,
-        Err(StoreError::HashMismatch { .. })
-    ));
+    let err = store.get(a.cid()).await.unwrap_err();
+    assert!(matches!(err, StoreError::HashMismatch { .. }));
+    assert!(
+        err.to_string().contains("add or fetch the content again"),
+        "{err}"
+    );
+
+    // Adding the block again repairs the store, by either write path.
+    store.put(a.clone()).await.unwrap();
+    assert_eq!(&store.get(a.cid()).await.unwrap(), a.data());
+    std::fs::write(&path, b"precious bytez").unwrap();
+    store.put_many(vec![a.clone()]).await.unwrap();
+    assert_eq!(&store.get(a.cid()).await.unwrap(), a.data());
+}
+
+#[tokio::test]
+async fn one_process_at_a_time_owns_an_fs_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+    let a = raw(b"written by the first owner");
+    store.put(a.clone()).await.unwrap();
+    // A second owner would clear the first one's temp files and collect what it has not pinned yet.
+    let err = FsStore::open(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("in use by process") && err.contains(&std::process::id().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("another --repo"), "says what to do: {err}");
+    // Clones share the one open store; the lock goes with the last of them.
+    let clone = store.clone();
+    drop(store);
+    assert!(FsStore::open(dir.path()).is_err());
+    drop(clone);
+    let reopened = FsStore::open(dir.path()).unwrap();
+    assert_eq!(&reopened.get(a.cid()).await.unwrap(), a.data());
 }
