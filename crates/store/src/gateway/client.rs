@@ -177,6 +177,19 @@ impl GatewayClient {
                     continue;
                 }
                 let (cid, cid_len) = Cid::read_bytes(&item)?;
+                // We ask for depth-first order, so every block after the root is linked from one before it;
+                // anything else is not part of what we asked for and never reaches the store.
+                let expected = if received.is_empty() {
+                    cid == *root
+                } else {
+                    needed.contains(&cid)
+                };
+                if !expected {
+                    return Err(self.remote(format!(
+                        "the CAR for {root} holds block {cid}, which no block before it links to: it is not \
+                         part of the requested DAG (or not in depth-first order); nothing after it was kept"
+                    )));
+                }
                 let block = Block::new(cid, item.slice(cid_len..))?;
                 for link in links_of(&cid, block.data())? {
                     needed.insert(link);
