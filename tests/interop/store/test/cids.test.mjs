@@ -1,6 +1,7 @@
 // (a) CIDs: npm ipfs-unixfs-importer (Kubo-compatible profile, same chunker and CID settings) against
 // `scal3ml store add --only-hash -Q` on the same bytes: random sizes from 0 to past 2 x 174 chunks with ragged
-// last chunks, both CID versions, and random directory trees (one big enough to be HAMT-sharded).
+// last chunks, both CID versions, random directory trees (one big enough to be HAMT-sharded), and directories
+// exactly at and one byte over the HAMT threshold.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
@@ -35,11 +36,12 @@ function jsOptions ({ cidVersion, chunk }) {
   }
 }
 
-async function jsCid (entries, settings) {
+async function jsRoot (entries, settings) {
   let last
   for await (const entry of importer(entries, new BlackHoleBlockstore(), jsOptions(settings))) last = entry
-  return last.cid.toString()
+  return last
 }
+const jsCid = async (entries, settings) => (await jsRoot(entries, settings)).cid.toString()
 
 function ourCid (target, { cidVersion, chunk }, recursive) {
   const args = ['store', 'add', '--only-hash', '-Q', '--no-progress', '--cid-version', String(cidVersion), '--chunker', `size-${chunk}`]
@@ -130,4 +132,26 @@ test('directories: one past the HAMT threshold is sharded identically', async ()
   }
   const settings = { cidVersion: 1, chunk: 262144 }
   assert.equal(ourCid(root, settings, true), await jsCid(entries, settings))
+})
+
+test('directories: exactly at the HAMT threshold stays flat, one byte over is sharded, as in js', async () => {
+  // The estimate is the sum over links of name length plus CID bytes (34 for CIDv0); 1000 entries with names
+  // of 228 or 229 bytes put it at exactly 262144 or 262145.
+  for (const [estimate, long, kind] of [[262144, 144, 'directory'], [262145, 145, 'hamt-sharded-directory']]) {
+    const root = path.join(tmp, `edge-${estimate}`)
+    fs.mkdirSync(root)
+    const entries = [{ path: path.basename(root) }]
+    for (let i = 0; i < 1000; i++) {
+      const name = `e${String(i).padStart(4, '0')}-`.padEnd(i < long ? 229 : 228, 'x')
+      const data = Buffer.from(`edge ${i}\n`)
+      fs.writeFileSync(path.join(root, name), data)
+      entries.push({ path: `${path.basename(root)}/${name}`, content: data })
+    }
+    const total = entries.slice(1).reduce((sum, e) => sum + path.basename(e.path).length + 34, 0)
+    assert.equal(total, estimate)
+    const settings = { cidVersion: 0, chunk: 262144 }
+    const js = await jsRoot(entries, settings)
+    assert.equal(js.unixfs.type, kind, `js makes a ${kind} at ${estimate}`)
+    assert.equal(ourCid(root, settings, true), js.cid.toString(), `estimate ${estimate}`)
+  }
 })
