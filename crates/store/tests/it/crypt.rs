@@ -186,3 +186,26 @@ impl ListForTest for MemStore {
         scal3ml_store::PinStore::list(self).await.unwrap()
     }
 }
+
+/// Known answers computed outside this code base, with Python's `cryptography` 48 (HKDF-SHA-256 and
+/// ChaCha20-Poly1305 from OpenSSL) following docs/storage.md: the same key and nonce, payload key =
+/// HKDF(ikm = key, salt = nonce, info = "payload"), segment nonce = 11-byte big-endian index + last flag.
+#[test]
+fn known_answers_from_an_independent_implementation() {
+    let small = crypt::encrypt_vec(b"hello, scal3ml", &KEY, NONCE);
+    let hex: String = small.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        hex,
+        "5343334d4c45763107070707070707070707070707070707\
+         ffaa3e9012982972e2e069b976654825ef63c9554c70dcbe8332c1a5b37b"
+    );
+    // Two segments, the second one short: checked by its SHA-256.
+    let sealed = crypt::encrypt_vec(&pattern(SEGMENT + 1000), &KEY, NONCE);
+    assert_eq!(sealed.len(), 66_592);
+    let digest = Cid::hash_v1(Codec::Raw, &sealed);
+    let hex: String = digest.digest().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        hex,
+        "528b42fce6d8ddf329ec165ff63d340e10a2b33d444a0982416145b2ece73592"
+    );
+}
