@@ -173,7 +173,12 @@ fn read_varint(input: &mut impl Read, what: &str) -> StoreResult<Option<u64>> {
 }
 
 fn truncated(what: &str, e: std::io::Error) -> StoreError {
-    if e.kind() == ErrorKind::UnexpectedEof {
+    if e.kind() == ErrorKind::UnexpectedEof && what == "the header" {
+        StoreError::malformed(
+            FORMAT,
+            "the input ends inside what would be its header: it is not a CAR v1 file, or it was truncated",
+        )
+    } else if e.kind() == ErrorKind::UnexpectedEof {
         StoreError::malformed(
             FORMAT,
             format!("the file ends inside {what}: it was truncated; fetch it again"),
@@ -191,14 +196,16 @@ impl<R: Read> CarReader<R> {
         if len == 0 || len as usize > MAX_HEADER {
             return Err(StoreError::malformed(
                 FORMAT,
-                format!("header length {len} (expected 1..={MAX_HEADER})"),
+                format!(
+                    "header length {len} (expected 1..={MAX_HEADER}): this is not a CAR v1 file"
+                ),
             ));
         }
         let mut header = vec![0u8; len as usize];
         if !read_full(&mut input, &mut header).map_err(|e| truncated("the header", e))? {
             return Err(StoreError::malformed(
                 FORMAT,
-                "the file ends before the header: it was truncated",
+                "the input ends inside what would be the header: it is not a CAR v1 file, or it was truncated",
             ));
         }
         let roots = parse_header(&header)?;

@@ -183,6 +183,9 @@ struct ReadArgs {
     /// Bytes to read (default: to the end).
     #[arg(long)]
     length: Option<u64>,
+    /// No progress bar (there is none anyway when stderr is not a terminal).
+    #[arg(long)]
+    no_progress: bool,
 }
 
 fn default_repo() -> PathBuf {
@@ -397,9 +400,7 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
             }
             let info = export::stat(&store, &cid).await?;
             let written = async {
-                if info.kind == Kind::File
-                    && (read.key.is_some() || read.offset > 0 || read.length.is_some())
-                {
+                if info.kind == Kind::File {
                     let file = File::create(&dest)
                         .with_context(|| format!("creating {}", dest.display()))?;
                     let mut out = BufWriter::with_capacity(1 << 20, file);
@@ -656,7 +657,12 @@ async fn read_into(
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
     let end = read.length.map(|l| read.offset.saturating_add(l));
+    let size = export::stat(store, cid).await?.size;
+    let expected = end.unwrap_or(size).min(size).saturating_sub(read.offset);
+    // Ciphertext is a little longer than the plaintext written; the bar counts what is written.
+    let progress = bar(Some(expected), read.no_progress);
     let mut sink = |b: Bytes| {
+        progress.inc(b.len() as u64);
         out.write_all(&b)
             .map_err(|e| scal3ml_store::StoreError::io("writing output", e))
     };
@@ -669,6 +675,7 @@ async fn read_into(
             export::read_range(store, cid, read.offset, end, &mut sink).await?;
         }
     }
+    progress.finish_and_clear();
     Ok(())
 }
 
