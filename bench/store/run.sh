@@ -34,10 +34,13 @@ run() {
 
 run openssl openssl dgst -sha256 "$input"
 run hash "$bin" store add --only-hash -Q --no-progress --cid-version 1 "$input"
+# On ext4 each store created costs more than the one before (inode allocation), so the encrypted import runs
+# between two plain ones and is compared with their mean.
 run store "$bin" store --repo "$work/repo" add -Q --no-progress --cid-version 1 "$input"
+run encrypt "$bin" store --repo "$work/repo-enc" add -Q --no-progress --cid-version 1 --encrypt "$input"
+run store-again "$bin" store --repo "$work/repo-again" add -Q --no-progress --cid-version 1 "$input"
 run js-blackhole node "$js_dir/bench-import.mjs" blackhole "$input"
 run js-fs node "$js_dir/bench-import.mjs" fs "$input" "$work/js-blocks"
-run encrypt "$bin" store --repo "$work/repo-enc" add -Q --no-progress --cid-version 1 --encrypt "$input"
 run encrypt-hash "$bin" store add --only-hash -Q --no-progress --cid-version 1 --encrypt "$input"
 STDOUT=/dev/null run export "$bin" store --repo "$work/repo" cat "${out[store]}"
 run get "$bin" store --repo "$work/repo" get -o "$work/exported.bin" "${out[store]}"
@@ -57,7 +60,9 @@ row "scal3ml store add --only-hash (CIDv1)" hash "$(ratio "${secs[hash]}" "${sec
 row "scal3ml store add into the on-disk store" store "$(ratio "${secs[store]}" "${secs[js-fs]}") js-fs (>= 1.5x)"
 row "ipfs-unixfs-importer, black hole" js-blackhole "reference"
 row "ipfs-unixfs-importer, blockstore-fs" js-fs "reference"
-row "scal3ml store add --encrypt" encrypt "$(ratio "${secs[encrypt]}" "${secs[store]}") plain (>= 0.8x)"
+plain_mean=$(awk -v a="${secs[store]}" -v b="${secs[store-again]}" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+row "scal3ml store add, again after --encrypt" store-again "for the mean with the first: $plain_mean s"
+row "scal3ml store add --encrypt" encrypt "$(ratio "${secs[encrypt]}" "$plain_mean") plain (>= 0.8x)"
 row "scal3ml store add --encrypt --only-hash" encrypt-hash "$(ratio "${secs[encrypt-hash]}" "${secs[hash]}") plain hash-only (information)"
 row "scal3ml store cat > /dev/null (verified export)" export "$(rate "${secs[export]}") MB/s (>= 1000 MB/s)"
 row "scal3ml store get -o FILE (export to disk)" get "for information"
