@@ -33,6 +33,12 @@ async fn import(store: &MemStore, len: usize, seed: u64) -> (Cid, Vec<u8>) {
     (cid, data)
 }
 
+/// The error a fetch of `root` through `client` ends with (the test fails if it succeeds).
+async fn fetch_error(client: GatewayClient, root: &Cid) -> String {
+    let err = client.fetch_dag(root, &MemStore::new()).await.unwrap_err();
+    err.to_string()
+}
+
 #[tokio::test]
 async fn gateway_client_fetches_and_verifies_a_dag_over_https_when_the_ca_is_trusted() {
     let ca = TestCa::new();
@@ -120,11 +126,7 @@ async fn an_untrusted_certificate_is_refused_and_the_error_says_how_to_trust_the
     let url = format!("https://127.0.0.1:{port}");
 
     // The default client trusts the system's CAs, which do not include ours.
-    let err = GatewayClient::new(&url)
-        .fetch_dag(&root, &MemStore::new())
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = fetch_error(GatewayClient::new(&url), &root).await;
     assert!(err.contains("not trusted"), "{err}");
     assert!(
         err.contains(&format!("127.0.0.1:{port}")),
@@ -149,12 +151,7 @@ async fn an_untrusted_certificate_is_refused_and_the_error_says_how_to_trust_the
 
     // Another CA's certificate is no substitute for the server's own.
     let other = TestCa::new();
-    let err = GatewayClient::new(&url)
-        .with_http(&other.client())
-        .fetch_dag(&root, &MemStore::new())
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = fetch_error(GatewayClient::new(&url).with_http(&other.client()), &root).await;
     assert!(err.contains("not trusted"), "{err}");
 }
 
@@ -165,12 +162,11 @@ async fn a_certificate_for_another_host_name_is_refused() {
     let (root, _) = import(&source, 3000, 5).await;
     let port = serve_tls(router(source), ca.leaf(&["gateway.example.org"])).await;
 
-    let err = GatewayClient::new(format!("https://127.0.0.1:{port}"))
-        .with_http(&ca.client())
-        .fetch_dag(&root, &MemStore::new())
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = fetch_error(
+        GatewayClient::new(format!("https://127.0.0.1:{port}")).with_http(&ca.client()),
+        &root,
+    )
+    .await;
     assert!(err.contains("not valid for the name 127.0.0.1"), "{err}");
     assert!(
         err.contains("gateway.example.org"),
@@ -185,11 +181,7 @@ async fn a_plain_http_server_behind_an_https_url_is_reported_as_such() {
     let plain = serve(source).await;
     let url = plain.replacen("http://", "https://", 1);
 
-    let err = GatewayClient::new(&url)
-        .fetch_dag(&root, &MemStore::new())
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = fetch_error(GatewayClient::new(&url), &root).await;
     assert!(err.contains("did not answer in TLS"), "{err}");
     assert!(err.contains("http://"), "says what to use: {err}");
 }
@@ -201,12 +193,11 @@ async fn an_expired_certificate_is_refused_with_a_hint_to_renew_it() {
     let (root, _) = import(&source, 3000, 7).await;
     let port = serve_tls(router(source), ca.expired_leaf(&["127.0.0.1"])).await;
 
-    let err = GatewayClient::new(format!("https://127.0.0.1:{port}"))
-        .with_http(&ca.client())
-        .fetch_dag(&root, &MemStore::new())
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = fetch_error(
+        GatewayClient::new(format!("https://127.0.0.1:{port}")).with_http(&ca.client()),
+        &root,
+    )
+    .await;
     assert!(err.contains("outside its validity period"), "{err}");
     assert!(err.contains("renew"), "{err}");
 }
@@ -218,10 +209,10 @@ async fn an_http_url_to_a_tls_server_suggests_https() {
     let (root, _) = import(&source, 3000, 8).await;
     let port = serve_tls(router(source), ca.leaf(&["127.0.0.1"])).await;
 
-    let err = GatewayClient::new(format!("http://127.0.0.1:{port}"))
-        .fetch_dag(&root, &MemStore::new())
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = fetch_error(
+        GatewayClient::new(format!("http://127.0.0.1:{port}")),
+        &root,
+    )
+    .await;
     assert!(err.contains("use an https:// URL"), "{err}");
 }
