@@ -178,6 +178,8 @@ impl EncryptReader {
         nonce: [u8; 16],
     ) -> StoreResult<(Self, Arc<OnceLock<PlaintextDigest>>)> {
         let digest = Arc::new(OnceLock::new());
+        let (batch, batches) = mpsc::sync_channel(1);
+        let (spent, reusable) = mpsc::sync_channel(2);
         let mut sealer = Sealer {
             inner,
             cipher: payload_cipher(key, &nonce),
@@ -187,11 +189,8 @@ impl EncryptReader {
             hasher: Sha256::new(),
             length: 0,
             digest: digest.clone(),
-            reusable: None,
+            reusable,
         };
-        let (batch, batches) = mpsc::sync_channel(1);
-        let (spent, reusable) = mpsc::sync_channel(2);
-        sealer.reusable = Some(reusable);
         std::thread::Builder::new()
             .name("scal3ml-encrypt".into())
             .spawn(move || {
@@ -251,7 +250,7 @@ struct Sealer<R> {
     length: u64,
     digest: Arc<OnceLock<PlaintextDigest>>,
     /// Buffers the reader is done with.
-    reusable: Option<mpsc::Receiver<Vec<u8>>>,
+    reusable: mpsc::Receiver<Vec<u8>>,
 }
 
 impl<R: Read> Sealer<R> {
@@ -277,11 +276,7 @@ impl<R: Read> Sealer<R> {
         let body = filled.min(want - 1);
         let segments = body.div_ceil(SEGMENT).max(1);
         // A reused buffer already has its bytes initialised; every byte is overwritten below.
-        let mut out = self
-            .reusable
-            .as_ref()
-            .and_then(|r| r.try_recv().ok())
-            .unwrap_or_default();
+        let mut out = self.reusable.try_recv().unwrap_or_default();
         out.resize(body + segments * TAG, 0);
         let (cipher, first, plain) = (&self.cipher, self.index, &self.plain[..body]);
         let seal = |j: usize, input: &[u8], output: &mut [u8]| -> std::io::Result<()> {
