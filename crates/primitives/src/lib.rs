@@ -3,11 +3,13 @@
 //! it does not compute CIDs from content (that is `scal3ml-store`) nor talk to contracts (`scal3ml-contracts`).
 
 mod asset;
+pub mod card;
 mod cid;
 mod license;
 
 pub use alloy_primitives::{Address, U256};
 pub use asset::{AssetId, AssetKind};
+pub use card::{Card, CardError};
 pub use cid::Cid;
 pub use license::{Amount, LicenseDuration, LicenseTerms, PaymentToken};
 
