@@ -6,6 +6,7 @@
 //! never dropped. [`Card::validate`] checks every field and names the one that is wrong;
 //! [`Card::from_hf_readme`] maps a Hugging Face README (YAML front matter + Markdown) to a card.
 
+mod hf;
 mod validate;
 
 pub use validate::{
@@ -238,6 +239,14 @@ impl Card {
         } else {
             Err(CardError::Invalid(errors))
         }
+    }
+
+    /// Maps a Hugging Face README (YAML front matter between `---` lines, then Markdown) to a card. `kind`
+    /// overrides the kind inferred from the front matter. Returns the card (not yet validated: call
+    /// [`Card::validate`]) and warnings about what could not be mapped exactly. Front-matter keys without a
+    /// card field are kept in [`Card::extra`]. The mapping is in docs/cards.md.
+    pub fn from_hf_readme(text: &str, kind: Option<AssetKind>) -> CardResult<(Self, Vec<String>)> {
+        hf::from_readme(text, kind)
     }
 
     /// The sum of the parents' royalties in basis points.

@@ -159,11 +159,13 @@ pub fn check_license(license: &str) -> Result<(), String> {
     match spdx::Expression::parse(license) {
         Ok(_) => Ok(()),
         Err(e) => {
-            let hint = match spdx::Expression::canonicalize(license) {
-                Ok(Some(fixed)) if spdx::Expression::parse(&fixed).is_ok() => {
-                    format!("did you mean {fixed:?}?")
-                }
-                _ => "use an id from https://spdx.org/licenses/ (case matters: MIT, Apache-2.0, CC-BY-SA-4.0) or the https:// URI of your license text".into(),
+            let suggestion = match spdx::Expression::canonicalize(license) {
+                Ok(Some(fixed)) if spdx::Expression::parse(&fixed).is_ok() => Some(fixed),
+                _ => loose_license_id(license),
+            };
+            let hint = match suggestion {
+                Some(fixed) => format!("did you mean {fixed:?}?"),
+                None => "use an id from https://spdx.org/licenses/ (case matters: MIT, Apache-2.0, CC-BY-SA-4.0) or the https:// URI of your license text".into(),
             };
             Err(format!(
                 "{license:?} is not an SPDX license expression ({}); {hint}",
@@ -171,6 +173,30 @@ pub fn check_license(license: &str) -> Result<(), String> {
             ))
         }
     }
+}
+
+/// The SPDX id a loosely written one most likely means: case, spaces and punctuation ignored, and a missing
+/// `.0` tolerated (`Apache 2` -> `Apache-2.0`, `cc by 4.0` -> `CC-BY-4.0`).
+pub(super) fn loose_license_id(text: &str) -> Option<String> {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let wanted = squash(text);
+    if wanted.is_empty() {
+        return None;
+    }
+    let with_zero = format!("{wanted}0");
+    spdx::identifiers::LICENSES
+        .iter()
+        .filter(|l| l.flags & spdx::flags::IS_DEPRECATED == 0)
+        .find(|l| {
+            let id = squash(l.name);
+            id == wanted || id == with_zero
+        })
+        .map(|l| l.name.to_string())
 }
 
 fn check_uri(uri: &str) -> Result<(), String> {
@@ -488,6 +514,8 @@ mod tests {
             ("", "is empty"),
             ("mit", "did you mean \"MIT\""),
             ("apache2", "did you mean \"Apache-2.0\""),
+            ("Apache 2", "did you mean \"Apache-2.0\""),
+            ("cc by sa 4.0", "did you mean \"CC-BY-SA-4.0\""),
             ("Not-A-License-1.0", "spdx.org/licenses"),
             ("MIT OR", "not an SPDX license expression"),
             ("https://", "no host"),
