@@ -1,17 +1,20 @@
 //! Shared value types of Scal3ML: asset ids, asset kinds, content identifiers as bytes and text, license terms
-//! and amounts. Every other crate speaks in these types. This crate does no I/O and knows no chain or store:
-//! it does not compute CIDs from content (that is `scal3ml-store`) nor talk to contracts (`scal3ml-contracts`).
+//! and amounts, asset cards (their JSON, validation and the Hugging Face README mapping) and the network presets.
+//! Every other crate speaks in these types. This crate does no I/O and talks to no chain or store: it does not
+//! compute CIDs from content (that is `scal3ml-store`) nor talk to contracts (`scal3ml-contracts`).
 
 mod asset;
 pub mod card;
 mod cid;
 mod license;
+pub mod network;
 
 pub use alloy_primitives::{Address, U256};
 pub use asset::{AssetId, AssetKind};
 pub use card::{Card, CardError};
 pub use cid::Cid;
 pub use license::{Amount, LicenseDuration, LicenseTerms, PaymentToken};
+pub use network::Network;
 
 /// What can be wrong with a value handed to this crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
