@@ -19,6 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run the whole platform locally: embedded chain, contracts, store, indexer, API and gateways.
+    Dev(commands::dev::DevArgs),
     /// Content-addressed storage: add, cat, get, ls, CAR, pins, gc.
     Store(commands::store::StoreArgs),
     /// Run the embedded EVM chain alone (JSON-RPC on 127.0.0.1:8545 by default).
@@ -32,9 +34,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
+            Command::Dev(args) => commands::dev::run(args).await,
             Command::Store(args) => commands::store::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
         }
+    })
+}
+
+/// The per-user data directory: `$SCAL3ML_DATA_DIR` is handled by each command's flag; this is the fallback
+/// (`~/.local/share/scal3ml` on Linux).
+pub(crate) fn default_data_dir() -> anyhow::Result<std::path::PathBuf> {
+    dirs::data_dir().map(|d| d.join("scal3ml")).ok_or_else(|| {
+        anyhow::anyhow!("no per-user data directory (is $HOME set?): pass --data-dir")
     })
 }
 

@@ -109,7 +109,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         let mut term =

@@ -1,4 +1,5 @@
 //! One module per `scal3ml` subcommand.
 
+pub(crate) mod dev;
 pub(crate) mod devnet;
 pub(crate) mod store;

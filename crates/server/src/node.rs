@@ -1,0 +1,251 @@
+//! A running node: the services of one data directory behind one HTTP port.
+
+use crate::{
+    api::{self, AppState, NetworkInfo, TokenInfo},
+    metrics::{self, Metrics},
+};
+use alloy::providers::{Provider, ProviderBuilder};
+use axum::Router;
+use scal3ml_contracts::DeploymentManifest;
+use scal3ml_store::{BlockStore, FsStore};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+/// Everything a node needs to start.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Where the block store, the catalog and the key vault live.
+    pub data_dir: PathBuf,
+    /// Address to serve HTTP on (port 0 picks one).
+    pub listen: SocketAddr,
+    /// The URL clients reach this node at; default `http://{listen address}`.
+    pub public_url: Option<String>,
+    /// Network name shown to clients.
+    pub network: String,
+    /// The chain's JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// A block explorer base URL.
+    pub explorer: Option<String>,
+    /// Whether the chain takes EIP-1559 transactions.
+    pub eip1559: bool,
+    /// The contracts on that chain.
+    pub deployment: DeploymentManifest,
+    /// ERC-20 payment tokens to announce.
+    pub tokens: Vec<TokenInfo>,
+    /// Blocks the indexer stays behind the head (0 on the dev chain).
+    pub confirmations: u64,
+    /// How often the indexer polls the chain.
+    pub poll_interval: Duration,
+    /// Largest upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+impl NodeConfig {
+    /// Defaults for a chain at `rpc_url` with `deployment`, serving on `listen`.
+    pub fn new(
+        data_dir: impl Into<PathBuf>,
+        listen: SocketAddr,
+        rpc_url: impl Into<String>,
+        deployment: DeploymentManifest,
+    ) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            listen,
+            public_url: None,
+            network: "custom".into(),
+            rpc_url: rpc_url.into(),
+            explorer: None,
+            eip1559: true,
+            deployment,
+            tokens: Vec::new(),
+            confirmations: 0,
+            poll_interval: Duration::from_millis(100),
+            max_upload_bytes: 64 << 30,
+        }
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The chain did not answer.
+    #[error("cannot reach the chain at {url}: {reason}; is the node running and the URL right?")]
+    ChainUnreachable {
+        /// The JSON-RPC URL.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The chain is not the one the deployment was made on.
+    #[error(
+        "the chain at {url} has chain id {actual}, but the deployment manifest is for chain id {expected}; \
+         pass the manifest of this chain (--deployment) or the RPC URL of chain {expected}"
+    )]
+    WrongChain {
+        /// The JSON-RPC URL.
+        url: String,
+        /// The manifest's chain id.
+        expected: u64,
+        /// The chain's id.
+        actual: u64,
+    },
+    /// The deployment manifest lacks a contract.
+    #[error(transparent)]
+    Manifest(#[from] scal3ml_contracts::ContractsError),
+    /// The block store could not be opened.
+    #[error(transparent)]
+    Store(#[from] scal3ml_store::StoreError),
+    /// A file or socket failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// A running node. [`Node::shutdown`] stops it and waits.
+#[derive(Debug)]
+pub struct Node {
+    addr: SocketAddr,
+    url: String,
+    network: NetworkInfo,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Node {
+    /// Opens the data directory, checks the chain, starts the indexer and serves HTTP.
+    pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
+        let url = &config.rpc_url;
+        let rpc = url.parse().map_err(|e| NodeError::ChainUnreachable {
+            url: url.clone(),
+            reason: format!("not a URL: {e}"),
+        })?;
+        let provider = ProviderBuilder::new().connect_http(rpc);
+        let chain_id = provider
+            .get_chain_id()
+            .await
+            .map_err(|e| NodeError::ChainUnreachable {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+        if chain_id != config.deployment.chain_id {
+            return Err(NodeError::WrongChain {
+                url: url.clone(),
+                expected: config.deployment.chain_id,
+                actual: chain_id,
+            });
+        }
+        let marketplace = config.deployment.address("Marketplace")?;
+        let attestations = config.deployment.address("Attestations")?;
+        let start_block = config
+            .deployment
+            .contracts
+            .get("Marketplace")
+            .map_or(0, |c| c.block_number);
+
+        create_dir(&config.data_dir)?;
+        let store = FsStore::open(config.data_dir.join("blocks"))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| NodeError::Io {
+                what: format!("binding {}", config.listen),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| NodeError::Io {
+            what: "reading the bound address".into(),
+            source,
+        })?;
+        let node_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let network = NetworkInfo {
+            name: config.network.clone(),
+            chain_id,
+            rpc_url: config.rpc_url.clone(),
+            explorer: config.explorer.clone(),
+            eip1559: config.eip1559,
+            marketplace,
+            attestations,
+            start_block,
+            tokens: config.tokens.clone(),
+            node_url: node_url.clone(),
+        };
+        let metrics = Arc::new(Metrics::default());
+        let state = Arc::new(AppState {
+            network: network.clone(),
+            store: store.clone(),
+            metrics: metrics.clone(),
+        });
+        let blocks: Arc<dyn BlockStore> = Arc::new(store);
+        let app = Router::new()
+            .merge(api::router(
+                state,
+                usize::try_from(config.max_upload_bytes).unwrap_or(usize::MAX),
+            ))
+            .merge(scal3ml_store::gateway::router(blocks))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                metrics::track,
+            ));
+
+        let (stop, mut stopped) = watch::channel(false);
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(err) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(target: "scal3ml::server", %err, "the HTTP server failed");
+            }
+        });
+        tracing::info!(target: "scal3ml::server", %addr, "serving");
+        Ok(Self {
+            addr,
+            url: node_url,
+            network,
+            stop,
+            tasks: vec![server],
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The public base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// What the node tells clients about its chain.
+    pub fn network(&self) -> &NetworkInfo {
+        &self.network
+    }
+
+    /// Stops serving and indexing, and waits for both.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), NodeError> {
+    std::fs::create_dir_all(dir).map_err(|source| NodeError::Io {
+        what: format!("creating the data directory {}", dir.display()),
+        source,
+    })
+}
