@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod commands;
+pub mod config;
 
 /// Scal3ML: an open marketplace for machine-learning datasets and models.
 #[derive(Debug, Parser)]
@@ -13,6 +14,10 @@ pub struct Cli {
     /// More logging on stderr (-v debug, -vv trace). RUST_LOG overrides it.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// A TOML file of defaults: keys are flag names (`port = 8080`); SCAL3ML_* variables and flags override it
+    /// [default: <user config dir>/scal3ml/config.toml if present].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -21,6 +26,8 @@ pub struct Cli {
 pub(crate) enum Command {
     /// Run the whole platform locally: embedded chain, contracts, store, indexer, API and gateways.
     Dev(commands::dev::DevArgs),
+    /// Run a node (API, gateways, indexer) against a real chain: --network NAME or --rpc-url URL.
+    Node(commands::node::NodeArgs),
     /// Content-addressed storage: add, cat, get, ls, CAR, pins, gc.
     Store(commands::store::StoreArgs),
     /// Run the embedded EVM chain alone (JSON-RPC on 127.0.0.1:8545 by default).
@@ -35,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Dev(args) => commands::dev::run(args).await,
+            Command::Node(args) => commands::node::run(args).await,
             Command::Store(args) => commands::store::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
         }

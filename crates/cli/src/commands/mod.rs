@@ -2,4 +2,5 @@
 
 pub(crate) mod dev;
 pub(crate) mod devnet;
+pub(crate) mod node;
 pub(crate) mod store;

@@ -1,0 +1,118 @@
+//! `scal3ml node`: the node's services (REST API, access gateway, trustless gateway, indexer) against a real
+//! chain, chosen by a network preset or an RPC URL, with the deployment manifest `scal3ml deploy` wrote.
+
+use crate::commands::devnet::wait_for_signal;
+use anyhow::Context as _;
+use clap::Args;
+use scal3ml_contracts::DeploymentManifest;
+use scal3ml_primitives::network::Network;
+use scal3ml_server::{Node, NodeConfig};
+use std::{net::IpAddr, net::SocketAddr, path::PathBuf, time::Duration};
+
+/// Flags of `scal3ml node`.
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// A known network: sepolia, arbitrum-sepolia, neon-devnet or localhost. Sets the chain id, a public RPC
+    /// URL (override with --rpc-url), the explorer and whether to send EIP-1559 transactions.
+    #[arg(long, env = "SCAL3ML_NETWORK")]
+    network: Option<Network>,
+    /// The chain's JSON-RPC URL (required without --network).
+    #[arg(long, env = "SCAL3ML_RPC_URL")]
+    rpc_url: Option<String>,
+    /// The deployment manifest written by `scal3ml deploy` (contract addresses and the deployment block).
+    #[arg(long, env = "SCAL3ML_DEPLOYMENT", value_name = "FILE")]
+    deployment: PathBuf,
+    /// Where the blocks, the catalog and the keys live [default: <user data dir>/scal3ml/<network>].
+    #[arg(long, env = "SCAL3ML_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1", env = "SCAL3ML_HOST")]
+    host: IpAddr,
+    /// Port of the REST API and gateways (0 picks a free one).
+    #[arg(long, default_value_t = 8080, env = "SCAL3ML_PORT")]
+    port: u16,
+    /// The URL clients reach this node at, when it is behind a proxy (signed requests name it).
+    #[arg(long, env = "SCAL3ML_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Blocks the indexer stays behind the head, so short reorgs never reach the catalog [default: 0 on
+    /// localhost, 3 elsewhere].
+    #[arg(long, env = "SCAL3ML_CONFIRMATIONS")]
+    confirmations: Option<u64>,
+    /// How often the indexer asks the chain for new blocks, in milliseconds.
+    #[arg(long, default_value_t = 1000, env = "SCAL3ML_POLL_MS")]
+    poll_ms: u64,
+}
+
+pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
+    let rpc_url = match (&args.rpc_url, &args.network) {
+        (Some(url), _) => url.clone(),
+        (None, Some(network)) => network.rpc_url.to_string(),
+        (None, None) => anyhow::bail!(
+            "say which chain: --network {} or --rpc-url URL",
+            Network::names().join("|")
+        ),
+    };
+    let manifest = DeploymentManifest::load(&args.deployment).with_context(|| {
+        format!(
+            "reading the deployment manifest {} (write one with `scal3ml deploy --rpc-url URL --out FILE`)",
+            args.deployment.display()
+        )
+    })?;
+    let network = args
+        .network
+        .or_else(|| Network::by_chain_id(manifest.chain_id));
+    if let Some(n) = &args.network
+        && n.chain_id != manifest.chain_id
+    {
+        anyhow::bail!(
+            "the deployment manifest {} is for chain id {}, but --network {} is chain id {}; pass the manifest of {}",
+            args.deployment.display(),
+            manifest.chain_id,
+            n.name,
+            n.chain_id,
+            n.name
+        );
+    }
+    let name = network.map_or_else(
+        || format!("chain-{}", manifest.chain_id),
+        |n| n.name.to_string(),
+    );
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => crate::default_data_dir()?.join(&name),
+    };
+    let mut config = NodeConfig::new(
+        &data_dir,
+        SocketAddr::new(args.host, args.port),
+        &rpc_url,
+        manifest,
+    );
+    config.network = name;
+    config.public_url = args.public_url;
+    config.explorer = network.and_then(|n| n.explorer_url.map(str::to_string));
+    config.eip1559 = network.is_none_or(|n| n.eip1559);
+    config.confirmations = args
+        .confirmations
+        .unwrap_or(if network.is_some_and(|n| n.is_dev()) {
+            0
+        } else {
+            3
+        });
+    config.poll_interval = Duration::from_millis(args.poll_ms.max(50));
+    let node = Node::start(config).await?;
+    println!(
+        "Scal3ML node for {} (chain id {})",
+        node.network().name,
+        node.network().chain_id
+    );
+    println!("  REST API        {}/api", node.url());
+    println!("  Access gateway  {}/access", node.url());
+    println!("  IPFS gateway    {}/ipfs/<cid>", node.url());
+    println!("  Chain JSON-RPC  {rpc_url}");
+    println!("  Data directory  {}", data_dir.display());
+    println!("Listening on {}", node.addr());
+    wait_for_signal().await;
+    eprintln!("shutting down");
+    node.shutdown().await;
+    Ok(())
+}
