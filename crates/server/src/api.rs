@@ -1,30 +1,39 @@
-//! The REST API under `/api`: what the node serves to the command line, the SDK and the web pages.
+//! The REST API under `/api`: what the node serves to the command line, the SDK and the web pages. Reads come
+//! from the catalog; the only write is a CAR upload into the block store. Every error is the one JSON shape of
+//! [`ApiError`].
 
-use crate::{ApiError, metrics::Metrics};
+use crate::metrics::Metrics;
 use alloy::primitives::Address;
 use axum::{
     Json, Router,
     body::Body,
-    extract::State,
-    http::header,
+    extract::{Path, Query, State},
+    http::{StatusCode, header},
     response::IntoResponse,
     routing::{get, post},
 };
 use futures_util::TryStreamExt as _;
+use scal3ml_access::ApiError;
+use scal3ml_index::{
+    AccountView, AssetDetail, AttestationInfo, Index, Lineage, ProposalInfo, SearchPage,
+    SearchQuery, Stats, VersionInfo,
+};
 use scal3ml_store::{BlockStore, FsStore, PinMode, PinStore, car::CarReader};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
+use utoipa::ToSchema;
 
 /// What every handler shares.
 pub(crate) struct AppState {
     pub(crate) network: NetworkInfo,
     pub(crate) store: FsStore,
+    pub(crate) index: Index,
     pub(crate) metrics: Arc<Metrics>,
 }
 
 /// The chain and contracts a node serves: clients read it to know where to send transactions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NetworkInfo {
     /// Network name (`dev`, `sepolia`, ...).
     pub name: String,
@@ -37,8 +46,10 @@ pub struct NetworkInfo {
     /// Whether the chain takes EIP-1559 transactions (else send legacy ones).
     pub eip1559: bool,
     /// The marketplace contract.
+    #[schema(value_type = String)]
     pub marketplace: Address,
     /// The attestations contract.
+    #[schema(value_type = String)]
     pub attestations: Address,
     /// The block the marketplace was deployed in: the indexer starts there.
     pub start_block: u64,
@@ -49,18 +60,19 @@ pub struct NetworkInfo {
 }
 
 /// An ERC-20 payment token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenInfo {
     /// Ticker symbol.
     pub symbol: String,
     /// Contract address.
+    #[schema(value_type = String)]
     pub address: Address,
     /// Decimals.
     pub decimals: u8,
 }
 
 /// The answer to a CAR upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UploadResult {
     /// The CAR's roots, now pinned.
     pub roots: Vec<String>,
@@ -71,17 +83,171 @@ pub struct UploadResult {
 pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
     Router::new()
         .route("/api/network", get(network))
+        .route("/api/stats", get(stats))
+        .route("/api/assets", get(search))
+        .route("/api/assets/{id}", get(asset))
+        .route("/api/assets/{id}/versions", get(versions))
+        .route("/api/assets/{id}/lineage", get(lineage))
+        .route("/api/assets/{id}/proposals", get(proposals))
+        .route("/api/assets/{id}/attestations", get(attestations))
+        .route("/api/accounts/{address}", get(account))
         .route(
             "/api/car",
             post(upload_car).layer(tower_http::limit::RequestBodyLimitLayer::new(max_upload)),
         )
+        .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(state)
 }
 
+/// Runs a catalog query off the async threads.
+async fn query<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Index) -> scal3ml_index::IndexResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let index = state.index.clone();
+    tokio::task::spawn_blocking(move || f(&index))
+        .await
+        .map_err(|e| ApiError::internal(format!("the catalog query task failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("the catalog query failed: {e}")))
+}
+
+fn missing(id: u64) -> ApiError {
+    ApiError::not_found(
+        "no_such_asset",
+        format!(
+            "no asset {id} in the catalog: check the id with `scal3ml search`, or wait a moment if it was just published"
+        ),
+    )
+}
+
+/// The node's chain, contracts and payment tokens.
+#[utoipa::path(get, path = "/api/network", responses((status = 200, body = NetworkInfo)))]
 async fn network(State(state): State<Arc<AppState>>) -> Json<NetworkInfo> {
     Json(state.network.clone())
+}
+
+/// Catalog totals and the last indexed block.
+#[utoipa::path(get, path = "/api/stats", responses((status = 200, body = Stats)))]
+async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Stats>, ApiError> {
+    Ok(Json(query(&state, Index::stats).await?))
+}
+
+/// Full-text search with filters, sorting and paging.
+#[utoipa::path(get, path = "/api/assets",
+    params(
+        ("text" = Option<String>, Query, description = "words, all must occur; `word*` matches a prefix"),
+        ("kind" = Option<String>, Query, description = "dataset or model"),
+        ("license" = Option<String>, Query, description = "SPDX id or license URL"),
+        ("tag" = Option<String>, Query, description = "a card tag"),
+        ("min_price" = Option<String>, Query, description = "smallest price, in the token's smallest unit"),
+        ("max_price" = Option<String>, Query, description = "largest price, in the token's smallest unit"),
+        ("token" = Option<String>, Query, description = "payment token address (zero = ether)"),
+        ("free_only" = Option<bool>, Query, description = "only free assets"),
+        ("sort" = Option<String>, Query, description = "relevance, newest, price_asc, price_desc or sales"),
+        ("page" = Option<u32>, Query, description = "page number from 1"),
+        ("per_page" = Option<u32>, Query, description = "items per page, at most 100"),
+    ),
+    responses((status = 200, body = SearchPage), (status = 400, description = "a filter that does not parse")))]
+async fn search(
+    State(state): State<Arc<AppState>>,
+    q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<SearchPage>, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::bad_request(format!(
+            "{}; see /api/openapi.json for the filters",
+            e.body_text()
+        ))
+    })?;
+    Ok(Json(query(&state, move |i| i.search(&q)).await?))
+}
+
+/// One asset: card, versions, lineage, listings, shareholders, revenue, attestations.
+#[utoipa::path(get, path = "/api/assets/{id}", params(("id" = u64, Path, description = "asset id")),
+    responses((status = 200, body = AssetDetail), (status = 404, description = "no such asset")))]
+async fn asset(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+) -> Result<Json<AssetDetail>, ApiError> {
+    query(&state, move |i| i.asset(id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| missing(id))
+}
+
+/// An asset's versions, oldest first.
+#[utoipa::path(get, path = "/api/assets/{id}/versions", params(("id" = u64, Path, description = "asset id")),
+    responses((status = 200, body = [VersionInfo]), (status = 404, description = "no such asset")))]
+async fn versions(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+) -> Result<Json<Vec<VersionInfo>>, ApiError> {
+    let found = query(&state, move |i| i.versions(id)).await?;
+    if found.is_empty() {
+        return Err(missing(id));
+    }
+    Ok(Json(found))
+}
+
+/// An asset's ancestors and descendants, transitively.
+#[utoipa::path(get, path = "/api/assets/{id}/lineage", params(("id" = u64, Path, description = "asset id")),
+    responses((status = 200, body = Lineage), (status = 404, description = "no such asset")))]
+async fn lineage(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+) -> Result<Json<Lineage>, ApiError> {
+    if query(&state, move |i| i.summary(id)).await?.is_none() {
+        return Err(missing(id));
+    }
+    Ok(Json(query(&state, move |i| i.lineage(id)).await?))
+}
+
+/// Proposals for new versions of an asset.
+#[utoipa::path(get, path = "/api/assets/{id}/proposals", params(("id" = u64, Path, description = "asset id")),
+    responses((status = 200, body = [ProposalInfo])))]
+async fn proposals(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+) -> Result<Json<Vec<ProposalInfo>>, ApiError> {
+    Ok(Json(query(&state, move |i| i.proposals(id)).await?))
+}
+
+/// Evaluation attestations naming an asset.
+#[utoipa::path(get, path = "/api/assets/{id}/attestations", params(("id" = u64, Path, description = "asset id")),
+    responses((status = 200, body = [AttestationInfo])))]
+async fn attestations(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+) -> Result<Json<Vec<AttestationInfo>>, ApiError> {
+    Ok(Json(query(&state, move |i| i.attestations(id)).await?))
+}
+
+/// What an account owns, holds shares in and has licenses for.
+#[utoipa::path(get, path = "/api/accounts/{address}", params(("address" = String, Path, description = "0x address")),
+    responses((status = 200, body = AccountView), (status = 400, description = "not an address")))]
+async fn account(
+    State(state): State<Arc<AppState>>,
+    Path(address): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    let address: Address = address.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "{address:?} is not an account address: expected 0x and 40 hex digits"
+        ))
+    })?;
+    Ok(Json(query(&state, move |i| i.account(address)).await?))
+}
+
+/// This API's OpenAPI 3 document.
+async fn openapi() -> impl IntoResponse {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        use utoipa::OpenApi as _;
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serializes")
+    });
+    ([(header::CONTENT_TYPE, "application/json")], doc.as_str())
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -89,15 +255,25 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let text = state.metrics.render(&[]);
+    let indexed = query(&state, Index::stats)
+        .await
+        .map_or(-1.0, |s| s.last_indexed_block.map_or(-1.0, |b| b as f64));
+    let text = state.metrics.render(&[(
+        "scal3ml_index_last_block",
+        "The last block the catalog has indexed (-1 before the first).",
+        indexed,
+    )]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// Blocks per store write while importing a CAR.
 const UPLOAD_BATCH: usize = 64;
 
-/// `POST /api/car`: imports a CAR v1 stream (every block verified against its CID) and pins its roots
-/// recursively. A root whose DAG the CAR does not complete is refused and nothing is pinned.
+/// Imports a CAR v1 stream (every block verified against its CID) and pins its roots recursively. A root
+/// whose DAG the CAR does not complete is refused.
+#[utoipa::path(post, path = "/api/car", request_body(content = Vec<u8>, content_type = "application/vnd.ipld.car"),
+    responses((status = 200, body = UploadResult), (status = 400, description = "not a CAR"),
+        (status = 413, description = "larger than the node accepts"), (status = 422, description = "a root's DAG is incomplete")))]
 async fn upload_car(
     State(state): State<Arc<AppState>>,
     body: Body,
@@ -130,20 +306,38 @@ async fn upload_car(
         ));
     }
     for root in &roots {
-        state
-            .store
-            .pin(root, PinMode::Recursive)
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "incomplete_dag",
-                    format!("the CAR does not hold the whole DAG of its root {root}: {e}; export it again with every block"),
-                )
-            })?;
+        state.store.pin(root, PinMode::Recursive).await.map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "incomplete_dag",
+                format!("the CAR does not hold the whole DAG of its root {root}: {e}; export it again with every block"),
+            )
+        })?;
     }
     Ok(Json(UploadResult {
         roots: roots.iter().map(ToString::to_string).collect(),
         blocks,
     }))
 }
+
+/// The OpenAPI document of these routes, generated from the handlers' annotations and the types' schemas.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Scal3ML node API",
+        description = "Catalog reads, uploads and node information of a Scal3ML node. Errors are `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    paths(
+        network,
+        stats,
+        search,
+        asset,
+        versions,
+        lineage,
+        proposals,
+        attestations,
+        account,
+        upload_car
+    )
+)]
+pub(crate) struct ApiDoc;

@@ -8,10 +8,10 @@
 //! transactions are sent by clients through the SDK (`scal3ml-market`).
 
 mod api;
-mod error;
+mod catalog;
 mod metrics;
 mod node;
 
 pub use api::{NetworkInfo, TokenInfo, UploadResult};
-pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use node::{Node, NodeConfig, NodeError};
+pub use scal3ml_access::{ApiError, ApiErrorBody};

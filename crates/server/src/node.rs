@@ -2,11 +2,14 @@
 
 use crate::{
     api::{self, AppState, NetworkInfo, TokenInfo},
+    catalog::{CatalogDirectory, StoreCards},
     metrics::{self, Metrics},
 };
 use alloy::providers::{Provider, ProviderBuilder};
 use axum::Router;
+use scal3ml_access::{AccessConfig, AccessState, ChainLicenses};
 use scal3ml_contracts::DeploymentManifest;
+use scal3ml_index::{Index, Indexer, IndexerConfig};
 use scal3ml_store::{BlockStore, FsStore};
 use std::{
     net::SocketAddr,
@@ -100,6 +103,12 @@ pub enum NodeError {
     /// The block store could not be opened.
     #[error(transparent)]
     Store(#[from] scal3ml_store::StoreError),
+    /// The catalog could not be opened.
+    #[error("opening the catalog: {0}")]
+    Index(#[from] scal3ml_index::IndexError),
+    /// The key vault could not be opened.
+    #[error("opening the access gateway: {0}")]
+    Access(#[from] scal3ml_access::AccessError),
     /// A file or socket failed.
     #[error("{what}: {source}")]
     Io {
@@ -152,7 +161,9 @@ impl Node {
             .map_or(0, |c| c.block_number);
 
         create_dir(&config.data_dir)?;
+        create_dir(&config.data_dir.join("index"))?;
         let store = FsStore::open(config.data_dir.join("blocks"))?;
+        let index = Index::open(config.data_dir.join("index").join("catalog.sqlite"))?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| NodeError::Io {
@@ -179,25 +190,46 @@ impl Node {
             tokens: config.tokens.clone(),
             node_url: node_url.clone(),
         };
+        let blocks: Arc<dyn BlockStore> = Arc::new(store.clone());
+        let access = AccessState::open(
+            AccessConfig::new(config.data_dir.join("access"), chain_id, &node_url),
+            Arc::new(ChainLicenses::new(marketplace, provider.clone())),
+            Arc::new(CatalogDirectory(index.clone())),
+            blocks.clone(),
+        )?;
         let metrics = Arc::new(Metrics::default());
         let state = Arc::new(AppState {
             network: network.clone(),
-            store: store.clone(),
+            store,
+            index: index.clone(),
             metrics: metrics.clone(),
         });
-        let blocks: Arc<dyn BlockStore> = Arc::new(store);
         let app = Router::new()
             .merge(api::router(
                 state,
                 usize::try_from(config.max_upload_bytes).unwrap_or(usize::MAX),
             ))
-            .merge(scal3ml_store::gateway::router(blocks))
+            .nest("/access", scal3ml_access::router(access))
+            .merge(scal3ml_store::gateway::router(blocks.clone()))
             .layer(axum::middleware::from_fn_with_state(
                 metrics,
                 metrics::track,
             ));
 
         let (stop, mut stopped) = watch::channel(false);
+        let indexer = Indexer::new(
+            provider,
+            index,
+            IndexerConfig::new(marketplace, attestations)
+                .with_start_block(start_block)
+                .with_confirmations(config.confirmations)
+                .with_poll_interval(config.poll_interval),
+        )
+        .with_cards(Arc::new(StoreCards(blocks)));
+        let mut indexer_stop = stopped.clone();
+        let indexer = tokio::spawn(indexer.run(async move {
+            let _ = indexer_stop.wait_for(|s| *s).await;
+        }));
         let server = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
@@ -215,7 +247,7 @@ impl Node {
             url: node_url,
             network,
             stop,
-            tasks: vec![server],
+            tasks: vec![server, indexer],
         })
     }
 

@@ -1,0 +1,56 @@
+//! The glue between the node's parts: the indexer reads cards from the block store, and the access gateway
+//! looks assets up in the catalog.
+
+use scal3ml_access::{AccessError, AccessResult, AssetContent, AssetDirectory};
+use scal3ml_index::{CardFuture, CardSource, Index};
+use scal3ml_primitives::{AssetId, Cid};
+use scal3ml_store::{BlockStore, StoreError, export};
+use std::sync::Arc;
+
+/// Largest card the catalog reads (cards are small JSON; anything bigger is not one).
+const MAX_CARD_BYTES: u64 = 1 << 20;
+
+/// Cards come from the node's block store: the publisher uploads them with the content.
+pub(crate) struct StoreCards(pub(crate) Arc<dyn BlockStore>);
+
+impl CardSource for StoreCards {
+    fn card<'a>(&'a self, cid: &'a Cid) -> CardFuture<'a> {
+        Box::pin(async move {
+            let cid = scal3ml_store::Cid::from_bytes(cid.as_bytes())?;
+            match export::stat(self.0.as_ref(), &cid).await {
+                Ok(info) if info.size > MAX_CARD_BYTES => Ok(None),
+                Ok(_) => Ok(Some(export::cat_to_vec(self.0.as_ref(), &cid).await?)),
+                Err(StoreError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+}
+
+/// The access gateway's view of an asset, from the catalog.
+pub(crate) struct CatalogDirectory(pub(crate) Index);
+
+#[async_trait::async_trait]
+impl AssetDirectory for CatalogDirectory {
+    async fn content(&self, asset: AssetId) -> AccessResult<Option<AssetContent>> {
+        let index = self.0.clone();
+        let found = tokio::task::spawn_blocking(move || index.asset_content(asset.0))
+            .await
+            .map_err(|e| AccessError::Config(format!("catalog lookup task failed: {e}")))?
+            .map_err(|e| AccessError::Config(format!("catalog lookup of asset {asset}: {e}")))?;
+        let Some(found) = found else { return Ok(None) };
+        let parse = |text: &str| {
+            text.parse::<Cid>().map_err(|e| {
+                AccessError::Config(format!(
+                    "asset {asset} has a content id that is no CID: {e}"
+                ))
+            })
+        };
+        Ok(Some(AssetContent {
+            publisher: found.publisher,
+            first_content_cid: parse(&found.first_content_cid)?,
+            latest_content_cid: parse(&found.latest_content_cid)?,
+            encrypted: found.encrypted,
+        }))
+    }
+}
