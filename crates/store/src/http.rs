@@ -134,6 +134,12 @@ impl HttpClient {
     pub(crate) fn inner(&self) -> &reqwest::Client {
         &self.inner
     }
+
+    /// The reqwest (0.12) client underneath, for other crates' HTTP clients (the access gateway's) that trust
+    /// what this one trusts and share its connection pool.
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
 }
 
 impl Default for HttpClient {

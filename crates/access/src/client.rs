@@ -1,0 +1,163 @@
+//! The command line's side: [`AccessClient`] deposits keys and asks for them (and for content) with EIP-712
+//! signed requests, over the store's HTTP client (same TLS trust, same connection pool).
+
+use alloy::signers::local::PrivateKeySigner;
+use bytes::Bytes;
+use scal3ml_primitives::AssetId;
+use scal3ml_store::{crypt::FileKey, http::HttpClient};
+
+use crate::eip712::{SignedAccessRequest, SignedKeyDeposit, normalize_gateway};
+use crate::error::{AccessError, AccessResult, ApiErrorBody};
+use crate::server::{ACCESS_HEADER, DepositReply, KeyRelease};
+
+/// How long the client's signed requests are valid.
+const TTL_SECS: u64 = 120;
+
+/// Talks to one access gateway.
+#[derive(Debug, Clone)]
+pub struct AccessClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl AccessClient {
+    /// A client of the gateway at `base_url` (the node's public base URL, e.g. `http://127.0.0.1:8080`; the
+    /// routes are under `/access`), using `http` (see `scal3ml_store::http::HttpConfig`).
+    pub fn new(base_url: &str, http: &HttpClient) -> Self {
+        Self {
+            base: normalize_gateway(base_url),
+            http: http.reqwest().clone(),
+        }
+    }
+
+    /// The gateway's base URL, as requests name it.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Deposits `key` for content `cid` (the version-0 content CID, text form) as the signer. Depositing the same
+    /// key again is fine; returns whether this call stored it.
+    pub async fn deposit_key(
+        &self,
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        cid: &str,
+        key: &FileKey,
+    ) -> AccessResult<bool> {
+        let dep = SignedKeyDeposit::sign(signer, chain_id, &self.base, cid, &key.0, TTL_SECS)?;
+        let reply: DepositReply = self.post("/access/keys", &dep).await?;
+        Ok(reply.stored)
+    }
+
+    /// Asks for the content key of `asset` as the signer.
+    pub async fn request_key(
+        &self,
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        asset: AssetId,
+    ) -> AccessResult<FileKey> {
+        let release = self.request_release(signer, chain_id, asset).await?;
+        FileKey::from_hex(&release.key).map_err(|e| AccessError::BadAnswer {
+            url: format!("{}/access/key", self.base),
+            reason: format!("the key: {e}"),
+        })
+    }
+
+    /// Asks for the key with the content CIDs it opens.
+    pub async fn request_release(
+        &self,
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        asset: AssetId,
+    ) -> AccessResult<KeyRelease> {
+        let req = SignedAccessRequest::sign(signer, chain_id, &self.base, asset, TTL_SECS)?;
+        self.post("/access/key", &req).await
+    }
+
+    /// Fetches the decrypted bytes of `asset` (its latest content, or `path` inside it), optionally a `Range`
+    /// such as `bytes=0-99`.
+    pub async fn fetch_content(
+        &self,
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        asset: AssetId,
+        path: &str,
+        range: Option<&str>,
+    ) -> AccessResult<Bytes> {
+        let req = SignedAccessRequest::sign(signer, chain_id, &self.base, asset, TTL_SECS)?;
+        let url = if path.is_empty() {
+            format!("{}/access/content/{asset}", self.base)
+        } else {
+            format!(
+                "{}/access/content/{asset}/{}",
+                self.base,
+                path.trim_start_matches('/')
+            )
+        };
+        let header = serde_json::to_string(&req).map_err(|e| AccessError::Sign(e.to_string()))?;
+        let mut builder = self.http.get(&url).header(ACCESS_HEADER, header);
+        if let Some(r) = range {
+            builder = builder.header(reqwest::header::RANGE, r);
+        }
+        let response = builder.send().await.map_err(|e| unreachable(&url, &e))?;
+        if !response.status().is_success() {
+            return Err(refusal(&url, response).await);
+        }
+        response.bytes().await.map_err(|e| unreachable(&url, &e))
+    }
+
+    async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        route: &str,
+        body: &B,
+    ) -> AccessResult<T> {
+        let url = format!("{}{route}", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| unreachable(&url, &e))?;
+        if !response.status().is_success() {
+            return Err(refusal(&url, response).await);
+        }
+        response.json().await.map_err(|e| AccessError::BadAnswer {
+            url,
+            reason: e.to_string(),
+        })
+    }
+}
+
+fn unreachable(url: &str, e: &reqwest::Error) -> AccessError {
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    AccessError::Unreachable {
+        url: url.to_owned(),
+        reason: format!("{reason}; check the URL and that the node is running"),
+    }
+}
+
+async fn refusal(url: &str, response: reqwest::Response) -> AccessError {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    match serde_json::from_str::<ApiErrorBody>(&text) {
+        Ok(body) => AccessError::Refused {
+            status,
+            code: body.error.code,
+            message: body.error.message,
+        },
+        Err(_) => AccessError::BadAnswer {
+            url: url.to_owned(),
+            reason: format!(
+                "HTTP {status} without the JSON error body: {}",
+                text.chars().take(200).collect::<String>()
+            ),
+        },
+    }
+}

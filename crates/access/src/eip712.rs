@@ -1,0 +1,246 @@
+//! The EIP-712 messages the command line signs: [`AccessRequest`] (release a key, stream content) and
+//! [`KeyDeposit`] (hand a content key to the gateway), their wire forms with the signature, and signing and
+//! recovery. The domain is `{name: "Scal3ML Access", version: "1", chainId}`; no verifying contract, because
+//! the gateway is not one: the `gateway` field (the gateway's public base URL) binds a signature to one gateway.
+
+use alloy::signers::{SignerSync, local::PrivateKeySigner};
+use alloy_primitives::{Address, B256, Signature, U256, keccak256};
+use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain};
+use scal3ml_primitives::AssetId;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AccessError, AccessResult};
+
+/// The EIP-712 structs, as a wallet shows them.
+pub mod typed {
+    alloy_sol_types::sol! {
+        /// Ask for the content key (or the content) of `asset` as `account`.
+        #[derive(Debug, PartialEq, Eq)]
+        struct AccessRequest {
+            uint256 asset;
+            address account;
+            bytes32 nonce;
+            uint64 expiry;
+            uint256 chainId;
+            string gateway;
+        }
+
+        /// Deposit the key whose keccak256 is `keyHash` for content `cid` (text form) as `depositor`.
+        #[derive(Debug, PartialEq, Eq)]
+        struct KeyDeposit {
+            string cid;
+            bytes32 keyHash;
+            address depositor;
+            bytes32 nonce;
+            uint64 expiry;
+            uint256 chainId;
+            string gateway;
+        }
+    }
+}
+
+/// The EIP-712 domain for `chain_id`.
+pub fn domain(chain_id: u64) -> Eip712Domain {
+    eip712_domain! {
+        name: "Scal3ML Access",
+        version: "1",
+        chain_id: chain_id,
+    }
+}
+
+/// A gateway base URL as signed and compared: without trailing slashes.
+pub fn normalize_gateway(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_owned()
+}
+
+/// A signed request for an asset's key or content, as sent over HTTP (JSON body of `POST /access/key`, or the
+/// `x-scal3ml-access` header of a content request).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SignedAccessRequest {
+    /// The asset.
+    pub asset: AssetId,
+    /// Who asks (must be the signer).
+    pub account: Address,
+    /// 32 random bytes, single use.
+    pub nonce: B256,
+    /// Unix seconds after which the request is void.
+    pub expiry: u64,
+    /// The chain the license lives on.
+    pub chain_id: u64,
+    /// The gateway's public base URL.
+    pub gateway: String,
+    /// 65-byte signature (r, s, v) as 0x-hex.
+    pub signature: String,
+}
+
+impl SignedAccessRequest {
+    /// The EIP-712 struct.
+    pub fn typed(&self) -> typed::AccessRequest {
+        typed::AccessRequest {
+            asset: U256::from(self.asset.0),
+            account: self.account,
+            nonce: self.nonce,
+            expiry: self.expiry,
+            chainId: U256::from(self.chain_id),
+            gateway: self.gateway.clone(),
+        }
+    }
+
+    /// Signs a fresh request with `signer`, valid for `ttl_secs`.
+    pub fn sign(
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        gateway: &str,
+        asset: AssetId,
+        ttl_secs: u64,
+    ) -> AccessResult<Self> {
+        let mut req = Self {
+            asset,
+            account: signer.address(),
+            nonce: random_nonce()?,
+            expiry: now_secs() + ttl_secs,
+            chain_id,
+            gateway: normalize_gateway(gateway),
+            signature: String::new(),
+        };
+        let hash = req.typed().eip712_signing_hash(&domain(chain_id));
+        req.signature = sign_hash(signer, &hash)?;
+        Ok(req)
+    }
+
+    /// The address the signature recovers (for the request's own chain id).
+    pub fn recover(&self) -> Result<Address, String> {
+        let hash = self.typed().eip712_signing_hash(&domain(self.chain_id));
+        recover(&self.signature, &hash)
+    }
+}
+
+/// A signed key deposit, as sent in the JSON body of `POST /access/keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SignedKeyDeposit {
+    /// The content CID (text form) the key decrypts: the version-0 content CID of the asset about to be published.
+    pub cid: String,
+    /// The 16-byte content key as 32 hex characters.
+    pub key: String,
+    /// Who deposits (must be the signer; must become the asset's publisher for the key to be released).
+    pub depositor: Address,
+    /// 32 random bytes, single use.
+    pub nonce: B256,
+    /// Unix seconds after which the deposit is void.
+    pub expiry: u64,
+    /// The chain the asset will be published on.
+    pub chain_id: u64,
+    /// The gateway's public base URL.
+    pub gateway: String,
+    /// 65-byte signature as 0x-hex.
+    pub signature: String,
+}
+
+impl SignedKeyDeposit {
+    /// The EIP-712 struct; `key_hash` is keccak256 of the 16 key bytes.
+    pub fn typed(&self, key_hash: B256) -> typed::KeyDeposit {
+        typed::KeyDeposit {
+            cid: self.cid.clone(),
+            keyHash: key_hash,
+            depositor: self.depositor,
+            nonce: self.nonce,
+            expiry: self.expiry,
+            chainId: U256::from(self.chain_id),
+            gateway: self.gateway.clone(),
+        }
+    }
+
+    /// Signs a deposit of `key` for `cid`, valid for `ttl_secs`.
+    pub fn sign(
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        gateway: &str,
+        cid: &str,
+        key: &[u8; 16],
+        ttl_secs: u64,
+    ) -> AccessResult<Self> {
+        let mut dep = Self {
+            cid: cid.to_owned(),
+            key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            depositor: signer.address(),
+            nonce: random_nonce()?,
+            expiry: now_secs() + ttl_secs,
+            chain_id,
+            gateway: normalize_gateway(gateway),
+            signature: String::new(),
+        };
+        let hash = dep
+            .typed(keccak256(key))
+            .eip712_signing_hash(&domain(chain_id));
+        dep.signature = sign_hash(signer, &hash)?;
+        Ok(dep)
+    }
+}
+
+/// Recovers the signer of `hash` from a 0x-hex 65-byte signature.
+pub fn recover(signature: &str, hash: &B256) -> Result<Address, String> {
+    let sig: Signature = signature
+        .parse()
+        .map_err(|e| format!("the signature is not 65 bytes of hex ({e})"))?;
+    sig.recover_address_from_prehash(hash)
+        .map_err(|e| format!("no address recovers from the signature ({e})"))
+}
+
+fn sign_hash(signer: &PrivateKeySigner, hash: &B256) -> AccessResult<String> {
+    let sig = signer
+        .sign_hash_sync(hash)
+        .map_err(|e| AccessError::Sign(e.to_string()))?;
+    Ok(format!(
+        "0x{}",
+        alloy_primitives::hex::encode(sig.as_bytes())
+    ))
+}
+
+/// 32 random bytes.
+pub fn random_nonce() -> AccessResult<B256> {
+    let mut b = [0u8; 32];
+    getrandom::getrandom(&mut b).map_err(|e| AccessError::Sign(format!("no randomness: {e}")))?;
+    Ok(B256::from(b))
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_request_recovers_its_signer_and_not_after_a_change() {
+        let signer = PrivateKeySigner::random();
+        let req = SignedAccessRequest::sign(&signer, 31337, "http://gw/", AssetId(3), 60).unwrap();
+        assert_eq!(req.gateway, "http://gw");
+        assert_eq!(req.recover().unwrap(), signer.address());
+        let mut other = req.clone();
+        other.asset = AssetId(4);
+        assert_ne!(other.recover().unwrap(), signer.address());
+        let mut other = req.clone();
+        other.chain_id = 1;
+        assert_ne!(other.recover().unwrap(), signer.address());
+    }
+
+    #[test]
+    fn deposit_signature_commits_to_the_key() {
+        let signer = PrivateKeySigner::random();
+        let key = [7u8; 16];
+        let dep = SignedKeyDeposit::sign(&signer, 31337, "http://gw", "bafy", &key, 60).unwrap();
+        let good = dep
+            .typed(keccak256(key))
+            .eip712_signing_hash(&domain(31337));
+        assert_eq!(recover(&dep.signature, &good).unwrap(), signer.address());
+        let bad = dep
+            .typed(keccak256([8u8; 16]))
+            .eip712_signing_hash(&domain(31337));
+        assert_ne!(recover(&dep.signature, &bad).unwrap(), signer.address());
+    }
+}

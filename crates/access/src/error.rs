@@ -1,0 +1,261 @@
+//! Errors: [`AccessError`] for the library, [`ApiError`] for what an HTTP client sees. The one mapping from the
+//! first to the second is `impl From<AccessError> for ApiError`.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+
+/// What went wrong in the access gateway or its client.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// The node key file or the key store could not be read or written.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The node key file is readable by others, has the wrong size, or the key store is damaged.
+    #[error("{0}")]
+    KeyStore(String),
+    /// A different key is already deposited for this content CID by this depositor.
+    #[error(
+        "a different key is already deposited for content {cid} by {depositor}: a content CID has exactly one key \
+         (the ciphertext depends on it); publish the content you encrypted with the deposited key, or encrypt again \
+         (a new key gives a new CID) and deposit for that CID"
+    )]
+    KeyConflict {
+        /// The content CID.
+        cid: String,
+        /// The depositor.
+        depositor: String,
+    },
+    /// The chain could not be asked (license checks).
+    #[error(
+        "cannot ask the chain: {0}; check that the node's RPC URL is reachable and the deployment is right"
+    )]
+    Chain(String),
+    /// The asset directory (the catalog) failed.
+    #[error("the asset directory failed: {0}")]
+    Directory(String),
+    /// The block store failed while streaming content.
+    #[error(transparent)]
+    Store(#[from] scal3ml_store::StoreError),
+    /// Signing failed (client side).
+    #[error("signing failed: {0}")]
+    Sign(String),
+    /// The gateway could not be reached (client side).
+    #[error("cannot reach the access gateway at {url}: {reason}")]
+    Unreachable {
+        /// The URL asked.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The gateway refused (client side); the message says why and what to do.
+    #[error("the access gateway refused ({code}): {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// Machine-readable code, e.g. `no_license`.
+        code: String,
+        /// The gateway's message.
+        message: String,
+    },
+    /// The gateway's answer could not be understood (client side).
+    #[error("the access gateway at {url} gave an answer that is not what it should be: {reason}")]
+    BadAnswer {
+        /// The URL asked.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Something this gateway was configured with is wrong.
+    #[error("access gateway configuration: {0}")]
+    Config(String),
+}
+
+/// Result alias of this crate.
+pub type AccessResult<T> = Result<T, AccessError>;
+
+impl AccessError {
+    pub(crate) fn io(what: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::Io {
+            what,
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// The JSON error every HTTP route of the node answers with: `{"error":{"code":"...","message":"..."}}`, where
+/// `code` is stable and machine-readable and `message` says what was wrong and what to do. The REST API reuses
+/// it, so a client has one shape to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code, e.g. `no_license`, `bad_signature`, `rate_limited`.
+    pub code: String,
+    /// What was wrong and what to do about it.
+    pub message: String,
+    /// Seconds to wait before trying again (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
+}
+
+/// The wire form of [`ApiError`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiErrorBody {
+    /// The error.
+    pub error: ApiErrorDetail,
+}
+
+/// `code` and `message` of an [`ApiErrorBody`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiErrorDetail {
+    /// Stable machine-readable code.
+    pub code: String,
+    /// Human-readable explanation with what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with this status, code and message.
+    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 400 `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 401 with a code saying which check failed.
+    pub fn unauthorized(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 404 with a code.
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 500 `internal`; the message names what failed (never secrets).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// 429 `rate_limited` with `Retry-After`.
+    pub fn rate_limited(retry_after: u64, message: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ApiErrorBody {
+        ApiErrorBody {
+            error: ApiErrorDetail {
+                code: self.code.clone(),
+                message: self.message.clone(),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match &e {
+            AccessError::KeyConflict { .. } => {
+                Self::new(StatusCode::CONFLICT, "key_conflict", e.to_string())
+            }
+            AccessError::Chain(_) => {
+                Self::new(StatusCode::BAD_GATEWAY, "chain_unavailable", e.to_string())
+            }
+            AccessError::Directory(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "directory_unavailable",
+                e.to_string(),
+            ),
+            AccessError::Store(scal3ml_store::StoreError::NotFound { .. }) => Self::not_found(
+                "content_missing",
+                format!(
+                    "{e}: this node does not hold the asset's content blocks; fetch them from the publisher's \
+                     gateway or an IPFS gateway"
+                ),
+            ),
+            AccessError::Store(scal3ml_store::StoreError::NoSuchEntry { .. }) => {
+                Self::not_found("no_such_path", e.to_string())
+            }
+            AccessError::Refused {
+                status,
+                code,
+                message,
+            } => Self::new(
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
+                code.clone(),
+                message.clone(),
+            ),
+            _ => Self::internal(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn api_error_is_one_json_shape_with_retry_after() {
+        let response = ApiError::rate_limited(17, "slow down").into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "17");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"error": {"code": "rate_limited", "message": "slow down"}})
+        );
+    }
+}

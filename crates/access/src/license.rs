@@ -1,0 +1,79 @@
+//! What the gateway asks others: the chain (may this account use this asset?) through [`LicenseChecker`], and
+//! the catalog (who published this asset, with which content?) through [`AssetDirectory`]. Both are traits so
+//! the node wires its own (the chain over its alloy provider, the directory over the indexer).
+
+use alloy::{eips::BlockId, providers::Provider};
+use alloy_primitives::Address;
+use async_trait::async_trait;
+use scal3ml_contracts::Marketplace;
+use scal3ml_primitives::{AssetId, Cid};
+
+use crate::error::{AccessError, AccessResult};
+
+/// Answers license questions, at the chain's latest block.
+#[async_trait]
+pub trait LicenseChecker: Send + Sync {
+    /// Whether `account` may use `asset` now (the contract's `hasAccess`).
+    async fn has_access(&self, asset: AssetId, account: Address) -> AccessResult<bool>;
+    /// When `account`'s license of `asset` expires (Unix seconds), `None` if it never had one. Used only to tell
+    /// an expired license from none at all in the refusal.
+    async fn license_expiry(&self, asset: AssetId, account: Address) -> AccessResult<Option<u64>>;
+}
+
+/// [`LicenseChecker`] over the deployed `Marketplace` contract, through any alloy provider.
+#[derive(Debug, Clone)]
+pub struct ChainLicenses<P> {
+    market: Marketplace::MarketplaceInstance<P>,
+}
+
+impl<P: Provider> ChainLicenses<P> {
+    /// Asks the marketplace at `marketplace` through `provider`.
+    pub fn new(marketplace: Address, provider: P) -> Self {
+        Self {
+            market: Marketplace::new(marketplace, provider),
+        }
+    }
+}
+
+#[async_trait]
+impl<P: Provider + Send + Sync> LicenseChecker for ChainLicenses<P> {
+    async fn has_access(&self, asset: AssetId, account: Address) -> AccessResult<bool> {
+        self.market
+            .hasAccess(asset.to_u256(), account)
+            .block(BlockId::latest())
+            .call()
+            .await
+            .map_err(|e| AccessError::Chain(format!("hasAccess({asset}, {account}): {e}")))
+    }
+
+    async fn license_expiry(&self, asset: AssetId, account: Address) -> AccessResult<Option<u64>> {
+        let expiry = self
+            .market
+            .licenseExpiry(asset.to_u256(), account)
+            .block(BlockId::latest())
+            .call()
+            .await
+            .map_err(|e| AccessError::Chain(format!("licenseExpiry({asset}, {account}): {e}")))?;
+        Ok((expiry != 0).then_some(expiry))
+    }
+}
+
+/// What the gateway needs to know of an asset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetContent {
+    /// The account that published it (the `owner` of `AssetPublished`).
+    pub publisher: Address,
+    /// The content CID of version 0: keys are deposited for it.
+    pub first_content_cid: Cid,
+    /// The content CID of the latest version: what content requests stream.
+    pub latest_content_cid: Cid,
+    /// Whether the content is encrypted.
+    pub encrypted: bool,
+}
+
+/// Looks assets up (the node implements it over its catalog).
+#[async_trait]
+pub trait AssetDirectory: Send + Sync {
+    /// The asset's publisher and content, `None` if no such asset is known.
+    async fn content(&self, asset: AssetId) -> AccessResult<Option<AssetContent>>;
+}

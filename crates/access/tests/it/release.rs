@@ -1,0 +1,437 @@
+//! Key custody and release over HTTP against the embedded chain: deposit, publish, buy, release; and every way a
+//! request is refused.
+
+use alloy::primitives::B256;
+use scal3ml_access::{AccessError, eip712::SignedAccessRequest};
+use scal3ml_primitives::AssetId;
+use scal3ml_store::crypt;
+
+use crate::common::{Node, ONE_ETH, noise};
+
+fn refused(result: Result<impl std::fmt::Debug, AccessError>) -> (u16, String, String) {
+    match result {
+        Err(AccessError::Refused {
+            status,
+            code,
+            message,
+        }) => (status, code, message),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn post_key(node: &Node, req: &SignedAccessRequest) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/access/key", node.base))
+        .json(req)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_buyer_gets_the_key_that_decrypts_and_an_outsider_is_told_how_to_buy() {
+    let node = Node::start(1000).await;
+    let (publisher, buyer, outsider) = (1, 2, 3);
+    let plaintext = noise(300_000, 1);
+    let (key, cid) = node.encrypt_into_store(&plaintext).await;
+
+    // Deposit first (twice: the second changes nothing), then publish.
+    let chain = node.chain_id;
+    let signer = node.signer(publisher);
+    let cid_text = cid.to_string();
+    assert!(
+        node.client
+            .deposit_key(&signer, chain, &cid_text, &key)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !node
+            .client
+            .deposit_key(&signer, chain, &cid_text, &key)
+            .await
+            .unwrap()
+    );
+    // A different key for the same CID is a mistake, and is refused.
+    let (status, code, _) = refused(
+        node.client
+            .deposit_key(&signer, chain, &cid_text, &crypt::FileKey([0; 16]))
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (409, "key_conflict"));
+    let asset = node.publish(publisher, &cid, ONE_ETH, 0).await;
+
+    // Before buying: refused, with the command that buys.
+    let (status, code, message) = refused(
+        node.client
+            .request_key(&node.signer(buyer), chain, asset)
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (403, "no_license"));
+    assert!(
+        message.contains(&format!("scal3ml buy {asset}")),
+        "{message}"
+    );
+
+    node.buy(buyer, asset, ONE_ETH).await;
+    let release = node
+        .client
+        .request_release(&node.signer(buyer), chain, asset)
+        .await
+        .unwrap();
+    assert_eq!(release.first_content_cid, cid_text);
+    assert_eq!(release.latest_content_cid, cid_text);
+    let got = crypt::FileKey::from_hex(&release.key).unwrap();
+    assert_eq!(got, key);
+    // The released key decrypts the stored ciphertext to the original bytes.
+    let store_cid = scal3ml_store::Cid::from_bytes(cid.as_bytes()).unwrap();
+    let ciphertext = scal3ml_store::export::cat_to_vec(node.store.as_ref(), &store_cid)
+        .await
+        .unwrap();
+    assert_eq!(crypt::decrypt_vec(&ciphertext, &got).unwrap(), plaintext);
+    // The publisher holds shares, so it may have its own key back.
+    assert_eq!(
+        node.client
+            .request_key(&node.signer(publisher), chain, asset)
+            .await
+            .unwrap(),
+        key
+    );
+
+    // The outsider is refused with how to buy, and an unknown asset is named as such.
+    let (status, code, message) = refused(
+        node.client
+            .request_key(&node.signer(outsider), chain, asset)
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (403, "no_license"));
+    assert!(message.contains("scal3ml buy"), "{message}");
+    let (status, code, _) = refused(
+        node.client
+            .request_key(&node.signer(buyer), chain, AssetId(99))
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (404, "unknown_asset"));
+
+    // The audit log has the releases and the refusals, and never the key.
+    let audit = node.audit();
+    let buyer_addr = node.address(buyer).to_string();
+    assert!(audit.iter().any(|e| {
+        e["action"] == "key"
+            && e["decision"] == "release"
+            && e["asset"] == asset.0
+            && e["account"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&buyer_addr)
+    }));
+    let outsider_addr = node.address(outsider).to_string();
+    assert!(audit.iter().any(|e| {
+        e["decision"] == "refuse"
+            && e["reason"] == "no_license"
+            && e["account"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&outsider_addr)
+    }));
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["action"] == "deposit" && e["reason"] == "key_conflict")
+    );
+    assert!(
+        audit
+            .iter()
+            .all(|e| e["time"].as_str().is_some_and(|t| t.ends_with('Z')))
+    );
+
+    // At rest: neither the key's bytes nor its hex appear in any file of the gateway's data directory.
+    let mut files = 0;
+    for entry in std::fs::read_dir(node.data_dir.path().join("access")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        files += 1;
+        assert!(
+            !bytes.windows(16).any(|w| w == key.0),
+            "raw key found at rest"
+        );
+        let hex = key.to_hex();
+        assert!(
+            !bytes.windows(32).any(|w| w == hex.as_bytes()),
+            "hex key found at rest"
+        );
+    }
+    assert!(
+        files >= 4,
+        "node.key, keys.jsonl, nonces.jsonl, audit.jsonl"
+    );
+}
+
+#[tokio::test]
+async fn forged_replayed_expired_wrong_chain_and_wrong_gateway_requests_are_refused() {
+    let node = Node::start(1000).await;
+    let (publisher, buyer, thief) = (1, 2, 4);
+    let (key, cid) = node.encrypt_into_store(b"secret weights").await;
+    let chain = node.chain_id;
+    node.client
+        .deposit_key(&node.signer(publisher), chain, &cid.to_string(), &key)
+        .await
+        .unwrap();
+    let asset = node.publish(publisher, &cid, ONE_ETH, 0).await;
+    node.buy(buyer, asset, ONE_ETH).await;
+    let sign = |chain_id: u64, gateway: &str, ttl: u64| {
+        SignedAccessRequest::sign(&node.signer(buyer), chain_id, gateway, asset, ttl).unwrap()
+    };
+
+    // A good request works once; the same bytes again are a replay.
+    let good = sign(chain, &node.base, 60);
+    let (status, body) = post_key(&node, &good).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["key"], key.to_hex());
+    let (status, body) = post_key(&node, &good).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("nonce_reused"))
+    );
+
+    // Forged: the thief names the buyer's account but signs with its own key.
+    let mut forged =
+        SignedAccessRequest::sign(&node.signer(thief), chain, &node.base, asset, 60).unwrap();
+    forged.account = node.address(buyer);
+    let (status, body) = post_key(&node, &forged).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("bad_signature"))
+    );
+    assert!(body.get("key").is_none());
+    // A signature from the buyer over another asset does not carry over.
+    let mut moved = sign(chain, &node.base, 60);
+    moved.asset = AssetId(asset.0 + 1);
+    let (status, body) = post_key(&node, &moved).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("bad_signature"))
+    );
+
+    // Expired: signed with an expiry in the past.
+    let mut expired = sign(chain, &node.base, 0);
+    expired.expiry -= 30;
+    let hash = alloy::sol_types::SolStruct::eip712_signing_hash(
+        &expired.typed(),
+        &scal3ml_access::eip712::domain(chain),
+    );
+    let sig = alloy::signers::SignerSync::sign_hash_sync(&node.signer(buyer), &hash).unwrap();
+    expired.signature = format!("0x{}", alloy::primitives::hex::encode(sig.as_bytes()));
+    let (status, body) = post_key(&node, &expired).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("request_expired"))
+    );
+    // Valid for a day: longer than the gateway accepts.
+    let (status, body) = post_key(&node, &sign(chain, &node.base, 86_400)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("expiry_too_far"))
+    );
+
+    // Wrong chain, wrong gateway.
+    let (status, body) = post_key(&node, &sign(1, &node.base, 60)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("wrong_chain"))
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&chain.to_string())
+    );
+    let (status, body) = post_key(&node, &sign(chain, "https://other-gateway.example", 60)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("wrong_gateway"))
+    );
+
+    // Garbage is a 400 in the same JSON shape.
+    let r = reqwest::Client::new()
+        .post(format!("{}/access/key", node.base))
+        .header("content-type", "application/json")
+        .body("{\"asset\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+
+    // The nonce survives a restart of the gateway: reopen on the same data directory and replay.
+    let reopened =
+        scal3ml_access::nonces::NonceBook::open(&node.data_dir.path().join("access")).unwrap();
+    assert!(
+        !reopened
+            .use_once(good.account, good.nonce, good.expiry)
+            .unwrap()
+    );
+    assert!(
+        reopened
+            .use_once(good.account, B256::repeat_byte(0xab), good.expiry)
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn only_the_publishers_deposit_is_released() {
+    let node = Node::start(1000).await;
+    let (publisher, buyer, squatter) = (1, 2, 5);
+    let chain = node.chain_id;
+
+    // Asset A: only a stranger deposited a key for its content; nothing is released.
+    let (key_a, cid_a) = node.encrypt_into_store(b"asset a").await;
+    node.client
+        .deposit_key(&node.signer(squatter), chain, &cid_a.to_string(), &key_a)
+        .await
+        .unwrap();
+    let a = node.publish(publisher, &cid_a, ONE_ETH, 0).await;
+    node.buy(buyer, a, ONE_ETH).await;
+    let (status, code, message) =
+        refused(node.client.request_key(&node.signer(buyer), chain, a).await);
+    assert_eq!((status, code.as_str()), (404, "no_key"));
+    assert!(
+        message.contains(&node.address(publisher).to_string()),
+        "{message}"
+    );
+
+    // Asset B: a squatter deposits a wrong key for the publisher's CID first; the publisher's own deposit is the
+    // one released.
+    let (key_b, cid_b) = node.encrypt_into_store(b"asset b").await;
+    node.client
+        .deposit_key(
+            &node.signer(squatter),
+            chain,
+            &cid_b.to_string(),
+            &crypt::FileKey([1; 16]),
+        )
+        .await
+        .unwrap();
+    node.client
+        .deposit_key(&node.signer(publisher), chain, &cid_b.to_string(), &key_b)
+        .await
+        .unwrap();
+    let b = node.publish(publisher, &cid_b, ONE_ETH, 0).await;
+    node.buy(buyer, b, ONE_ETH).await;
+    assert_eq!(
+        node.client
+            .request_key(&node.signer(buyer), chain, b)
+            .await
+            .unwrap(),
+        key_b
+    );
+
+    // A deposit signed by someone else than the depositor it names is refused.
+    let mut forged = scal3ml_access::eip712::SignedKeyDeposit::sign(
+        &node.signer(squatter),
+        chain,
+        &node.base,
+        &cid_b.to_string(),
+        &[2; 16],
+        60,
+    )
+    .unwrap();
+    forged.depositor = node.address(publisher);
+    let r = reqwest::Client::new()
+        .post(format!("{}/access/keys", node.base))
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(
+        node.client
+            .request_key(&node.signer(buyer), chain, b)
+            .await
+            .unwrap(),
+        key_b
+    );
+}
+
+#[tokio::test]
+async fn a_timed_license_expires_and_the_refusal_says_renew() {
+    let node = Node::start(1000).await;
+    let (publisher, buyer) = (1, 2);
+    let chain = node.chain_id;
+    let (key, cid) = node.encrypt_into_store(b"a month of access").await;
+    node.client
+        .deposit_key(&node.signer(publisher), chain, &cid.to_string(), &key)
+        .await
+        .unwrap();
+    let asset = node.publish(publisher, &cid, ONE_ETH, 3600).await;
+    node.buy(buyer, asset, ONE_ETH).await;
+    assert_eq!(
+        node.client
+            .request_key(&node.signer(buyer), chain, asset)
+            .await
+            .unwrap(),
+        key
+    );
+
+    node.advance_time(3601).await;
+    let (status, code, message) = refused(
+        node.client
+            .request_key(&node.signer(buyer), chain, asset)
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (403, "license_expired"));
+    assert!(
+        message.contains("expired") && message.contains(&format!("scal3ml buy {asset}")),
+        "{message}"
+    );
+
+    // Renewing gives access again.
+    node.buy(buyer, asset, ONE_ETH).await;
+    assert_eq!(
+        node.client
+            .request_key(&node.signer(buyer), chain, asset)
+            .await
+            .unwrap(),
+        key
+    );
+}
+
+#[tokio::test]
+async fn refusals_are_rate_limited_per_ip_with_retry_after() {
+    let node = Node::start(3).await;
+    let (publisher, outsider) = (1, 3);
+    let chain = node.chain_id;
+    let (key, cid) = node.encrypt_into_store(b"limited").await;
+    node.client
+        .deposit_key(&node.signer(publisher), chain, &cid.to_string(), &key)
+        .await
+        .unwrap();
+    let asset = node.publish(publisher, &cid, ONE_ETH, 0).await;
+    for _ in 0..3 {
+        let (status, code, _) = refused(
+            node.client
+                .request_key(&node.signer(outsider), chain, asset)
+                .await,
+        );
+        assert_eq!((status, code.as_str()), (403, "no_license"));
+    }
+    // The fourth is turned away before any check, even a request that would have succeeded.
+    let req =
+        SignedAccessRequest::sign(&node.signer(publisher), chain, &node.base, asset, 60).unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/access/key", node.base))
+        .json(&req)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+}
