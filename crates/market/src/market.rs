@@ -1,0 +1,827 @@
+//! [`Market`]: every marketplace operation over any alloy [`Provider`].
+
+use alloy::{
+    contract::SolCallBuilder,
+    primitives::{Address, Bytes, I256, U256, aliases::U96},
+    providers::Provider,
+    rpc::types::TransactionReceipt,
+    sol_types::{SolCall, SolEvent},
+};
+use scal3ml_contracts::{
+    Attestations::{self, AttestationsInstance},
+    Marketplace::{self, MarketplaceInstance},
+};
+use scal3ml_primitives::{AssetId, AssetKind, Cid, LicenseDuration, LicenseTerms, PaymentToken};
+
+use crate::{
+    AssetRecord, AttestRequest, Bought, Deployment, Earning, LicenseExpiry, MarketError,
+    MarketResult, ProposalInfo, PublishRequest, Published, TokenInfo, TxInfo, Withdrawal,
+    error::{from_contract, from_transport, token_label},
+};
+
+mod erc20 {
+    #![allow(missing_docs, unreachable_pub)]
+    alloy::sol! {
+        #[sol(rpc)]
+        interface IErc20 {
+            function symbol() external view returns (string);
+            function decimals() external view returns (uint8);
+            function balanceOf(address account) external view returns (uint256);
+            function allowance(address owner, address spender) external view returns (uint256);
+            function approve(address spender, uint256 value) external returns (bool);
+        }
+    }
+}
+use erc20::IErc20;
+
+const DEFAULT_URL: &str = "the configured RPC endpoint";
+
+/// Builds a [`Market`]: set the options, then [`MarketBuilder::connect`].
+#[derive(Debug)]
+pub struct MarketBuilder<P> {
+    provider: P,
+    deployment: Deployment,
+    sender: Address,
+    legacy: bool,
+    url: String,
+}
+
+impl<P: Provider> MarketBuilder<P> {
+    /// Sends legacy transactions (gas price, no EIP-1559 fees), for chains without EIP-1559 (Neon EVM).
+    pub fn legacy(mut self, legacy: bool) -> Self {
+        self.legacy = legacy;
+        self
+    }
+
+    /// The endpoint's URL, used only in error messages ("cannot reach the chain at URL").
+    pub fn rpc_url(mut self, url: impl Into<String>) -> Self {
+        self.url = url.into();
+        self
+    }
+
+    /// Checks that the node answers, serves the deployment's chain id and holds the marketplace's code.
+    pub async fn connect(self) -> MarketResult<Market<P>> {
+        let url = self.url;
+        let actual = self
+            .provider
+            .get_chain_id()
+            .await
+            .map_err(|e| from_transport("connect", &url, e))?;
+        if actual != self.deployment.chain_id {
+            return Err(MarketError::WrongChain {
+                expected: self.deployment.chain_id,
+                actual,
+                url,
+            });
+        }
+        let code = self
+            .provider
+            .get_code_at(self.deployment.marketplace)
+            .await
+            .map_err(|e| from_transport("connect", &url, e))?;
+        if code.is_empty() {
+            return Err(MarketError::NotDeployed {
+                address: self.deployment.marketplace,
+                chain_id: actual,
+            });
+        }
+        Ok(Market {
+            provider: self.provider,
+            deployment: self.deployment,
+            sender: self.sender,
+            legacy: self.legacy,
+            url,
+        })
+    }
+}
+
+/// The marketplace as one account sees it: reads for anyone, transactions signed for `sender` by the
+/// provider's wallet. Cheap to share behind an `Arc`; every method takes `&self`.
+#[derive(Debug, Clone)]
+pub struct Market<P> {
+    provider: P,
+    deployment: Deployment,
+    sender: Address,
+    legacy: bool,
+    url: String,
+}
+
+fn fee_of(receipt: &TransactionReceipt) -> TxInfo {
+    TxInfo {
+        hash: receipt.transaction_hash,
+        block: receipt.block_number.unwrap_or_default(),
+        gas_used: receipt.gas_used,
+        fee: U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price),
+    }
+}
+
+fn cid_bytes(cid: &Cid) -> Bytes {
+    Bytes::copy_from_slice(cid.as_bytes())
+}
+
+fn u96(value: u64) -> U96 {
+    U96::from(value)
+}
+
+fn u128_of(v: U96) -> u128 {
+    v.to::<u128>()
+}
+
+impl<P: Provider> Market<P> {
+    /// Starts building a market over `provider` for `deployment`, sending as `sender` (whom the provider's
+    /// wallet must be able to sign for).
+    pub fn builder(provider: P, deployment: Deployment, sender: Address) -> MarketBuilder<P> {
+        MarketBuilder {
+            provider,
+            deployment,
+            sender,
+            legacy: false,
+            url: DEFAULT_URL.to_string(),
+        }
+    }
+
+    /// [`Market::builder`] with the defaults, connected.
+    pub async fn connect(
+        provider: P,
+        deployment: Deployment,
+        sender: Address,
+    ) -> MarketResult<Self> {
+        Self::builder(provider, deployment, sender).connect().await
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &P {
+        &self.provider
+    }
+
+    /// The account transactions are sent from.
+    pub fn sender(&self) -> Address {
+        self.sender
+    }
+
+    /// Where the contracts live.
+    pub fn deployment(&self) -> Deployment {
+        self.deployment
+    }
+
+    /// The same market sending as another account (the provider must sign for it).
+    pub fn with_sender(&self, sender: Address) -> Self
+    where
+        P: Clone,
+    {
+        Self {
+            sender,
+            ..self.clone()
+        }
+    }
+
+    fn mp(&self) -> MarketplaceInstance<&P> {
+        Marketplace::new(self.deployment.marketplace, &self.provider)
+    }
+
+    fn att(&self) -> AttestationsInstance<&P> {
+        Attestations::new(self.deployment.attestations, &self.provider)
+    }
+
+    fn contract_err(
+        &self,
+        op: &'static str,
+    ) -> impl Fn(alloy::contract::Error) -> MarketError + '_ {
+        move |e| from_contract(op, &self.url, e)
+    }
+
+    fn transport_err(
+        &self,
+        op: &'static str,
+    ) -> impl Fn(alloy::transports::TransportError) -> MarketError + '_ {
+        move |e| from_transport(op, &self.url, e)
+    }
+
+    /// Sends a call from `sender` (legacy-priced when asked), waits for its receipt and checks it succeeded.
+    async fn send<Q: Provider, C: SolCall>(
+        &self,
+        op: &'static str,
+        call: SolCallBuilder<Q, C>,
+    ) -> MarketResult<TransactionReceipt> {
+        let mut call = call.from(self.sender);
+        // Estimate here, not in the provider's fillers: a revert then fails before a nonce filler has taken a
+        // nonce for it, so the next transaction from a long-lived provider does not leave a gap.
+        let gas = call.estimate_gas().await.map_err(self.contract_err(op))?;
+        call = call.gas(gas);
+        if self.legacy {
+            let price = self
+                .provider
+                .get_gas_price()
+                .await
+                .map_err(self.transport_err(op))?;
+            call = call.gas_price(price);
+        }
+        let pending = call.send().await.map_err(self.contract_err(op))?;
+        let receipt = pending.get_receipt().await.map_err(|e| MarketError::Rpc {
+            op,
+            url: self.url.clone(),
+            reason: format!("waiting for the receipt failed: {e}"),
+        })?;
+        if !receipt.status() {
+            return Err(MarketError::Reverted {
+                op,
+                tx: receipt.transaction_hash,
+            });
+        }
+        tracing::debug!(target: "market::tx", op, tx = %receipt.transaction_hash, gas = receipt.gas_used, "mined");
+        Ok(receipt)
+    }
+
+    /// Every `E` event the marketplace (or attestations) contract emitted in `receipt`.
+    fn events<E: SolEvent>(&self, receipt: &TransactionReceipt, from: Address) -> Vec<E> {
+        receipt
+            .inner
+            .logs()
+            .iter()
+            .filter(|log| log.address() == from)
+            .filter_map(|log| log.log_decode::<E>().ok().map(|l| l.inner.data))
+            .collect()
+    }
+
+    fn first_event<E: SolEvent>(
+        &self,
+        op: &'static str,
+        receipt: &TransactionReceipt,
+        from: Address,
+    ) -> MarketResult<E> {
+        self.events::<E>(receipt, from)
+            .into_iter()
+            .next()
+            .ok_or(MarketError::MissingEvent {
+                op,
+                tx: receipt.transaction_hash,
+                event: E::SIGNATURE,
+            })
+    }
+
+    /// The most a transaction may pay per gas: the gas price (legacy) or the EIP-1559 max fee.
+    async fn max_fee_per_gas(&self, op: &'static str) -> MarketResult<u128> {
+        if self.legacy {
+            self.provider
+                .get_gas_price()
+                .await
+                .map_err(self.transport_err(op))
+        } else {
+            Ok(self
+                .provider
+                .estimate_eip1559_fees()
+                .await
+                .map_err(self.transport_err(op))?
+                .max_fee_per_gas)
+        }
+    }
+
+    /// Fails with [`MarketError::InsufficientFunds`] if `has < needed`.
+    fn check_funds(
+        &self,
+        what: String,
+        token: &TokenInfo,
+        has: U256,
+        needed: U256,
+    ) -> MarketResult<()> {
+        if has >= needed {
+            return Ok(());
+        }
+        Err(MarketError::InsufficientFunds {
+            what,
+            account: self.sender,
+            needed: token.format(needed),
+            has: token.format(has),
+            symbol: token.symbol.clone(),
+            needed_raw: needed,
+            has_raw: has,
+        })
+    }
+
+    // ------------------------------------------------------------------ tokens
+
+    /// ETH for the zero address, else the ERC-20's symbol and decimals read from the chain.
+    pub async fn token_info(&self, token: Address) -> MarketResult<TokenInfo> {
+        if token == Address::ZERO {
+            return Ok(TokenInfo::eth());
+        }
+        let erc = IErc20::new(token, &self.provider);
+        let not_erc20 = |e: alloy::contract::Error| MarketError::Token {
+            token: token.to_string(),
+            reason: format!(
+                "could not read its symbol and decimals ({e}); is it an ERC-20 contract on this chain?"
+            ),
+        };
+        let symbol = erc.symbol().call().await.map_err(not_erc20)?;
+        let decimals = erc.decimals().call().await.map_err(not_erc20)?;
+        Ok(TokenInfo {
+            address: token,
+            symbol,
+            decimals,
+        })
+    }
+
+    /// The account's balance of `token` (ETH for the zero address).
+    pub async fn balance(&self, token: Address, account: Address) -> MarketResult<U256> {
+        if token == Address::ZERO {
+            return self
+                .provider
+                .get_balance(account)
+                .await
+                .map_err(self.transport_err("balance"));
+        }
+        IErc20::new(token, &self.provider)
+            .balanceOf(account)
+            .call()
+            .await
+            .map_err(self.contract_err("balance"))
+    }
+
+    /// The ERC-20 tokens the marketplace accepts besides ETH, in the order they were allowed.
+    pub async fn payment_tokens(&self) -> MarketResult<Vec<Address>> {
+        self.mp()
+            .paymentTokens()
+            .call()
+            .await
+            .map_err(self.contract_err("payment tokens"))
+    }
+
+    // ------------------------------------------------------------------ publishing and listings
+
+    /// Publishes an asset: one transaction that mints it with its first version, shareholders, parents and
+    /// listing. The asset id comes from the receipt's `AssetPublished` event.
+    pub async fn publish(&self, req: PublishRequest) -> MarketResult<Published> {
+        let price = u128::try_from(req.listing.price).map_err(|_| {
+            MarketError::Invalid(format!(
+                "price {} does not fit the contract's 128 bits; lower it",
+                req.listing.price
+            ))
+        })?;
+        let params = Marketplace::PublishParams {
+            kind: req.kind.to_u8(),
+            contentCid: cid_bytes(&req.content_cid),
+            metadataCid: cid_bytes(&req.metadata_cid),
+            encrypted: req.encrypted,
+            gatewayUrl: req.gateway_url,
+            parents: req
+                .parents
+                .iter()
+                .map(|&(asset, bps)| Marketplace::ParentRef {
+                    assetId: asset.to_u256(),
+                    royaltyBps: bps,
+                })
+                .collect(),
+            shareholders: req
+                .shareholders
+                .iter()
+                .map(|&(account, shares)| Marketplace::Shareholder {
+                    account,
+                    shares: u96(shares),
+                })
+                .collect(),
+            listing: Marketplace::ListingTerms {
+                token: req.listing.token.address(),
+                price,
+                duration: req.listing.duration.to_seconds(),
+            },
+        };
+        let receipt = self.send("publish", self.mp().publish(params)).await?;
+        let event: Marketplace::AssetPublished =
+            self.first_event("publish", &receipt, self.deployment.marketplace)?;
+        let asset =
+            AssetId::try_from(event.assetId).map_err(|e| MarketError::Invalid(e.to_string()))?;
+        Ok(Published {
+            asset,
+            tx: fee_of(&receipt),
+        })
+    }
+
+    /// Creates or changes the listing in `terms.token` (owner only). Price 0 makes the asset free.
+    pub async fn set_listing(&self, asset: AssetId, terms: LicenseTerms) -> MarketResult<TxInfo> {
+        let price = u128::try_from(terms.price).map_err(|_| {
+            MarketError::Invalid(format!("price {} does not fit 128 bits", terms.price))
+        })?;
+        let c = self.mp();
+        let call = c.setListing(
+            asset.to_u256(),
+            terms.token.address(),
+            price,
+            terms.duration.to_seconds(),
+        );
+        Ok(fee_of(&self.send("set listing", call).await?))
+    }
+
+    /// Removes the listing in `token` (owner only).
+    pub async fn remove_listing(&self, asset: AssetId, token: Address) -> MarketResult<TxInfo> {
+        let c = self.mp();
+        let call = c.removeListing(asset.to_u256(), token);
+        Ok(fee_of(&self.send("remove listing", call).await?))
+    }
+
+    /// Deprecates the asset (owner only): no more sales or proposals; licenses stay valid.
+    pub async fn deprecate(&self, asset: AssetId) -> MarketResult<TxInfo> {
+        let c = self.mp();
+        let call = c.deprecate(asset.to_u256());
+        Ok(fee_of(&self.send("deprecate", call).await?))
+    }
+
+    // ------------------------------------------------------------------ buying
+
+    /// Buys (or renews) a license on `asset` paying in `token`, accepting a price up to `max_price`.
+    ///
+    /// Before anything is sent it checks the listing, the price against `max_price`, and the balance: ETH
+    /// must cover the price plus the most the gas may cost; an ERC-20 balance must cover the price (and ETH
+    /// the approval's gas). With an ERC-20 it approves exactly the price first when the allowance is short.
+    pub async fn buy(
+        &self,
+        asset: AssetId,
+        token: Address,
+        max_price: U256,
+    ) -> MarketResult<Bought> {
+        let op = "buy";
+        let info = self.token_info(token).await?;
+        let offer = self
+            .mp()
+            .listing(asset.to_u256(), token)
+            .call()
+            .await
+            .map_err(self.contract_err(op))?;
+        if !offer.active {
+            // Tell an unknown asset apart from one not sold in this token.
+            self.asset_record(asset).await?;
+            return Err(MarketError::NotListed {
+                asset,
+                token: info.symbol.clone(),
+            });
+        }
+        let price = U256::from(offer.price);
+        let too_high = |price: U256| MarketError::PriceTooHigh {
+            asset,
+            price: info.format(price),
+            max_price: info.format(max_price),
+            symbol: info.symbol.clone(),
+            price_raw: price,
+        };
+        if price > max_price {
+            return Err(too_high(price));
+        }
+        let what = format!("buying asset {asset}");
+        let eth = TokenInfo::eth();
+        let mut approval = None;
+        let mp = self.mp();
+        let erc = IErc20::new(token, &self.provider);
+        let call = if info.is_eth() {
+            let has = self.balance(Address::ZERO, self.sender).await?;
+            self.check_funds(what.clone(), &eth, has, price)?;
+            let call = mp
+                .buy(asset.to_u256(), token, max_price)
+                .value(price)
+                .from(self.sender);
+            let gas = call.estimate_gas().await.map_err(self.contract_err(op));
+            let gas = self.reprice(gas, &too_high)?;
+            let fee = U256::from(gas) * U256::from(self.max_fee_per_gas(op).await?);
+            self.check_funds(what, &eth, has, price + fee)?;
+            call
+        } else {
+            let has = self.balance(token, self.sender).await?;
+            self.check_funds(what.clone(), &info, has, price)?;
+            let allowance = erc
+                .allowance(self.sender, self.deployment.marketplace)
+                .call()
+                .await
+                .map_err(self.contract_err(op))?;
+            if allowance < price {
+                let approve = erc
+                    .approve(self.deployment.marketplace, price)
+                    .from(self.sender);
+                let gas = approve
+                    .estimate_gas()
+                    .await
+                    .map_err(self.contract_err("approve"))?;
+                let fee = U256::from(gas) * U256::from(self.max_fee_per_gas(op).await?);
+                let eth_has = self.balance(Address::ZERO, self.sender).await?;
+                self.check_funds(
+                    format!("approving {} for {what}", info.symbol),
+                    &eth,
+                    eth_has,
+                    fee,
+                )?;
+                approval = Some(fee_of(&self.send("approve", approve).await?));
+            }
+            mp.buy(asset.to_u256(), token, max_price)
+        };
+        let receipt = self.send(op, call).await;
+        let receipt = self.reprice(receipt, &too_high)?;
+        let event: Marketplace::LicensePurchased =
+            self.first_event(op, &receipt, self.deployment.marketplace)?;
+        Ok(Bought {
+            asset,
+            token,
+            price: event.price,
+            expiry: LicenseExpiry::from_chain(event.expiry),
+            approval,
+            tx: fee_of(&receipt),
+        })
+    }
+
+    /// Turns the contract's PriceTooHigh (raw figures) into one in the token's units.
+    fn reprice<T>(
+        &self,
+        result: MarketResult<T>,
+        too_high: &dyn Fn(U256) -> MarketError,
+    ) -> MarketResult<T> {
+        match result {
+            Err(MarketError::PriceTooHigh { price_raw, .. }) => Err(too_high(price_raw)),
+            other => other,
+        }
+    }
+
+    // ------------------------------------------------------------------ revenue
+
+    /// What `account` may withdraw from `asset` in `token` now.
+    pub async fn claimable(
+        &self,
+        asset: AssetId,
+        account: Address,
+        token: Address,
+    ) -> MarketResult<U256> {
+        self.mp()
+            .claimable(asset.to_u256(), account, token)
+            .call()
+            .await
+            .map_err(self.contract_err("claimable"))
+    }
+
+    /// Non-zero claimable amounts of `account` over every pair of `assets` and `tokens`.
+    pub async fn earnings(
+        &self,
+        account: Address,
+        assets: &[AssetId],
+        tokens: &[Address],
+    ) -> MarketResult<Vec<Earning>> {
+        let mut out = Vec::new();
+        for &asset in assets {
+            for &token in tokens {
+                let claimable = self.claimable(asset, account, token).await?;
+                if !claimable.is_zero() {
+                    out.push(Earning {
+                        asset,
+                        token,
+                        claimable,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Withdraws everything the sender may claim from `asset` in `token`.
+    pub async fn withdraw(&self, asset: AssetId, token: Address) -> MarketResult<Withdrawal> {
+        let receipt = self
+            .send("withdraw", self.mp().withdraw(asset.to_u256(), token))
+            .await?;
+        Ok(self.withdrawal(token, &receipt))
+    }
+
+    /// Withdraws the sender's claims on several assets in `token` with one payment.
+    pub async fn withdraw_many(
+        &self,
+        assets: &[AssetId],
+        token: Address,
+    ) -> MarketResult<Withdrawal> {
+        let ids = assets.iter().map(|a| a.to_u256()).collect();
+        let receipt = self
+            .send("withdraw", self.mp().withdrawMany(ids, token))
+            .await?;
+        Ok(self.withdrawal(token, &receipt))
+    }
+
+    fn withdrawal(&self, token: Address, receipt: &TransactionReceipt) -> Withdrawal {
+        let amount = self
+            .events::<Marketplace::Withdrawn>(receipt, self.deployment.marketplace)
+            .iter()
+            .fold(U256::ZERO, |sum, e| sum + e.amount);
+        Withdrawal {
+            token,
+            amount,
+            tx: fee_of(receipt),
+        }
+    }
+
+    /// Moves `amount` shares of `asset` from the sender to `to`. Revenue earned so far stays with the sender.
+    pub async fn transfer_shares(
+        &self,
+        asset: AssetId,
+        to: Address,
+        amount: u64,
+    ) -> MarketResult<TxInfo> {
+        let c = self.mp();
+        let call = c.transferShares(asset.to_u256(), to, u96(amount));
+        Ok(fee_of(&self.send("transfer shares", call).await?))
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// Whether `account` may use the asset (owner, shareholder, unexpired license, or a free listing).
+    pub async fn has_access(&self, asset: AssetId, account: Address) -> MarketResult<bool> {
+        self.mp()
+            .hasAccess(asset.to_u256(), account)
+            .call()
+            .await
+            .map_err(self.contract_err("access"))
+    }
+
+    /// The license `account` holds on `asset`.
+    pub async fn license_expiry(
+        &self,
+        asset: AssetId,
+        account: Address,
+    ) -> MarketResult<LicenseExpiry> {
+        let expiry = self
+            .mp()
+            .licenseExpiry(asset.to_u256(), account)
+            .call()
+            .await
+            .map_err(self.contract_err("license"))?;
+        Ok(LicenseExpiry::from_chain(expiry))
+    }
+
+    /// The asset's stored record; [`MarketError::UnknownAsset`] if there is none.
+    pub async fn asset_record(&self, asset: AssetId) -> MarketResult<AssetRecord> {
+        let r = self
+            .mp()
+            .assetRecord(asset.to_u256())
+            .call()
+            .await
+            .map_err(self.contract_err("asset record"))?;
+        Ok(AssetRecord {
+            kind: AssetKind::try_from(r.kind).map_err(|e| MarketError::Invalid(e.to_string()))?,
+            total_shares: u128_of(r.totalShares),
+            encrypted: r.encrypted,
+            deprecated: r.deprecated,
+            parent_count: r.parentCount,
+            depth: r.depth,
+            version_count: r.versionCount,
+            free: r.freeListings != 0,
+        })
+    }
+
+    /// The asset's owner (the ERC-721 holder).
+    pub async fn owner_of(&self, asset: AssetId) -> MarketResult<Address> {
+        self.asset_record(asset).await?;
+        self.mp()
+            .ownerOf(asset.to_u256())
+            .call()
+            .await
+            .map_err(self.contract_err("owner"))
+    }
+
+    /// The active listing of `asset` in `token`, if any.
+    pub async fn listing(
+        &self,
+        asset: AssetId,
+        token: Address,
+    ) -> MarketResult<Option<LicenseTerms>> {
+        let l = self
+            .mp()
+            .listing(asset.to_u256(), token)
+            .call()
+            .await
+            .map_err(self.contract_err("listing"))?;
+        Ok(l.active.then(|| LicenseTerms {
+            token: PaymentToken::from(token),
+            price: U256::from(l.price),
+            duration: LicenseDuration::from_seconds(l.duration),
+        }))
+    }
+
+    /// Shares `account` holds in `asset`.
+    pub async fn shares_of(&self, asset: AssetId, account: Address) -> MarketResult<u128> {
+        let s = self
+            .mp()
+            .sharesOf(asset.to_u256(), account)
+            .call()
+            .await
+            .map_err(self.contract_err("shares"))?;
+        Ok(u128_of(s))
+    }
+
+    /// The marketplace fee in basis points.
+    pub async fn fee_bps(&self) -> MarketResult<u16> {
+        self.mp()
+            .feeBps()
+            .call()
+            .await
+            .map_err(self.contract_err("fee"))
+    }
+
+    // ------------------------------------------------------------------ proposals
+
+    /// Proposes a new version of `asset`, asking for `requested_shares` if it is accepted. Returns the
+    /// proposal id.
+    pub async fn propose(
+        &self,
+        asset: AssetId,
+        content_cid: &Cid,
+        metadata_cid: &Cid,
+        requested_shares: u64,
+        description_cid: &Cid,
+    ) -> MarketResult<(u64, TxInfo)> {
+        let c = self.mp();
+        let call = c.propose(
+            asset.to_u256(),
+            cid_bytes(content_cid),
+            cid_bytes(metadata_cid),
+            u96(requested_shares),
+            cid_bytes(description_cid),
+        );
+        let receipt = self.send("propose", call).await?;
+        let e: Marketplace::ProposalCreated =
+            self.first_event("propose", &receipt, self.deployment.marketplace)?;
+        Ok((e.proposalId.to::<u64>(), fee_of(&receipt)))
+    }
+
+    /// Votes on an open proposal with the shares the sender held at its snapshot.
+    pub async fn vote(&self, proposal: u64, support: bool) -> MarketResult<TxInfo> {
+        let c = self.mp();
+        let call = c.vote(U256::from(proposal), support);
+        Ok(fee_of(&self.send("vote", call).await?))
+    }
+
+    /// Executes a passed proposal; returns the new version's index.
+    pub async fn execute(&self, proposal: u64) -> MarketResult<(u64, TxInfo)> {
+        let receipt = self
+            .send("execute", self.mp().execute(U256::from(proposal)))
+            .await?;
+        let e: Marketplace::ProposalExecuted =
+            self.first_event("execute", &receipt, self.deployment.marketplace)?;
+        Ok((e.versionIndex.to::<u64>(), fee_of(&receipt)))
+    }
+
+    /// Rejects an open proposal (asset owner only).
+    pub async fn reject(&self, proposal: u64) -> MarketResult<TxInfo> {
+        let c = self.mp();
+        let call = c.reject(U256::from(proposal));
+        Ok(fee_of(&self.send("reject", call).await?))
+    }
+
+    /// A proposal's state and tallies.
+    pub async fn proposal(&self, proposal: u64) -> MarketResult<ProposalInfo> {
+        let p = self
+            .mp()
+            .proposal(U256::from(proposal))
+            .call()
+            .await
+            .map_err(self.contract_err("proposal"))?;
+        Ok(ProposalInfo {
+            asset: AssetId::try_from(p.assetId).map_err(|e| MarketError::Invalid(e.to_string()))?,
+            proposer: p.proposer,
+            state: p.state,
+            requested_shares: u128_of(p.requestedShares),
+            yes_votes: u128_of(p.yesVotes),
+            no_votes: u128_of(p.noVotes),
+            total_at_snapshot: u128_of(p.totalAtSnapshot),
+            deadline: p.deadline.to::<u64>(),
+        })
+    }
+
+    // ------------------------------------------------------------------ attestations
+
+    /// Attests an evaluation result; returns the attestation id.
+    pub async fn attest(&self, req: &AttestRequest) -> MarketResult<(u64, TxInfo)> {
+        let c = self.att();
+        let call = c.attest(
+            req.model.0.to_u256(),
+            U256::from(req.model.1),
+            req.dataset.0.to_u256(),
+            U256::from(req.dataset.1),
+            req.metric.clone(),
+            I256::try_from(req.value).map_err(|e| MarketError::Invalid(e.to_string()))?,
+            req.decimals,
+            cid_bytes(&req.report_cid),
+        );
+        let receipt = self.send("attest", call).await?;
+        let e: Attestations::Attested =
+            self.first_event("attest", &receipt, self.deployment.attestations)?;
+        Ok((e.attestationId.to::<u64>(), fee_of(&receipt)))
+    }
+
+    /// Endorses an attestation with the sender's own report.
+    pub async fn endorse(&self, attestation: u64, report_cid: &Cid) -> MarketResult<TxInfo> {
+        let c = self.att();
+        let call = c.endorse(U256::from(attestation), cid_bytes(report_cid));
+        Ok(fee_of(&self.send("endorse", call).await?))
+    }
+
+    /// Disputes an attestation with the sender's own report.
+    pub async fn dispute(&self, attestation: u64, report_cid: &Cid) -> MarketResult<TxInfo> {
+        let c = self.att();
+        let call = c.dispute(U256::from(attestation), cid_bytes(report_cid));
+        Ok(fee_of(&self.send("dispute", call).await?))
+    }
+
+    /// A label for `token` in messages: `ETH` or its address.
+    pub fn token_label(token: Address) -> String {
+        token_label(token)
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the marketplace SDK: one binary, a module per topic.
+
+mod chain;
+mod common;
+mod content;
