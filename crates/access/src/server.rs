@@ -11,7 +11,7 @@
 //! | `GET /content/{asset}[/{path}]` | the asset's bytes, decrypted, with `Range` support |
 //!
 //! The client IP used for rate limiting comes from axum's `ConnectInfo<SocketAddr>`: serve the router with
-//! `into_make_service_with_connect_info::<SocketAddr>()` (without it, all clients share one bucket).
+//! `into_make_service_with_connect_info::<SocketAddr>()` (without it, refusals are limited per account only).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -269,13 +269,28 @@ fn client_ip(ext: &Extensions) -> Option<IpAddr> {
     ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
-fn ip_key(ip: Option<IpAddr>) -> String {
-    ip.map_or_else(|| "ip:unknown".to_owned(), |ip| format!("ip:{ip}"))
+/// The rate-limit bucket of a client IP. Without `ConnectInfo` the IP is unknown and only accounts are limited:
+/// one shared bucket would let any client lock everybody out.
+fn ip_keys(ip: Option<IpAddr>) -> Vec<String> {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    match ip {
+        Some(ip) => vec![format!("ip:{ip}")],
+        None => {
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    target: "access::limit",
+                    "client IPs are unknown (serve with into_make_service_with_connect_info::<SocketAddr>()): \
+                     refusals are rate limited per account only"
+                )
+            });
+            Vec::new()
+        }
+    }
 }
 
 impl Inner {
     fn check_rate(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        self.limiter.check(&[ip_key(ip)]).map_err(|wait| {
+        self.limiter.check(&ip_keys(ip)).map_err(|wait| {
             ApiError::rate_limited(
                 wait,
                 format!("too many refused requests from this address: wait {wait} s and try again"),
@@ -285,7 +300,7 @@ impl Inner {
 
     /// Charges a refusal to the IP (and the account, if it proved itself) and writes the audit line.
     fn refuse(&self, fail: &Fail, mut entry: AuditEntry) {
-        let mut keys = vec![ip_key(entry.ip)];
+        let mut keys = ip_keys(entry.ip);
         if let Some(a) = fail.verified {
             keys.push(format!("account:{a}"));
         }

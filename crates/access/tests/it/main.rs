@@ -2,5 +2,6 @@
 //! gateway served over HTTP on 127.0.0.1 port 0.
 
 mod common;
+mod content;
 mod release;
 mod siwe;

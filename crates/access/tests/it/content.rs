@@ -1,0 +1,81 @@
+//! Content inside an encrypted folder, by path, with the command line's signed request header.
+
+use scal3ml_access::AccessError;
+use scal3ml_primitives::Cid;
+use scal3ml_store::{ImportOptions, add_path, crypt};
+
+use crate::common::{Node, ONE_ETH, noise};
+
+#[tokio::test]
+async fn a_file_inside_an_encrypted_folder_streams_by_path() {
+    let node = Node::start(1000).await;
+    let (publisher, buyer) = (1, 2);
+    let chain = node.chain_id;
+    // One key for every file of the asset, each file with its own nonce.
+    let key = crypt::FileKey::generate().unwrap();
+    let weights = noise(150_000, 3);
+    let config = b"{\"layers\": 2}".to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("model");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(
+        root.join("sub/weights.bin"),
+        crypt::encrypt_vec(&weights, &key, [1; 16]),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("config.json"),
+        crypt::encrypt_vec(&config, &key, [2; 16]),
+    )
+    .unwrap();
+    let imported = add_path(node.store.as_ref(), &root, ImportOptions::kubo_v1(), false)
+        .await
+        .unwrap();
+    let cid = Cid::from_bytes(imported.cid.to_bytes()).unwrap();
+    node.client
+        .deposit_key(&node.signer(publisher), chain, &cid.to_string(), &key)
+        .await
+        .unwrap();
+    let asset = node.publish(publisher, &cid, ONE_ETH, 0).await;
+    node.buy(buyer, asset, ONE_ETH).await;
+
+    let got = node
+        .client
+        .fetch_content(
+            &node.signer(buyer),
+            chain,
+            asset,
+            "sub/weights.bin",
+            Some("bytes=70000-"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got, weights[70_000..]);
+    let got = node
+        .client
+        .fetch_content(&node.signer(buyer), chain, asset, "config.json", None)
+        .await
+        .unwrap();
+    assert_eq!(got, config);
+    match node
+        .client
+        .fetch_content(&node.signer(buyer), chain, asset, "missing.bin", None)
+        .await
+    {
+        Err(AccessError::Refused {
+            status: 404, code, ..
+        }) => assert_eq!(code, "no_such_path"),
+        other => panic!("expected 404 no_such_path, got {other:?}"),
+    }
+    // Someone without a license gets none of it.
+    match node
+        .client
+        .fetch_content(&node.signer(6), chain, asset, "config.json", None)
+        .await
+    {
+        Err(AccessError::Refused {
+            status: 403, code, ..
+        }) => assert_eq!(code, "no_license"),
+        other => panic!("expected 403 no_license, got {other:?}"),
+    }
+}
