@@ -1,0 +1,658 @@
+//! Queries over the catalog: search, asset detail, versions, lineage, accounts, stats.
+
+use crate::{
+    card::split_tags,
+    db::{Index, cid_text, num, parse_addr, parse_num},
+    error::IndexResult,
+    types::*,
+};
+use alloy_primitives::{Address, U256};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params, params_from_iter};
+use scal3ml_primitives::AssetKind;
+
+const ETH: &str = "0x0000000000000000000000000000000000000000";
+
+/// Turns user words into an FTS5 query: each word becomes a quoted term (so operators and punctuation in user
+/// input are never FTS syntax), all must match; a trailing `*` keeps prefix matching.
+fn fts_terms(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '*' || c == '_'))
+        .filter(|w| !w.trim_matches('*').is_empty())
+        .map(|w| {
+            let prefix = w.ends_with('*');
+            let word = w.replace('*', "");
+            if prefix {
+                format!("\"{word}\"*")
+            } else {
+                format!("\"{word}\"")
+            }
+        })
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// A column filter as an FTS phrase over the words of `value` (a fast candidate filter; the exact comparison
+/// follows in SQL).
+fn fts_phrase(column: &str, value: &str) -> Option<String> {
+    let words: Vec<&str> = value
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    (!words.is_empty()).then(|| format!("{column} : \"{}\"", words.join(" ")))
+}
+
+fn kind_of(v: i64) -> AssetKind {
+    if v == 1 {
+        AssetKind::Model
+    } else {
+        AssetKind::Dataset
+    }
+}
+
+fn snippet_of(description: &str) -> String {
+    const MAX: usize = 160;
+    let text = description.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= MAX {
+        return text;
+    }
+    let mut cut: String = text.chars().take(MAX).collect();
+    if let Some(space) = cut.rfind(' ') {
+        cut.truncate(space);
+    }
+    cut.push('…');
+    cut
+}
+
+impl Index {
+    /// Finds assets by words and filters. Costs are bounded at any catalog size: text goes through the FTS5
+    /// index, filters and sorts through covering indexes, the total is counted only up to
+    /// [`TOTAL_COUNT_CAP`], and pages stop at [`MAX_RESULT_WINDOW`] results.
+    pub fn search(&self, q: &SearchQuery) -> IndexResult<SearchPage> {
+        let per_page = match q.per_page {
+            0 => 20,
+            n => n.min(MAX_PER_PAGE),
+        };
+        let page = q.page.max(1);
+        let offset = u64::from(page - 1) * u64::from(per_page);
+        let conn = self.reader()?;
+
+        let mut fts = Vec::new();
+        if let Some(t) = q.text.as_deref().and_then(fts_terms) {
+            fts.push(t);
+        }
+        if let Some(p) = q.license.as_deref().and_then(|l| fts_phrase("license", l)) {
+            fts.push(p);
+        }
+        if let Some(p) = q.tag.as_deref().and_then(|t| fts_phrase("tags", t)) {
+            fts.push(p);
+        }
+        let has_text = q.text.as_deref().and_then(fts_terms).is_some();
+        let sort = match q.sort {
+            Sort::Relevance if !has_text => Sort::Newest,
+            s => s,
+        };
+
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        let mut wheres: Vec<String> = Vec::new();
+        let mut from = if fts.is_empty() {
+            "assets a".to_owned()
+        } else {
+            wheres.push("asset_fts MATCH ?".into());
+            args.push(Box::new(fts.join(" AND ")));
+            "asset_fts f JOIN assets a ON a.id = f.rowid".to_owned()
+        };
+        if let Some(kind) = q.kind {
+            wheres.push("a.kind = ?".into());
+            args.push(Box::new(kind.to_u8()));
+        }
+        if let Some(license) = &q.license {
+            wheres.push(
+                "EXISTS (SELECT 1 FROM cards c WHERE c.cid = a.metadata_cid AND c.license = ? COLLATE NOCASE)".into(),
+            );
+            args.push(Box::new(license.clone()));
+        }
+        if let Some(tag) = &q.tag {
+            // Tags are stored one per line: match a whole line, case-insensitively.
+            wheres.push(
+                "EXISTS (SELECT 1 FROM cards c WHERE c.cid = a.metadata_cid
+                   AND instr(char(10) || lower(c.tags) || char(10), char(10) || lower(?) || char(10)) > 0)"
+                    .into(),
+            );
+            args.push(Box::new(tag.clone()));
+        }
+        if q.free_only {
+            wheres.push(format!(
+                "EXISTS (SELECT 1 FROM listings z WHERE z.asset_id = a.id AND z.active = 1 AND z.price = '{}')",
+                num(U256::ZERO)
+            ));
+        }
+        let price_sort = matches!(sort, Sort::PriceAsc | Sort::PriceDesc);
+        let price_filter = q.min_price.is_some() || q.max_price.is_some() || q.token.is_some();
+        if price_sort || price_filter {
+            // Drive from the listing index of one token.
+            from = format!("{from} JOIN listings l ON l.asset_id = a.id");
+            wheres.push("l.token = ? AND l.active = 1".into());
+            args.push(Box::new(
+                q.token
+                    .map(crate::db::addr)
+                    .unwrap_or_else(|| ETH.to_owned()),
+            ));
+            if let Some(min) = q.min_price {
+                wheres.push("l.price >= ?".into());
+                args.push(Box::new(num(min)));
+            }
+            if let Some(max) = q.max_price {
+                wheres.push("l.price <= ?".into());
+                args.push(Box::new(num(max)));
+            }
+        }
+        let order = match sort {
+            Sort::Relevance => "ORDER BY f.rank, a.id DESC",
+            Sort::Newest => "ORDER BY a.id DESC",
+            Sort::PriceAsc => "ORDER BY l.price ASC, a.id DESC",
+            Sort::PriceDesc => "ORDER BY l.price DESC, a.id DESC",
+            Sort::Sales => "ORDER BY a.sales DESC, a.id DESC",
+        };
+        let where_sql = if wheres.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", wheres.join(" AND "))
+        };
+        let snippet = if has_text {
+            "snippet(asset_fts, 1, '[', ']', '…', 16)"
+        } else {
+            "NULL"
+        };
+
+        let count_sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {from} {where_sql} LIMIT {})",
+            TOTAL_COUNT_CAP + 1
+        );
+        let counted: u64 = conn
+            .prepare_cached(&count_sql)?
+            .query_row(params_from_iter(args.iter()), |r| r.get::<_, i64>(0))?
+            as u64;
+
+        let mut items = Vec::new();
+        if offset + u64::from(per_page) <= u64::from(MAX_RESULT_WINDOW) {
+            let sql = format!(
+                "SELECT a.id, {snippet} FROM {from} {where_sql} {order} LIMIT {per_page} OFFSET {offset}"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let hits: Vec<(i64, Option<String>)> = stmt
+                .query_map(params_from_iter(args.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            for (id, snippet) in hits {
+                if let Some(mut s) = summary(&conn, id)? {
+                    if let Some(snippet) = snippet.filter(|s| !s.is_empty()) {
+                        s.snippet = snippet;
+                    }
+                    items.push(s);
+                }
+            }
+        }
+        Ok(SearchPage {
+            total: counted.min(TOTAL_COUNT_CAP),
+            total_is_lower_bound: counted > TOTAL_COUNT_CAP,
+            page,
+            per_page,
+            items,
+        })
+    }
+
+    /// What a list shows about one asset.
+    pub fn summary(&self, id: u64) -> IndexResult<Option<AssetSummary>> {
+        summary(&*self.reader()?, id as i64)
+    }
+
+    /// Everything known about an asset, or `None` if no such asset has been indexed.
+    pub fn asset(&self, id: u64) -> IndexResult<Option<AssetDetail>> {
+        let conn = self.reader()?;
+        let Some(summary) = summary(&conn, id as i64)? else {
+            return Ok(None);
+        };
+        let (publisher, gateway_url, card): (String, String, Option<String>) = conn.query_row(
+            "SELECT a.publisher, a.gateway_url, c.json FROM assets a
+             LEFT JOIN cards c ON c.cid = a.metadata_cid AND c.status = 1 WHERE a.id = ?1",
+            params![id as i64],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let edges = |sql: &str| -> IndexResult<Vec<Edge>> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt
+                .query_map(params![id as i64], |r| {
+                    Ok(Edge {
+                        asset: r.get::<_, i64>(0)? as u64,
+                        royalty_bps: r.get(1)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        };
+        let parents =
+            edges("SELECT parent, royalty_bps FROM lineage WHERE child = ?1 ORDER BY parent")?;
+        let children =
+            edges("SELECT child, royalty_bps FROM lineage WHERE parent = ?1 ORDER BY child")?;
+        let mut shareholders = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT holder, balance FROM shares WHERE asset_id = ?1 ORDER BY balance DESC, holder",
+            )?;
+            let mut rows = stmt.query(params![id as i64])?;
+            while let Some(r) = rows.next()? {
+                shareholders.push(Shareholder {
+                    holder: parse_addr(&r.get::<_, String>(0)?)?,
+                    shares: parse_num(&r.get::<_, String>(1)?)?,
+                });
+            }
+        }
+        let mut revenue = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT token, credited, royalties_received, royalties_paid, withdrawn FROM revenue
+                 WHERE asset_id = ?1 ORDER BY token",
+            )?;
+            let mut rows = stmt.query(params![id as i64])?;
+            while let Some(r) = rows.next()? {
+                revenue.push(Revenue {
+                    token: parse_addr(&r.get::<_, String>(0)?)?,
+                    credited: parse_num(&r.get::<_, String>(1)?)?,
+                    royalties_received: parse_num(&r.get::<_, String>(2)?)?,
+                    royalties_paid: parse_num(&r.get::<_, String>(3)?)?,
+                    withdrawn: parse_num(&r.get::<_, String>(4)?)?,
+                });
+            }
+        }
+        Ok(Some(AssetDetail {
+            summary,
+            publisher: parse_addr(&publisher)?,
+            gateway_url,
+            card: card.and_then(|j| serde_json::from_str(&j).ok()),
+            versions: versions(&conn, id)?,
+            parents,
+            children,
+            shareholders,
+            revenue,
+            licenses: licenses_count(&conn, id)?,
+            attestations: attestations(&conn, id)?,
+        }))
+    }
+
+    /// Versions of an asset, oldest first (empty for an unknown asset).
+    pub fn versions(&self, id: u64) -> IndexResult<Vec<VersionInfo>> {
+        versions(&*self.reader()?, id)
+    }
+
+    /// Ancestors and descendants of an asset, transitively, each at its shortest distance.
+    pub fn lineage(&self, id: u64) -> IndexResult<Lineage> {
+        let conn = self.reader()?;
+        let walk = |up: bool| -> IndexResult<Vec<LineageNode>> {
+            let (from, to) = if up {
+                ("child", "parent")
+            } else {
+                ("parent", "child")
+            };
+            let sql = format!(
+                "WITH RECURSIVE walk(asset, depth) AS (
+                    SELECT {to}, 1 FROM lineage WHERE {from} = ?1
+                    UNION
+                    SELECT l.{to}, w.depth + 1 FROM lineage l JOIN walk w ON l.{from} = w.asset WHERE w.depth < 64
+                 )
+                 SELECT w.asset, min(w.depth) AS d, coalesce(c.name, '') FROM walk w
+                 LEFT JOIN assets a ON a.id = w.asset
+                 LEFT JOIN cards c ON c.cid = a.metadata_cid AND c.status = 1
+                 GROUP BY w.asset ORDER BY d, w.asset"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt
+                .query_map(params![id as i64], |r| {
+                    Ok(LineageNode {
+                        asset: r.get::<_, i64>(0)? as u64,
+                        depth: r.get(1)?,
+                        name: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        };
+        Ok(Lineage {
+            ancestors: walk(true)?,
+            descendants: walk(false)?,
+        })
+    }
+
+    /// An account's assets, share holdings and licenses.
+    pub fn account(&self, account: Address) -> IndexResult<AccountView> {
+        let conn = self.reader()?;
+        let a = crate::db::addr(account);
+        let ids: Vec<i64> = conn
+            .prepare_cached("SELECT id FROM assets WHERE owner = ?1 ORDER BY id DESC LIMIT 1000")?
+            .query_map(params![a], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut assets_owned = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(s) = summary(&conn, id)? {
+                assets_owned.push(s);
+            }
+        }
+        let mut holdings = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT asset_id, balance FROM shares WHERE holder = ?1 ORDER BY asset_id",
+            )?;
+            let mut rows = stmt.query(params![a])?;
+            while let Some(r) = rows.next()? {
+                holdings.push(Holding {
+                    asset: r.get::<_, i64>(0)? as u64,
+                    shares: parse_num(&r.get::<_, String>(1)?)?,
+                });
+            }
+        }
+        let mut licenses = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT asset_id, token, paid, purchases, expiry FROM licenses WHERE buyer = ?1
+                 ORDER BY asset_id, token",
+            )?;
+            let mut rows = stmt.query(params![a])?;
+            while let Some(r) = rows.next()? {
+                let expiry: i64 = r.get(4)?;
+                licenses.push(LicenseInfo {
+                    asset: r.get::<_, i64>(0)? as u64,
+                    token: parse_addr(&r.get::<_, String>(1)?)?,
+                    paid: parse_num(&r.get::<_, String>(2)?)?,
+                    purchases: r.get::<_, i64>(3)? as u64,
+                    expiry: (expiry != i64::MAX).then_some(expiry as u64),
+                });
+            }
+        }
+        Ok(AccountView {
+            assets_owned,
+            holdings,
+            licenses,
+        })
+    }
+
+    /// What the access gateway needs: publisher, first and latest content CIDs, encryption.
+    pub fn asset_content(&self, id: u64) -> IndexResult<Option<AssetContent>> {
+        let conn = self.reader()?;
+        type ContentRow = (String, bool, Option<Vec<u8>>, Option<Vec<u8>>);
+        let row: Option<ContentRow> = conn
+            .prepare_cached(
+                "SELECT a.publisher, a.encrypted,
+                    (SELECT content_cid FROM versions WHERE asset_id = a.id AND idx = 0),
+                    (SELECT content_cid FROM versions WHERE asset_id = a.id AND idx = a.latest_version)
+                 FROM assets a WHERE a.id = ?1",
+            )?
+            .query_row(params![id as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let Some((publisher, encrypted, Some(first), Some(latest))) = row else {
+            return Ok(None);
+        };
+        Ok(Some(AssetContent {
+            publisher: parse_addr(&publisher)?,
+            first_content_cid: cid_text(&first),
+            latest_content_cid: cid_text(&latest),
+            encrypted,
+        }))
+    }
+
+    /// Catalog totals and the newest indexed block.
+    pub fn stats(&self) -> IndexResult<Stats> {
+        let conn = self.reader()?;
+        let (datasets, models): (i64, i64) = conn.query_row(
+            "SELECT (SELECT count(*) FROM assets WHERE kind = 0), (SELECT count(*) FROM assets WHERE kind = 1)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let mut sales = Vec::new();
+        {
+            let mut stmt =
+                conn.prepare_cached("SELECT token, sales, volume FROM token_sales ORDER BY token")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                sales.push(TokenSales {
+                    token: parse_addr(&r.get::<_, String>(0)?)?,
+                    sales: r.get::<_, i64>(1)? as u64,
+                    volume: parse_num(&r.get::<_, String>(2)?)?,
+                });
+            }
+        }
+        let next: Option<i64> = conn
+            .query_row("SELECT next_block FROM cursor", [], |r| r.get(0))
+            .optional()?;
+        Ok(Stats {
+            assets: (datasets + models) as u64,
+            datasets: datasets as u64,
+            models: models as u64,
+            licenses: sales.iter().map(|s| s.sales).sum(),
+            sales,
+            last_indexed_block: next.and_then(|n| (n as u64).checked_sub(1)),
+        })
+    }
+
+    /// Licenses sold for an asset.
+    pub fn licenses_count(&self, id: u64) -> IndexResult<LicenseCount> {
+        licenses_count(&*self.reader()?, id)
+    }
+
+    /// Proposals for an asset, oldest first.
+    pub fn proposals(&self, id: u64) -> IndexResult<Vec<ProposalInfo>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT p.id, p.asset_id, p.proposer, p.content_cid, p.metadata_cid, p.requested_shares,
+                p.description_cid, p.snapshot_block, p.deadline, p.state, p.version_index, p.yes_votes,
+                p.no_votes, (SELECT count(*) FROM votes v WHERE v.proposal_id = p.id)
+             FROM proposals p WHERE p.asset_id = ?1 ORDER BY p.id",
+        )?;
+        let mut rows = stmt.query(params![id as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(ProposalInfo {
+                id: r.get::<_, i64>(0)? as u64,
+                asset: r.get::<_, i64>(1)? as u64,
+                proposer: parse_addr(&r.get::<_, String>(2)?)?,
+                content_cid: cid_text(&r.get::<_, Vec<u8>>(3)?),
+                metadata_cid: cid_text(&r.get::<_, Vec<u8>>(4)?),
+                requested_shares: parse_num(&r.get::<_, String>(5)?)?,
+                description_cid: cid_text(&r.get::<_, Vec<u8>>(6)?),
+                snapshot_block: r.get::<_, i64>(7)? as u64,
+                deadline: r.get::<_, i64>(8)? as u64,
+                state: r.get(9)?,
+                version_index: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
+                yes_votes: parse_num(&r.get::<_, String>(11)?)?,
+                no_votes: parse_num(&r.get::<_, String>(12)?)?,
+                votes: r.get::<_, i64>(13)? as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Attestations where the asset is the model or the dataset, oldest first.
+    pub fn attestations(&self, id: u64) -> IndexResult<Vec<AttestationInfo>> {
+        attestations(&*self.reader()?, id)
+    }
+}
+
+fn summary(conn: &Connection, id: i64) -> IndexResult<Option<AssetSummary>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT a.kind, a.owner, a.sales, a.created_block, a.created_time, a.encrypted, a.deprecated,
+                c.status, c.name, c.description, c.license, c.tags
+             FROM assets a LEFT JOIN cards c ON c.cid = a.metadata_cid WHERE a.id = ?1",
+        )?
+        .query_row(params![id], |r: &Row<'_>| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, bool>(5)?,
+                r.get::<_, bool>(6)?,
+                r.get::<_, Option<i64>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<String>>(9)?,
+                r.get::<_, Option<String>>(10)?,
+                r.get::<_, Option<String>>(11)?,
+            ))
+        })
+        .optional()?;
+    let Some((
+        kind,
+        owner,
+        sales,
+        block,
+        time,
+        encrypted,
+        deprecated,
+        status,
+        name,
+        description,
+        license,
+        tags,
+    )) = row
+    else {
+        return Ok(None);
+    };
+    let mut listings = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT token, price, duration FROM listings WHERE asset_id = ?1 AND active = 1 ORDER BY token",
+        )?;
+        let mut rows = stmt.query(params![id])?;
+        while let Some(r) = rows.next()? {
+            listings.push(ListingInfo {
+                token: parse_addr(&r.get::<_, String>(0)?)?,
+                price: parse_num(&r.get::<_, String>(1)?)?,
+                duration: r.get::<_, i64>(2)? as u64,
+            });
+        }
+    }
+    Ok(Some(AssetSummary {
+        id: id as u64,
+        kind: kind_of(kind),
+        name: name.unwrap_or_default(),
+        snippet: snippet_of(description.as_deref().unwrap_or("")),
+        license: license.unwrap_or_default(),
+        tags: split_tags(tags.as_deref().unwrap_or("")),
+        owner: parse_addr(&owner)?,
+        listings,
+        sales: sales as u64,
+        created_block: block as u64,
+        created_time: time as u64,
+        encrypted,
+        deprecated,
+        card_indexed: status == Some(1),
+    }))
+}
+
+fn versions(conn: &Connection, id: u64) -> IndexResult<Vec<VersionInfo>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT idx, content_cid, metadata_cid, author, commitment, block, time FROM versions
+         WHERE asset_id = ?1 ORDER BY idx",
+    )?;
+    let mut rows = stmt.query(params![id as i64])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(VersionInfo {
+            index: r.get::<_, i64>(0)? as u64,
+            content_cid: cid_text(&r.get::<_, Vec<u8>>(1)?),
+            metadata_cid: cid_text(&r.get::<_, Vec<u8>>(2)?),
+            author: parse_addr(&r.get::<_, String>(3)?)?,
+            commitment: format!(
+                "0x{}",
+                alloy_primitives::hex::encode(r.get::<_, Vec<u8>>(4)?)
+            ),
+            block: r.get::<_, i64>(5)? as u64,
+            time: r.get::<_, i64>(6)? as u64,
+        });
+    }
+    Ok(out)
+}
+
+fn licenses_count(conn: &Connection, id: u64) -> IndexResult<LicenseCount> {
+    let (accounts, purchases): (i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT count(DISTINCT buyer), sum(purchases) FROM licenses WHERE asset_id = ?1",
+        )?
+        .query_row(params![id as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(LicenseCount {
+        accounts: accounts as u64,
+        purchases: purchases.unwrap_or(0) as u64,
+    })
+}
+
+fn attestations(conn: &Connection, id: u64) -> IndexResult<Vec<AttestationInfo>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, model_asset, model_version, dataset_asset, dataset_version, attester, metric, value,
+            decimals, report_cid, endorsements, disputes FROM attestations
+         WHERE model_asset = ?1 OR dataset_asset = ?1 ORDER BY id",
+    )?;
+    let mut rows = stmt.query(params![id as i64])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let aid: i64 = r.get(0)?;
+        let mut reviews = Vec::new();
+        {
+            let mut rs = conn.prepare_cached(
+                "SELECT reviewer, agrees, report_cid FROM reviews WHERE attestation_id = ?1 ORDER BY reviewer",
+            )?;
+            let mut rrows = rs.query(params![aid])?;
+            while let Some(rr) = rrows.next()? {
+                reviews.push(ReviewInfo {
+                    reviewer: parse_addr(&rr.get::<_, String>(0)?)?,
+                    agrees: rr.get(1)?,
+                    report_cid: cid_text(&rr.get::<_, Vec<u8>>(2)?),
+                });
+            }
+        }
+        out.push(AttestationInfo {
+            id: aid as u64,
+            model_asset: r.get::<_, i64>(1)? as u64,
+            model_version: r.get::<_, i64>(2)? as u64,
+            dataset_asset: r.get::<_, i64>(3)? as u64,
+            dataset_version: r.get::<_, i64>(4)? as u64,
+            attester: parse_addr(&r.get::<_, String>(5)?)?,
+            metric: r.get(6)?,
+            value: r.get(7)?,
+            decimals: r.get(8)?,
+            report_cid: cid_text(&r.get::<_, Vec<u8>>(9)?),
+            endorsements: r.get::<_, i64>(10)? as u64,
+            disputes: r.get::<_, i64>(11)? as u64,
+            reviews,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_words_never_become_fts_syntax() {
+        assert_eq!(
+            fts_terms("tiny OR \"x\" NEAR(y) col:z").as_deref(),
+            Some("\"tiny\" \"OR\" \"x\" \"NEAR\" \"y\" \"col\" \"z\"")
+        );
+        assert_eq!(fts_terms("bert*").as_deref(), Some("\"bert\"*"));
+        assert_eq!(fts_terms(" -- "), None);
+        assert_eq!(
+            fts_phrase("license", "Apache-2.0").as_deref(),
+            Some("license : \"Apache 2 0\"")
+        );
+    }
+
+    #[test]
+    fn snippets_are_short_and_cut_at_a_word() {
+        assert_eq!(snippet_of("a  b\nc"), "a b c");
+        let long = "word ".repeat(100);
+        let s = snippet_of(&long);
+        assert!(s.ends_with('…') && s.chars().count() <= 161, "{s}");
+    }
+}
