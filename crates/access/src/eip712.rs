@@ -115,8 +115,8 @@ impl SignedAccessRequest {
     }
 }
 
-/// A signed key deposit, as sent in the JSON body of `POST /access/keys`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// A signed key deposit, as sent in the JSON body of `POST /access/keys`. Its `Debug` leaves the key out.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SignedKeyDeposit {
     /// The content CID (text form) the key decrypts: the version-0 content CID of the asset about to be published.
     pub cid: String,
@@ -134,6 +134,20 @@ pub struct SignedKeyDeposit {
     pub gateway: String,
     /// 65-byte signature as 0x-hex.
     pub signature: String,
+}
+
+impl std::fmt::Debug for SignedKeyDeposit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedKeyDeposit")
+            .field("cid", &self.cid)
+            .field("key", &"..")
+            .field("depositor", &self.depositor)
+            .field("nonce", &self.nonce)
+            .field("expiry", &self.expiry)
+            .field("chain_id", &self.chain_id)
+            .field("gateway", &self.gateway)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SignedKeyDeposit {
@@ -234,6 +248,7 @@ mod tests {
         let signer = PrivateKeySigner::random();
         let key = [7u8; 16];
         let dep = SignedKeyDeposit::sign(&signer, 31337, "http://gw", "bafy", &key, 60).unwrap();
+        assert!(!format!("{dep:?}").contains("0707"), "Debug shows the key");
         let good = dep
             .typed(keccak256(key))
             .eip712_signing_hash(&domain(31337));

@@ -211,8 +211,8 @@ pub struct DepositReply {
     pub stored: bool,
 }
 
-/// A released key.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// A released key. Its `Debug` leaves the key out.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KeyRelease {
     /// The asset.
     pub asset: AssetId,
@@ -222,6 +222,17 @@ pub struct KeyRelease {
     pub first_content_cid: String,
     /// The latest version's content CID.
     pub latest_content_cid: String,
+}
+
+impl std::fmt::Debug for KeyRelease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRelease")
+            .field("asset", &self.asset)
+            .field("key", &"..")
+            .field("first_content_cid", &self.first_content_cid)
+            .field("latest_content_cid", &self.latest_content_cid)
+            .finish()
+    }
 }
 
 /// A signed-in session.
@@ -289,12 +300,22 @@ fn ip_keys(ip: Option<IpAddr>) -> Vec<String> {
 }
 
 impl Inner {
-    fn check_rate(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+    /// Turns a client away while its IP has no refusals left (the turning away is audited, not charged).
+    fn check_rate(&self, ip: Option<IpAddr>, action: &'static str) -> Result<(), ApiError> {
         self.limiter.check(&ip_keys(ip)).map_err(|wait| {
-            ApiError::rate_limited(
+            let err = ApiError::rate_limited(
                 wait,
                 format!("too many refused requests from this address: wait {wait} s and try again"),
-            )
+            );
+            self.refuse(
+                &Fail::from(err.clone()),
+                AuditEntry {
+                    action,
+                    ip,
+                    ..Default::default()
+                },
+            );
+            err
         })
     }
 
@@ -509,7 +530,7 @@ async fn deposit_key(
 ) -> Result<Json<DepositReply>, ApiError> {
     let s = &state.0;
     let ip = client_ip(&ext);
-    s.check_rate(ip)?;
+    s.check_rate(ip, "deposit")?;
     let mut entry = AuditEntry {
         action: "deposit",
         ip,
@@ -586,7 +607,7 @@ async fn release_key(
 ) -> Result<Json<KeyRelease>, ApiError> {
     let s = &state.0;
     let ip = client_ip(&ext);
-    s.check_rate(ip)?;
+    s.check_rate(ip, "key")?;
     let mut entry = AuditEntry {
         action: "key",
         ip,
@@ -673,7 +694,7 @@ async fn siwe_login(
 ) -> Response {
     let s = &state.0;
     let ip = client_ip(&ext);
-    if let Err(e) = s.check_rate(ip) {
+    if let Err(e) = s.check_rate(ip, "siwe") {
         return e.into_response();
     }
     let mut entry = AuditEntry {
@@ -874,7 +895,7 @@ async fn serve_content(
 ) -> Response {
     let s = &state.0;
     let ip = client_ip(&ext);
-    if let Err(e) = s.check_rate(ip) {
+    if let Err(e) = s.check_rate(ip, "content") {
         return e.into_response();
     }
     let asset = AssetId(asset);

@@ -434,4 +434,14 @@ async fn refusals_are_rate_limited_per_ip_with_retry_after() {
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
+    let audit = node.audit();
+    assert_eq!(
+        audit.iter().filter(|e| e["reason"] == "no_license").count(),
+        3
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["reason"] == "rate_limited" && e["ip"] == "127.0.0.1")
+    );
 }
