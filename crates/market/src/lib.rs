@@ -24,3 +24,16 @@ pub use types::{
     AssetRecord, AttestRequest, Bought, Deployment, Earning, LicenseExpiry, ProposalInfo,
     PublishRequest, Published, TxInfo, Withdrawal,
 };
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_guide_shows_the_example_as_it_is() {
+        let guide = include_str!("../../../docs/sdk.md");
+        let example = include_str!("../examples/quickstart.rs");
+        assert!(
+            guide.contains(example),
+            "docs/sdk.md must hold crates/market/examples/quickstart.rs verbatim; copy it in again"
+        );
+    }
+}
