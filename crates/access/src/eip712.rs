@@ -243,6 +243,47 @@ mod tests {
         assert_ne!(other.recover().unwrap(), signer.address());
     }
 
+    /// What a wallet is handed for `eth_signTypedData_v4`, written out as JSON by hand and hashed by alloy's
+    /// dynamic EIP-712 encoder: the same digest as our `sol!` structs give, so a wallet's signature verifies here.
+    #[test]
+    fn a_wallets_typed_data_json_hashes_like_our_structs() {
+        let signer = PrivateKeySigner::random();
+        let req =
+            SignedAccessRequest::sign(&signer, 31337, "http://127.0.0.1:8080", AssetId(7), 60)
+                .unwrap();
+        let json = serde_json::json!({
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"}
+                ],
+                "AccessRequest": [
+                    {"name": "asset", "type": "uint256"},
+                    {"name": "account", "type": "address"},
+                    {"name": "nonce", "type": "bytes32"},
+                    {"name": "expiry", "type": "uint64"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "gateway", "type": "string"}
+                ]
+            },
+            "primaryType": "AccessRequest",
+            "domain": {"name": "Scal3ML Access", "version": "1", "chainId": 31337},
+            "message": {
+                "asset": "7",
+                "account": req.account.to_string(),
+                "nonce": req.nonce.to_string(),
+                "expiry": req.expiry,
+                "chainId": "31337",
+                "gateway": "http://127.0.0.1:8080"
+            }
+        });
+        let typed: alloy::dyn_abi::TypedData = serde_json::from_value(json).unwrap();
+        let hash = typed.eip712_signing_hash().unwrap();
+        assert_eq!(hash, req.typed().eip712_signing_hash(&domain(31337)));
+        assert_eq!(recover(&req.signature, &hash).unwrap(), signer.address());
+    }
+
     #[test]
     fn deposit_signature_commits_to_the_key() {
         let signer = PrivateKeySigner::random();

@@ -719,7 +719,8 @@ async fn siwe_login(
             )
             .into());
         }
-        if !msg.uri.starts_with(&cfg.public_url) {
+        let under = msg.uri.strip_prefix(cfg.public_url.as_str());
+        if !under.is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#'])) {
             return Err(ApiError::unauthorized(
                 "wrong_uri",
                 format!(

@@ -227,6 +227,18 @@ async fn siwe_refuses_wrong_domain_chain_signer_and_unknown_nonce() {
         "bad_signature"
     );
 
+    // A URI that only looks like this gateway's (same prefix, another port).
+    let n = nonce(&http, &node).await;
+    let msg = message(&node, 2, &n, chain, None).replace(
+        &format!("URI: {}/", node.base),
+        &format!("URI: {}0/", node.base),
+    );
+    let r = login(&http, &node, &msg, 2).await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "wrong_uri"
+    );
+
     // A nonce this gateway never issued.
     let r = login(
         &http,
