@@ -465,3 +465,73 @@ pub(crate) fn token_label(token: Address) -> String {
         token.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::{rpc::json_rpc::ErrorPayload, sol_types::SolError, transports::TransportErrorKind};
+    use scal3ml_contracts::{Marketplace, TestToken};
+
+    /// A node's answer to a call that reverted with `data`, as geth, anvil and our devnet send it.
+    fn reverted(data: Vec<u8>) -> ContractError {
+        let hex = format!("\"0x{}\"", alloy::hex::encode(data));
+        ContractError::TransportError(RpcError::ErrorResp(ErrorPayload {
+            code: 3,
+            message: "execution reverted".into(),
+            data: Some(serde_json::value::RawValue::from_string(hex).unwrap()),
+        }))
+    }
+
+    fn map(data: Vec<u8>) -> MarketError {
+        from_contract("buy", "http://node", reverted(data))
+    }
+
+    #[test]
+    fn a_price_that_rose_in_flight_keeps_its_figures() {
+        let e = Marketplace::PriceTooHigh {
+            price: U256::from(60),
+            maxPrice: U256::from(50),
+        };
+        match map(e.abi_encode()) {
+            MarketError::PriceTooHigh { price_raw, .. } => assert_eq!(price_raw, U256::from(60)),
+            other => panic!("expected PriceTooHigh, got {other}"),
+        }
+    }
+
+    #[test]
+    fn custom_errors_become_sentences() {
+        let unknown = Marketplace::UnknownAsset {
+            assetId: U256::from(7),
+        };
+        assert!(matches!(
+            map(unknown.abi_encode()),
+            MarketError::UnknownAsset { asset: AssetId(7) }
+        ));
+        let owner = Marketplace::NotAssetOwner {
+            assetId: U256::from(3),
+            caller: Address::repeat_byte(1),
+        };
+        let msg = map(owner.abi_encode()).to_string();
+        assert!(msg.contains("only the owner of asset 3"), "{msg}");
+        let allowance = TestToken::ERC20InsufficientAllowance {
+            spender: Address::repeat_byte(2),
+            allowance: U256::from(1),
+            needed: U256::from(5),
+        };
+        let msg = map(allowance.abi_encode()).to_string();
+        assert!(msg.contains("approve it first"), "{msg}");
+        let msg = map(vec![0xde, 0xad, 0xbe, 0xef]).to_string();
+        assert!(msg.contains("no reason the SDK knows"), "{msg}");
+    }
+
+    #[test]
+    fn no_answer_is_unreachable_with_the_url() {
+        let e = ContractError::TransportError(TransportErrorKind::custom_str("connection refused"));
+        let msg = from_contract("buy", "http://127.0.0.1:9", e).to_string();
+        assert!(
+            msg.contains("cannot reach the chain at http://127.0.0.1:9")
+                && msg.contains("is the node running"),
+            "{msg}"
+        );
+    }
+}
