@@ -574,10 +574,15 @@ async fn deposit_key(
                 verified: Some(dep.depositor),
             });
         }
-        let done = s.vault.deposit(&cid, dep.depositor, &key).map_err(|e| Fail {
-            err: e.into(),
-            verified: Some(dep.depositor),
-        })?;
+        // The deposit fsyncs the key store: off the async threads.
+        let (inner, stored_cid, depositor) = (state.0.clone(), cid.clone(), dep.depositor);
+        let done = tokio::task::spawn_blocking(move || inner.vault.deposit(&stored_cid, depositor, &key))
+            .await
+            .map_err(|e| Fail::from(ApiError::internal(format!("the deposit task failed: {e}"))))?
+            .map_err(|e| Fail {
+                err: e.into(),
+                verified: Some(dep.depositor),
+            })?;
         Ok((cid, dep.depositor, done))
     }
     .await;

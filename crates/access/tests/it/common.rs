@@ -80,6 +80,11 @@ pub(crate) struct Node {
 impl Node {
     /// Starts everything; `failures_per_minute` is the gateway's refusal budget per IP and account.
     pub(crate) async fn start(failures_per_minute: u32) -> Self {
+        Self::start_with(failures_per_minute, true).await
+    }
+
+    /// As [`Node::start`]; without `connect_info` the server does not tell the gateway the client's IP.
+    pub(crate) async fn start_with(failures_per_minute: u32, connect_info: bool) -> Self {
         let devnet = spawn(DevnetConfig::test()).await.unwrap();
         let admin = devnet.dev_keys()[0].0;
         let deployment = deploy(&wallet_provider(&devnet, 0), admin).await.unwrap();
@@ -104,12 +109,16 @@ impl Node {
         .unwrap();
         let app = axum::Router::new().nest("/access", router(state.clone()));
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
+            if connect_info {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .await
+                .unwrap();
+            } else {
+                axum::serve(listener, app).await.unwrap();
+            }
         });
         let client = AccessClient::new(&base, &HttpClient::default());
         Self {

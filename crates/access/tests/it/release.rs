@@ -445,3 +445,40 @@ async fn refusals_are_rate_limited_per_ip_with_retry_after() {
             .any(|e| e["reason"] == "rate_limited" && e["ip"] == "127.0.0.1")
     );
 }
+
+#[tokio::test]
+async fn without_client_ips_refusals_are_limited_per_account_and_others_are_served() {
+    // Behind a server that does not pass ConnectInfo, one shared IP bucket would let one client lock everybody
+    // out; the gateway limits the refused account only.
+    let node = crate::common::Node::start_with(2, false).await;
+    let (publisher, buyer, outsider) = (1, 2, 3);
+    let chain = node.chain_id;
+    let (key, cid) = node.encrypt_into_store(b"per account").await;
+    node.client
+        .deposit_key(&node.signer(publisher), chain, &cid.to_string(), &key)
+        .await
+        .unwrap();
+    let asset = node.publish(publisher, &cid, ONE_ETH, 0).await;
+    node.buy(buyer, asset, ONE_ETH).await;
+    for _ in 0..2 {
+        let (status, _, _) = refused(
+            node.client
+                .request_key(&node.signer(outsider), chain, asset)
+                .await,
+        );
+        assert_eq!(status, 403);
+    }
+    let (status, code, _) = refused(
+        node.client
+            .request_key(&node.signer(outsider), chain, asset)
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (429, "rate_limited"));
+    assert_eq!(
+        node.client
+            .request_key(&node.signer(buyer), chain, asset)
+            .await
+            .unwrap(),
+        key
+    );
+}
