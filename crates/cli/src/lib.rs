@@ -6,6 +6,8 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 pub mod config;
+mod node_client;
+pub mod wallet;
 
 /// Scal3ML: an open marketplace for machine-learning datasets and models.
 #[derive(Debug, Parser)]
@@ -24,10 +26,40 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Accounts in encrypted keystores: new, import, list.
+    Account(commands::account::AccountArgs),
     /// Run the whole platform locally: embedded chain, contracts, store, indexer, API and gateways.
     Dev(commands::dev::DevArgs),
     /// Run a node (API, gateways, indexer) against a real chain: --network NAME or --rpc-url URL.
     Node(commands::node::NodeArgs),
+    /// Publish a file or folder as a dataset or model: free, or priced (then encrypted).
+    Publish(Box<commands::publish::PublishArgs>),
+    /// Find assets: words plus filters (kind, license, tag, price, free), sorting, paging.
+    Search(commands::catalog::SearchArgs),
+    /// Show an asset: card, files, versions, lineage, price, evaluations.
+    Show(commands::catalog::AssetArgs),
+    /// List an asset's versions.
+    Versions(commands::catalog::AssetArgs),
+    /// Show an asset's ancestors and descendants.
+    Lineage(commands::catalog::AssetArgs),
+    /// Buy a license to an asset with ETH or an ERC-20 (the approval is handled).
+    Buy(commands::trade::BuyArgs),
+    /// Download an asset: fetch and verify every block, decrypt, check each file's SHA-256; resumable.
+    Get(commands::get::GetArgs),
+    /// May this account use this asset? (exit status 1 if not)
+    Access(commands::trade::AccessArgs),
+    /// What an account may withdraw, per asset and token.
+    Earnings(commands::trade::EarningsArgs),
+    /// Withdraw everything you are owed, one transaction per token.
+    Withdraw(commands::trade::EarningsArgs),
+    /// Revenue shares: transfer.
+    #[command(subcommand)]
+    Shares(commands::trade::SharesCommand),
+    /// Listings: set-price.
+    #[command(subcommand)]
+    Listing(commands::trade::ListingCommand),
+    /// Stop selling an asset (licenses already sold stay valid).
+    Deprecate(commands::trade::DeprecateArgs),
     /// Content-addressed storage: add, cat, get, ls, CAR, pins, gc.
     Store(commands::store::StoreArgs),
     /// Run the embedded EVM chain alone (JSON-RPC on 127.0.0.1:8545 by default).
@@ -41,19 +73,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
+            Command::Account(args) => commands::account::run(args).await,
             Command::Dev(args) => commands::dev::run(args).await,
             Command::Node(args) => commands::node::run(args).await,
+            Command::Publish(args) => commands::publish::run(*args).await,
+            Command::Search(args) => commands::catalog::search(args).await,
+            Command::Show(args) => commands::catalog::show(args).await,
+            Command::Versions(args) => commands::catalog::versions(args).await,
+            Command::Lineage(args) => commands::catalog::lineage(args).await,
+            Command::Buy(args) => commands::trade::buy(args).await,
+            Command::Get(args) => commands::get::run(args).await,
+            Command::Access(args) => commands::trade::access(args).await,
+            Command::Earnings(args) => commands::trade::earnings(args).await,
+            Command::Withdraw(args) => commands::trade::withdraw(args).await,
+            Command::Shares(cmd) => commands::trade::shares(cmd).await,
+            Command::Listing(cmd) => commands::trade::listing(cmd).await,
+            Command::Deprecate(args) => commands::trade::deprecate(args).await,
             Command::Store(args) => commands::store::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
         }
-    })
-}
-
-/// The per-user data directory: `$SCAL3ML_DATA_DIR` is handled by each command's flag; this is the fallback
-/// (`~/.local/share/scal3ml` on Linux).
-pub(crate) fn default_data_dir() -> anyhow::Result<std::path::PathBuf> {
-    dirs::data_dir().map(|d| d.join("scal3ml")).ok_or_else(|| {
-        anyhow::anyhow!("no per-user data directory (is $HOME set?): pass --data-dir")
     })
 }
 
@@ -70,4 +108,13 @@ pub fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_command_line_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
 }

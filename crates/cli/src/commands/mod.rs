@@ -1,6 +1,11 @@
 //! One module per `scal3ml` subcommand.
 
+pub(crate) mod account;
+pub(crate) mod catalog;
 pub(crate) mod dev;
 pub(crate) mod devnet;
+pub(crate) mod get;
 pub(crate) mod node;
+pub(crate) mod publish;
 pub(crate) mod store;
+pub(crate) mod trade;

@@ -79,7 +79,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     );
     let data_dir = match args.data_dir {
         Some(dir) => dir,
-        None => crate::default_data_dir()?.join(&name),
+        None => crate::wallet::default_data_dir()?.join(&name),
     };
     let mut config = NodeConfig::new(
         &data_dir,

@@ -1,0 +1,185 @@
+//! `scal3ml get`: download an asset. The card comes from the node's trustless gateway (verified against its
+//! CID); for an encrypted asset the key comes from the access gateway the asset names, which releases it only
+//! to a licensed account; every block is verified against its CID, every file decrypted and checked against
+//! the card's SHA-256, and written under `<name>.part` until complete, so an interrupted download resumes.
+
+use crate::{
+    node_client::{NodeArgs, NodeClient, emit},
+    wallet::SignerArgs,
+};
+use anyhow::Context as _;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use scal3ml_access::client::AccessClient;
+use scal3ml_index::AssetDetail;
+use scal3ml_market::content::{self, FileEntry};
+use scal3ml_primitives::{AssetId, card::Card};
+use scal3ml_store::{Cid, export, gateway::GatewayClient};
+use std::path::PathBuf;
+
+/// Flags of `scal3ml get`.
+#[derive(Debug, Args)]
+pub(crate) struct GetArgs {
+    /// The asset id.
+    asset: u64,
+    /// Where to write it: a file for a single-file asset, a folder otherwise [default: the card's file name,
+    /// or the asset's name for a folder].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Which version (0 is the first) [default: the latest].
+    #[arg(long, value_name = "N")]
+    asset_version: Option<u64>,
+    /// No progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    #[command(flatten)]
+    signer: SignerArgs,
+    #[command(flatten)]
+    node: NodeArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn run(args: GetArgs) -> anyhow::Result<()> {
+    let node = NodeClient::connect(&args.node).await?;
+    let asset = AssetId(args.asset);
+    let detail: AssetDetail = node.get(&format!("/api/assets/{asset}")).await?;
+    let version = match args.asset_version {
+        Some(v) => detail
+            .versions
+            .iter()
+            .find(|x| x.index == v)
+            .with_context(|| {
+                format!(
+                    "asset {asset} has no version {v}: it has {} (0 to {})",
+                    detail.versions.len(),
+                    detail.versions.len().saturating_sub(1)
+                )
+            })?,
+        None => detail
+            .versions
+            .last()
+            .context("the catalog lists no version of this asset")?,
+    };
+    let root: Cid = version
+        .content_cid
+        .parse()
+        .context("the version's content id is not a CID")?;
+    let card_cid: Cid = version
+        .metadata_cid
+        .parse()
+        .context("the version's card id is not a CID")?;
+    let source = GatewayClient::new(&node.base).with_http(&node.http);
+    let card_bytes = export::cat_to_vec(&source, &card_cid)
+        .await
+        .with_context(|| format!("fetching the card {card_cid} from {}", node.base))?;
+    let card = Card::from_json(&card_bytes).context("the asset's card is not valid")?;
+    let files: Vec<FileEntry> = card
+        .files
+        .iter()
+        .map(|f| {
+            Ok(FileEntry {
+                path: f.path.clone(),
+                size: f.size,
+                sha256: f.sha256.clone(),
+                cid: f
+                    .cid
+                    .parse()
+                    .with_context(|| format!("the card's file {} has no valid CID", f.path))?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let key = if detail.summary.encrypted {
+        let signer = node.signer(&args.signer).context(
+            "this asset is encrypted: say which licensed account you are (--dev-account N, --keystore NAME or SCAL3ML_PRIVATE_KEY)",
+        )?;
+        let gateway = if detail.gateway_url.is_empty() {
+            node.network.node_url.clone()
+        } else {
+            detail.gateway_url.clone()
+        };
+        Some(
+            AccessClient::new(&gateway, &node.http)
+                .request_key(&signer, node.network.chain_id, asset)
+                .await
+                .with_context(|| {
+                    format!(
+                        "asking {gateway} for the key of asset {asset} as {}",
+                        signer.address()
+                    )
+                })?,
+        )
+    } else {
+        None
+    };
+    let dest = match args.output {
+        Some(p) => p,
+        None if files.len() == 1 && files[0].cid == root => {
+            PathBuf::from(file_name(&files[0].path))
+        }
+        None => PathBuf::from(file_name(&card.name)),
+    };
+    let total: u64 = files.iter().map(|f| f.size).sum();
+    let bar = if args.no_progress || args.json {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .expect("template")
+            .progress_chars("=> "),
+        );
+        bar
+    };
+    let mut progress = |p: content::Progress<'_>| {
+        bar.set_message(p.path.to_string());
+        bar.set_position(p.total_done);
+    };
+    let done =
+        content::download(&source, &root, key.as_ref(), &files, &dest, &mut progress).await?;
+    bar.finish_and_clear();
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        asset: AssetId,
+        version: u64,
+        path: &'a std::path::Path,
+        content_cid: String,
+        #[serde(flatten)]
+        done: &'a content::Downloaded,
+    }
+    let out = Out {
+        asset,
+        version: version.index,
+        path: &dest,
+        content_cid: root.to_string(),
+        done: &done,
+    };
+    emit(args.json, &out, || {
+        println!(
+            "Wrote asset {asset} v{} to {} ({} files written, {} already complete; every block verified{})",
+            version.index,
+            dest.display(),
+            done.written.len(),
+            done.skipped.len(),
+            if key.is_some() { ", decrypted" } else { "" }
+        );
+    });
+    Ok(())
+}
+
+/// A safe local name from a card path or name: its last component, with path separators removed.
+fn file_name(text: &str) -> String {
+    let last = text.rsplit('/').next().unwrap_or(text);
+    let clean: String = last
+        .chars()
+        .map(|c| if c == '\\' || c == '\0' { '_' } else { c })
+        .collect();
+    if clean.is_empty() || clean == "." || clean == ".." {
+        "asset".into()
+    } else {
+        clean
+    }
+}

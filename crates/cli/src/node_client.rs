@@ -1,0 +1,220 @@
+//! How commands reach a node and its chain: `--node URL` names the node (its REST API, access gateway and
+//! IPFS gateway); the node tells where its chain's JSON-RPC is and which contracts to call, and
+//! `--rpc-url` overrides that when the client sees the chain at another address.
+
+use crate::wallet::SignerArgs;
+use alloy::{
+    network::EthereumWallet,
+    providers::{DynProvider, Provider, ProviderBuilder},
+};
+use anyhow::Context as _;
+use clap::Args;
+use scal3ml_market::{Deployment, Market};
+use scal3ml_server::{ApiErrorBody, NetworkInfo};
+use scal3ml_store::http::{HttpClient, HttpConfig};
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// Where the node is.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct NodeArgs {
+    /// The Scal3ML node to use (`scal3ml dev` or `scal3ml node`).
+    #[arg(
+        long,
+        env = "SCAL3ML_NODE",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub(crate) node: String,
+    /// The chain's JSON-RPC URL, when it differs from the one the node announces.
+    #[arg(long, env = "SCAL3ML_RPC_URL", global = true)]
+    pub(crate) rpc_url: Option<String>,
+    /// A PEM file of an extra certificate authority to trust for https:// nodes.
+    #[arg(long, env = "SCAL3ML_CA_CERT", global = true, value_name = "FILE")]
+    pub(crate) ca_cert: Option<PathBuf>,
+}
+
+/// A connection to a node.
+pub(crate) struct NodeClient {
+    pub(crate) base: String,
+    pub(crate) http: HttpClient,
+    pub(crate) network: NetworkInfo,
+    rpc_url: String,
+}
+
+impl NodeClient {
+    /// Connects: asks the node for its network.
+    pub(crate) async fn connect(args: &NodeArgs) -> anyhow::Result<Self> {
+        let mut config = HttpConfig::new();
+        if let Some(ca) = &args.ca_cert {
+            config = config.with_ca_cert_file(ca)?;
+        }
+        let http = config.client()?;
+        let base = args.node.trim_end_matches('/').to_string();
+        let network: NetworkInfo = get_json(&http, &base, "/api/network").await.map_err(|e| {
+            anyhow::anyhow!(
+                "{e:#}\n(is the node running? start one with `scal3ml dev`, or pass --node URL / set SCAL3ML_NODE)"
+            )
+        })?;
+        let rpc_url = args
+            .rpc_url
+            .clone()
+            .unwrap_or_else(|| network.rpc_url.clone());
+        Ok(Self {
+            base,
+            http,
+            network,
+            rpc_url,
+        })
+    }
+
+    /// GETs JSON from the node; a node error becomes its message.
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        get_json(&self.http, &self.base, path).await
+    }
+
+    /// Resolves `ETH`, a token symbol the node announces, or a token address to (address, symbol, decimals).
+    pub(crate) async fn token(
+        &self,
+        market: &Market<DynProvider>,
+        text: &str,
+    ) -> anyhow::Result<scal3ml_market::TokenInfo> {
+        if text.eq_ignore_ascii_case("eth") {
+            return Ok(scal3ml_market::TokenInfo::eth());
+        }
+        let address = match self.network.tokens.iter().find(|t| t.symbol.eq_ignore_ascii_case(text)) {
+            Some(t) => t.address,
+            None => scal3ml_market::parse_token(text).map_err(|_| {
+                let known: Vec<&str> = self.network.tokens.iter().map(|t| t.symbol.as_str()).collect();
+                anyhow::anyhow!(
+                    "unknown token {text:?}: use ETH, a token address (0x...), or one of the node's tokens: {}",
+                    if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                )
+            })?,
+        };
+        Ok(market.token_info(address).await?)
+    }
+
+    /// Uploads a CAR file; the node pins its roots.
+    pub(crate) async fn upload_car(
+        &self,
+        car: &Path,
+    ) -> anyhow::Result<scal3ml_server::UploadResult> {
+        let url = format!("{}/api/car", self.base);
+        let file = tokio::fs::File::open(car).await?;
+        let len = file.metadata().await?.len();
+        let body =
+            reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
+        let response = self
+            .http
+            .reqwest()
+            .post(&url)
+            .header("content-type", "application/vnd.ipld.car")
+            .header("content-length", len)
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("uploading to the node at {}", self.base))?;
+        read_json(&url, response).await
+    }
+
+    /// The marketplace SDK for the signer's account (or read-only for `None`, using the zero address).
+    pub(crate) async fn market(
+        &self,
+        signer: Option<&alloy::signers::local::PrivateKeySigner>,
+    ) -> anyhow::Result<Market<DynProvider>> {
+        let url: reqwest::Url = self
+            .rpc_url
+            .parse()
+            .with_context(|| format!("the chain URL {:?} is not a URL", self.rpc_url))?;
+        let url = url.as_str().parse()?;
+        let (provider, sender) = match signer {
+            Some(s) => (
+                ProviderBuilder::new()
+                    .wallet(EthereumWallet::from(s.clone()))
+                    .connect_http(url)
+                    .erased(),
+                s.address(),
+            ),
+            None => (
+                ProviderBuilder::new().connect_http(url).erased(),
+                alloy::primitives::Address::ZERO,
+            ),
+        };
+        let deployment = Deployment {
+            chain_id: self.network.chain_id,
+            marketplace: self.network.marketplace,
+            attestations: self.network.attestations,
+        };
+        Ok(Market::builder(provider, deployment, sender)
+            .legacy(!self.network.eip1559)
+            .rpc_url(self.rpc_url.clone())
+            .connect()
+            .await?)
+    }
+
+    /// The signer the flags name, checked against this node's chain.
+    pub(crate) fn signer(
+        &self,
+        args: &SignerArgs,
+    ) -> anyhow::Result<alloy::signers::local::PrivateKeySigner> {
+        args.signer(self.network.chain_id)
+    }
+
+    /// A link to a transaction on the network's explorer, if it has one.
+    pub(crate) fn tx_link(&self, hash: alloy::primitives::TxHash) -> Option<String> {
+        self.network
+            .explorer
+            .as_ref()
+            .map(|e| format!("{}/tx/{hash}", e.trim_end_matches('/')))
+    }
+}
+
+async fn read_json<T: DeserializeOwned>(
+    url: &str,
+    response: reqwest::Response,
+) -> anyhow::Result<T> {
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .with_context(|| format!("reading the answer of {url}"))?;
+    if !status.is_success() {
+        if let Ok(body) = serde_json::from_slice::<ApiErrorBody>(&bytes) {
+            anyhow::bail!("{}", body.error.message);
+        }
+        anyhow::bail!(
+            "{url} answered {status}: {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+        );
+    }
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{url} did not answer the JSON expected"))
+}
+
+async fn get_json<T: DeserializeOwned>(
+    http: &HttpClient,
+    base: &str,
+    path: &str,
+) -> anyhow::Result<T> {
+    let url = format!("{base}{path}");
+    let response = http
+        .reqwest()
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the node at {base}"))?;
+    read_json(&url, response).await
+}
+
+/// Prints `value` as JSON (for `--json`) or calls `human` to print it for people.
+pub(crate) fn emit<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce()) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("results serialize")
+        );
+    } else {
+        human();
+    }
+}
