@@ -34,6 +34,8 @@ mod erc20 {
 }
 use erc20::IErc20;
 
+use std::time::Duration;
+
 const DEFAULT_URL: &str = "the configured RPC endpoint";
 
 /// Builds a [`Market`]: set the options, then [`MarketBuilder::connect`].
@@ -44,9 +46,17 @@ pub struct MarketBuilder<P> {
     sender: Address,
     legacy: bool,
     url: String,
+    receipt_timeout: Duration,
 }
 
 impl<P: Provider> MarketBuilder<P> {
+    /// How long to wait for a sent transaction's receipt before giving up (default 5 minutes). The
+    /// transaction may still be mined later; the error names its hash.
+    pub fn receipt_timeout(mut self, timeout: Duration) -> Self {
+        self.receipt_timeout = timeout;
+        self
+    }
+
     /// Sends legacy transactions (gas price, no EIP-1559 fees), for chains without EIP-1559 (Neon EVM).
     pub fn legacy(mut self, legacy: bool) -> Self {
         self.legacy = legacy;
@@ -91,6 +101,7 @@ impl<P: Provider> MarketBuilder<P> {
             sender: self.sender,
             legacy: self.legacy,
             url,
+            receipt_timeout: self.receipt_timeout,
         })
     }
 }
@@ -104,6 +115,7 @@ pub struct Market<P> {
     sender: Address,
     legacy: bool,
     url: String,
+    receipt_timeout: Duration,
 }
 
 fn fee_of(receipt: &TransactionReceipt) -> TxInfo {
@@ -137,6 +149,7 @@ impl<P: Provider> Market<P> {
             sender,
             legacy: false,
             url: DEFAULT_URL.to_string(),
+            receipt_timeout: Duration::from_secs(300),
         }
     }
 
@@ -217,11 +230,19 @@ impl<P: Provider> Market<P> {
             call = call.gas_price(price);
         }
         let pending = call.send().await.map_err(self.contract_err(op))?;
-        let receipt = pending.get_receipt().await.map_err(|e| MarketError::Rpc {
-            op,
-            url: self.url.clone(),
-            reason: format!("waiting for the receipt failed: {e}"),
-        })?;
+        let tx = *pending.tx_hash();
+        let receipt = pending
+            .with_timeout(Some(self.receipt_timeout))
+            .get_receipt()
+            .await
+            .map_err(|e| MarketError::Rpc {
+                op,
+                url: self.url.clone(),
+                reason: format!(
+                    "transaction {tx} was sent but waiting for its receipt failed ({e}); it may still be \
+                     mined: look it up before sending again"
+                ),
+            })?;
         if !receipt.status() {
             return Err(MarketError::Reverted {
                 op,
