@@ -1,5 +1,5 @@
 //! Failure rate limiting: a token bucket per client IP and per (authenticated) account. Each refusal takes a
-//! token; a bucket refills at `per_minute` tokens a minute up to `per_minute`; while a bucket is empty, requests
+//! token; a bucket refills at `count` tokens per window (a minute by default) up to `count`; while a bucket is empty, requests
 //! from that IP or account are answered 429 with `Retry-After` before any work is done. Only accounts whose
 //! signature verified are charged, so nobody can lock out an account by sending forged requests in its name.
 
@@ -18,10 +18,15 @@ pub struct FailureLimiter {
 impl FailureLimiter {
     /// Allows `per_minute` failures a minute per key (bursts up to `per_minute`).
     pub fn new(per_minute: u32) -> Self {
-        let capacity = f64::from(per_minute.max(1));
+        Self::with_window(per_minute, Duration::from_secs(60))
+    }
+
+    /// Allows `count` failures per `window` per key (bursts up to `count`).
+    pub fn with_window(count: u32, window: Duration) -> Self {
+        let capacity = f64::from(count.max(1));
         Self {
             capacity,
-            refill_per_sec: capacity / 60.0,
+            refill_per_sec: capacity / window.as_secs_f64().max(1.0),
             buckets: Mutex::new(HashMap::new()),
         }
     }

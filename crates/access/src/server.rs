@@ -63,8 +63,10 @@ pub struct AccessConfig {
     pub siwe_domain: String,
     /// The longest a signed request may be valid for (default 10 minutes).
     pub max_request_ttl: Duration,
-    /// Refusals allowed per client IP and per account per minute before 429 (default 20).
+    /// Refusals allowed per client IP and per account per `failure_window` before 429 (default 20).
     pub failures_per_minute: u32,
+    /// The window `failures_per_minute` counts over (default a minute).
+    pub failure_window: Duration,
     /// The longest a browser session lasts (default 12 hours; a SIWE expiration time shortens it).
     pub session_ttl: Duration,
 }
@@ -87,6 +89,7 @@ impl AccessConfig {
             siwe_domain,
             max_request_ttl: Duration::from_secs(600),
             failures_per_minute: 20,
+            failure_window: Duration::from_secs(60),
             session_ttl: Duration::from_secs(12 * 3600),
         }
     }
@@ -94,6 +97,14 @@ impl AccessConfig {
     /// Sets the refusals allowed per minute per IP and per account.
     pub fn with_failures_per_minute(mut self, n: u32) -> Self {
         self.failures_per_minute = n;
+        self
+    }
+
+    /// Sets the refusals allowed per `window` per IP and per account (tests use a long window, so a slow machine
+    /// cannot refill a bucket mid-test).
+    pub fn with_failure_window(mut self, n: u32, window: Duration) -> Self {
+        self.failures_per_minute = n;
+        self.failure_window = window;
         self
     }
 
@@ -161,7 +172,8 @@ impl AccessState {
         let vault = KeyVault::open(&config.data_dir)?;
         let nonces = NonceBook::open(&config.data_dir)?;
         let audit = AuditLog::open(&config.data_dir)?;
-        let limiter = FailureLimiter::new(config.failures_per_minute);
+        let limiter =
+            FailureLimiter::with_window(config.failures_per_minute, config.failure_window);
         Ok(Self(Arc::new(Inner {
             config,
             vault,

@@ -78,13 +78,13 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    /// Starts everything; `failures_per_minute` is the gateway's refusal budget per IP and account.
-    pub(crate) async fn start(failures_per_minute: u32) -> Self {
-        Self::start_with(failures_per_minute, true).await
+    /// Starts everything; `failures` is the gateway's refusal budget per IP and account per hour.
+    pub(crate) async fn start(failures: u32) -> Self {
+        Self::start_with(failures, true).await
     }
 
     /// As [`Node::start`]; without `connect_info` the server does not tell the gateway the client's IP.
-    pub(crate) async fn start_with(failures_per_minute: u32, connect_info: bool) -> Self {
+    pub(crate) async fn start_with(failures: u32, connect_info: bool) -> Self {
         let devnet = spawn(DevnetConfig::test()).await.unwrap();
         let admin = devnet.dev_keys()[0].0;
         let deployment = deploy(&wallet_provider(&devnet, 0), admin).await.unwrap();
@@ -99,7 +99,7 @@ impl Node {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let data_dir = tempfile::tempdir().unwrap();
         let config = AccessConfig::new(data_dir.path().join("access"), chain_id, &base)
-            .with_failures_per_minute(failures_per_minute);
+            .with_failure_window(failures, std::time::Duration::from_secs(3600));
         let state = AccessState::open(
             config,
             licenses,
