@@ -14,6 +14,7 @@
 //! again). If the finished file's hash is wrong (say the `.part` was damaged), the `.part` is deleted and the
 //! error says so; the next run starts that file over.
 
+use std::collections::{HashMap, hash_map::Entry};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
@@ -373,6 +374,34 @@ async fn hash_file(path: &Path) -> MarketResult<(Sha256, u64)> {
     .map_err(|e| MarketError::Invalid(format!("hashing thread failed: {e}")))?
 }
 
+/// Follows `path` from `root` like `export::resolve`, listing each directory once per download (a folder of
+/// many files would otherwise fetch its directory blocks again for every file).
+async fn resolve_cached(
+    source: &dyn BlockStore,
+    root: &Cid,
+    path: &str,
+    listings: &mut HashMap<Cid, Vec<export::LsEntry>>,
+) -> MarketResult<Cid> {
+    let mut cid = *root;
+    for name in path.split('/') {
+        let entries = match listings.entry(cid) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(export::ls(source, &cid).await?),
+        };
+        cid = entries
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.cid)
+            .ok_or_else(|| {
+                MarketError::Invalid(format!(
+                    "the card lists {path} but the content has no such file; the card does not match the \
+                     content, tell the publisher"
+                ))
+            })?;
+    }
+    Ok(cid)
+}
+
 /// Downloads an asset's files from `source` (any block store: a local store, or a `GatewayClient` that
 /// verifies every block) into `dest`, decrypting with `key` when given and checking each file's SHA-256
 /// against `files` (the card's list). A single-file asset (one file whose CID is the root) is written as the
@@ -395,12 +424,13 @@ pub async fn download(
     let total_size: u64 = files.iter().map(|f| f.size).sum();
     let mut total_done = 0u64;
     let mut report = Downloaded::default();
+    let mut listings = HashMap::new();
     for file in files {
         let target = if single {
             dest.to_path_buf()
         } else {
             let rel = safe_relative(&file.path)?;
-            let resolved = export::resolve(source, root, &file.path).await?;
+            let resolved = resolve_cached(source, root, &file.path, &mut listings).await?;
             if resolved != file.cid {
                 return Err(MarketError::Invalid(format!(
                     "the card says {} is {} but the content has {} at that path; the card does not match the \
