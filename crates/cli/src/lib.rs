@@ -30,6 +30,8 @@ pub(crate) enum Command {
     Account(commands::account::AccountArgs),
     /// Run the whole platform locally: embedded chain, contracts, store, indexer, API and gateways.
     Dev(commands::dev::DevArgs),
+    /// Deploy the contracts to a chain and write the deployment manifest.
+    Deploy(commands::deploy::DeployArgs),
     /// Run a node (API, gateways, indexer) against a real chain: --network NAME or --rpc-url URL.
     Node(commands::node::NodeArgs),
     /// Publish a file or folder as a dataset or model: free, or priced (then encrypted).
@@ -75,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Account(args) => commands::account::run(args).await,
             Command::Dev(args) => commands::dev::run(args).await,
+            Command::Deploy(args) => commands::deploy::run(args).await,
             Command::Node(args) => commands::node::run(args).await,
             Command::Publish(args) => commands::publish::run(*args).await,
             Command::Search(args) => commands::catalog::search(args).await,

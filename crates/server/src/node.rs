@@ -38,8 +38,6 @@ pub struct NodeConfig {
     pub eip1559: bool,
     /// The contracts on that chain.
     pub deployment: DeploymentManifest,
-    /// ERC-20 payment tokens to announce.
-    pub tokens: Vec<TokenInfo>,
     /// Blocks the indexer stays behind the head (0 on the dev chain).
     pub confirmations: u64,
     /// How often the indexer polls the chain.
@@ -65,7 +63,6 @@ impl NodeConfig {
             explorer: None,
             eip1559: true,
             deployment,
-            tokens: Vec::new(),
             confirmations: 0,
             poll_interval: Duration::from_millis(100),
             max_upload_bytes: 64 << 30,
@@ -103,6 +100,9 @@ pub enum NodeError {
     /// The block store could not be opened.
     #[error(transparent)]
     Store(#[from] scal3ml_store::StoreError),
+    /// The marketplace could not be read (not deployed at the manifest's address, or not answering).
+    #[error(transparent)]
+    Market(#[from] scal3ml_market::MarketError),
     /// The catalog could not be opened.
     #[error("opening the catalog: {0}")]
     Index(#[from] scal3ml_index::IndexError),
@@ -160,6 +160,7 @@ impl Node {
             .get("Marketplace")
             .map_or(0, |c| c.block_number);
 
+        let tokens = payment_tokens(&provider, chain_id, marketplace, attestations).await?;
         create_dir(&config.data_dir)?;
         create_dir(&config.data_dir.join("index"))?;
         let store = FsStore::open(config.data_dir.join("blocks"))?;
@@ -187,7 +188,7 @@ impl Node {
             marketplace,
             attestations,
             start_block,
-            tokens: config.tokens.clone(),
+            tokens,
             node_url: node_url.clone(),
         };
         let blocks: Arc<dyn BlockStore> = Arc::new(store.clone());
@@ -273,6 +274,31 @@ impl Node {
             let _ = task.await;
         }
     }
+}
+
+/// The ERC-20 tokens the marketplace accepts, with their symbols and decimals (read once at start).
+async fn payment_tokens<P: Provider + Clone>(
+    provider: &P,
+    chain_id: u64,
+    marketplace: alloy::primitives::Address,
+    attestations: alloy::primitives::Address,
+) -> Result<Vec<TokenInfo>, NodeError> {
+    let deployment = scal3ml_market::Deployment {
+        chain_id,
+        marketplace,
+        attestations,
+    };
+    let market = scal3ml_market::Market::connect(provider.clone(), deployment, Default::default()).await?;
+    let mut tokens = Vec::new();
+    for address in market.payment_tokens().await? {
+        let info = market.token_info(address).await?;
+        tokens.push(TokenInfo {
+            symbol: info.symbol,
+            address,
+            decimals: info.decimals,
+        });
+    }
+    Ok(tokens)
 }
 
 fn create_dir(dir: &Path) -> Result<(), NodeError> {

@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use clap::Args;
 use scal3ml_contracts::{DeployedContract, DeploymentManifest, Marketplace, TestToken};
 use scal3ml_devnet::DevnetConfig;
-use scal3ml_server::{Node, NodeConfig, TokenInfo};
+use scal3ml_server::{Node, NodeConfig};
 use std::{net::IpAddr, net::SocketAddr, path::PathBuf, time::Instant};
 
 /// The dev chain's test token: symbol, name and what each dev account gets.
@@ -103,11 +103,6 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
         manifest.clone(),
     );
     config.network = "dev".into();
-    config.tokens = vec![TokenInfo {
-        symbol: TOKEN_SYMBOL.into(),
-        address: token,
-        decimals: 18,
-    }];
     let node = Node::start(config).await.with_context(|| {
         format!(
             "starting the node on {}:{} (pass --port 0 to pick a free port)",

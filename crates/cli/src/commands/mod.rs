@@ -2,6 +2,7 @@
 
 pub(crate) mod account;
 pub(crate) mod catalog;
+pub(crate) mod deploy;
 pub(crate) mod dev;
 pub(crate) mod devnet;
 pub(crate) mod get;
