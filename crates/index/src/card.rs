@@ -136,6 +136,18 @@ impl Index {
         Ok(())
     }
 
+    /// Stores a card the caller already has (a node that received it with a publish), so the assets that use
+    /// it are searchable without waiting for the fetch. The bytes must be what `cid` names: the catalog does
+    /// not hash them. Returns whether the card could be read.
+    pub fn add_card(&self, cid: &Cid, bytes: &[u8]) -> IndexResult<bool> {
+        self.writer().execute(
+            "INSERT OR IGNORE INTO cards (cid) VALUES (?1)",
+            params![cid.as_bytes()],
+        )?;
+        self.store_card(cid.as_bytes(), Ok(Some(bytes.to_vec())))?;
+        Ok(parse(bytes).is_some())
+    }
+
     /// Metadata CIDs whose card is due for a (re)try, oldest first.
     pub(crate) fn due_cards(&self, limit: usize) -> IndexResult<Vec<Vec<u8>>> {
         let conn = self.writer();

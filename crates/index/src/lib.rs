@@ -20,5 +20,6 @@ mod types;
 pub use card::{BoxError, CardFuture, CardSource};
 pub use db::Index;
 pub use error::{IndexError, IndexResult};
+pub use ingest::ChainLog;
 pub use sync::{Indexer, IndexerConfig, SyncReport};
 pub use types::*;

@@ -64,9 +64,15 @@ fn snippet_of(description: &str) -> String {
 }
 
 impl Index {
-    /// Finds assets by words and filters. Costs are bounded at any catalog size: text goes through the FTS5
-    /// index, filters and sorts through covering indexes, the total is counted only up to
-    /// [`TOTAL_COUNT_CAP`], and pages stop at [`MAX_RESULT_WINDOW`] results.
+    /// Finds assets by words and filters. Costs stay bounded at any catalog size: words, license and tag go
+    /// through the FTS5 index, the other filters and the sorts through covering indexes, the total is counted
+    /// only up to [`TOTAL_COUNT_CAP`], pages stop at [`MAX_RESULT_WINDOW`] results, and relevance is ranked
+    /// only when the words match at most [`RANK_WINDOW`] assets (beyond that, newest first; `ranked` says so).
+    ///
+    /// The plan adapts to how many assets match: the capped count (driven by the text index when there are
+    /// words, a license or a tag) tells whether the matches are few (then they are sorted directly) or many
+    /// (then the sort's index is walked and each asset checked, which stops after a page because matches are
+    /// dense).
     pub fn search(&self, q: &SearchQuery) -> IndexResult<SearchPage> {
         let per_page = match q.per_page {
             0 => 20,
@@ -76,107 +82,158 @@ impl Index {
         let offset = u64::from(page - 1) * u64::from(per_page);
         let conn = self.reader()?;
 
+        let text = q.text.as_deref().and_then(fts_terms);
         let mut fts = Vec::new();
-        if let Some(t) = q.text.as_deref().and_then(fts_terms) {
-            fts.push(t);
-        }
-        if let Some(p) = q.license.as_deref().and_then(|l| fts_phrase("license", l)) {
-            fts.push(p);
-        }
-        if let Some(p) = q.tag.as_deref().and_then(|t| fts_phrase("tags", t)) {
-            fts.push(p);
-        }
-        let has_text = q.text.as_deref().and_then(fts_terms).is_some();
+        fts.extend(text.clone());
+        fts.extend(q.license.as_deref().and_then(|l| fts_phrase("license", l)));
+        fts.extend(q.tag.as_deref().and_then(|t| fts_phrase("tags", t)));
+        let fts = (!fts.is_empty()).then(|| fts.join(" AND "));
         let sort = match q.sort {
-            Sort::Relevance if !has_text => Sort::Newest,
+            Sort::Relevance if text.is_none() => Sort::Newest,
             s => s,
         };
 
-        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-        let mut wheres: Vec<String> = Vec::new();
-        let mut from = if fts.is_empty() {
-            "assets a".to_owned()
-        } else {
-            wheres.push("asset_fts MATCH ?".into());
-            args.push(Box::new(fts.join(" AND ")));
-            "asset_fts f JOIN assets a ON a.id = f.rowid".to_owned()
-        };
+        // Conditions on `a` (and `l` when a price matters), the same in every plan.
+        let mut conds: Vec<String> = Vec::new();
+        let mut cond_args: Vec<Box<dyn ToSql>> = Vec::new();
         if let Some(kind) = q.kind {
-            wheres.push("a.kind = ?".into());
-            args.push(Box::new(kind.to_u8()));
+            conds.push("a.kind = ?".into());
+            cond_args.push(Box::new(kind.to_u8()));
         }
         if let Some(license) = &q.license {
-            wheres.push(
+            conds.push(
                 "EXISTS (SELECT 1 FROM cards c WHERE c.cid = a.metadata_cid AND c.license = ? COLLATE NOCASE)".into(),
             );
-            args.push(Box::new(license.clone()));
+            cond_args.push(Box::new(license.clone()));
         }
         if let Some(tag) = &q.tag {
             // Tags are stored one per line: match a whole line, case-insensitively.
-            wheres.push(
+            conds.push(
                 "EXISTS (SELECT 1 FROM cards c WHERE c.cid = a.metadata_cid
                    AND instr(char(10) || lower(c.tags) || char(10), char(10) || lower(?) || char(10)) > 0)"
                     .into(),
             );
-            args.push(Box::new(tag.clone()));
+            cond_args.push(Box::new(tag.clone()));
         }
         if q.free_only {
-            wheres.push(format!(
+            conds.push(format!(
                 "EXISTS (SELECT 1 FROM listings z WHERE z.asset_id = a.id AND z.active = 1 AND z.price = '{}')",
                 num(U256::ZERO)
             ));
         }
-        let price_sort = matches!(sort, Sort::PriceAsc | Sort::PriceDesc);
-        let price_filter = q.min_price.is_some() || q.max_price.is_some() || q.token.is_some();
-        if price_sort || price_filter {
-            // Drive from the listing index of one token.
-            from = format!("{from} JOIN listings l ON l.asset_id = a.id");
-            wheres.push("l.token = ? AND l.active = 1".into());
-            args.push(Box::new(
+        let priced = matches!(sort, Sort::PriceAsc | Sort::PriceDesc)
+            || q.min_price.is_some()
+            || q.max_price.is_some()
+            || q.token.is_some();
+        if priced {
+            conds.push("l.token = ? AND l.active = 1".into());
+            cond_args.push(Box::new(
                 q.token
                     .map(crate::db::addr)
                     .unwrap_or_else(|| ETH.to_owned()),
             ));
             if let Some(min) = q.min_price {
-                wheres.push("l.price >= ?".into());
-                args.push(Box::new(num(min)));
+                conds.push("l.price >= ?".into());
+                cond_args.push(Box::new(num(min)));
             }
             if let Some(max) = q.max_price {
-                wheres.push("l.price <= ?".into());
-                args.push(Box::new(num(max)));
+                conds.push("l.price <= ?".into());
+                cond_args.push(Box::new(num(max)));
             }
         }
-        let order = match sort {
-            Sort::Relevance => "ORDER BY f.rank, a.id DESC",
-            Sort::Newest => "ORDER BY a.id DESC",
-            Sort::PriceAsc => "ORDER BY l.price ASC, a.id DESC",
-            Sort::PriceDesc => "ORDER BY l.price DESC, a.id DESC",
-            Sort::Sales => "ORDER BY a.sales DESC, a.id DESC",
-        };
-        let where_sql = if wheres.is_empty() {
-            String::new()
+        let join_l = if priced {
+            " JOIN listings l ON l.asset_id = a.id"
         } else {
-            format!("WHERE {}", wheres.join(" AND "))
+            ""
         };
-        let snippet = if has_text {
+
+        // Plan A: driven by the text index.
+        let fts_from = format!("asset_fts f JOIN assets a ON a.id = f.rowid{join_l}");
+        // Plan B: driven by the sort's index; the text index is probed per asset.
+        let (idx_from, idx_conds) = match (&fts, priced) {
+            (_, true) => (
+                "listings l JOIN assets a ON a.id = l.asset_id".to_owned(),
+                fts.as_ref().map(|_| "EXISTS (SELECT 1 FROM asset_fts f WHERE asset_fts MATCH ? AND f.rowid = a.id)"),
+            ),
+            (Some(_), false) => (
+                "assets a".to_owned(),
+                Some("EXISTS (SELECT 1 FROM asset_fts f WHERE asset_fts MATCH ? AND f.rowid = a.id)"),
+            ),
+            (None, false) => ("assets a".to_owned(), None),
+        };
+        let build = |from: &str, fts_cond: Option<&str>| -> (String, Vec<&dyn ToSql>) {
+            let mut all: Vec<String> = Vec::new();
+            let mut args: Vec<&dyn ToSql> = Vec::new();
+            if let (Some(c), Some(expr)) = (fts_cond, &fts) {
+                all.push(c.to_owned());
+                args.push(expr as &dyn ToSql);
+            }
+            all.extend(conds.iter().cloned());
+            args.extend(cond_args.iter().map(|b| b.as_ref()));
+            let w = if all.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", all.join(" AND "))
+            };
+            (format!("FROM {from} {w}"), args)
+        };
+
+        let (count_body, count_args) = if fts.is_some() {
+            build(&fts_from, Some("asset_fts MATCH ?"))
+        } else {
+            build(&idx_from, None)
+        };
+        let counted: u64 = conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM (SELECT 1 {count_body} LIMIT {})",
+                TOTAL_COUNT_CAP + 1
+            ))?
+            .query_row(params_from_iter(count_args.iter()), |r| r.get::<_, i64>(0))?
+            as u64;
+        let few = counted <= TOTAL_COUNT_CAP;
+
+        let mut ranked = false;
+        let sort = if sort == Sort::Relevance {
+            let expr = fts.as_ref().expect("relevance implies words");
+            let matches: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM asset_fts WHERE asset_fts MATCH ?1 LIMIT {})",
+                    RANK_WINDOW + 1
+                ))?
+                .query_row(params![expr], |r| r.get(0))?;
+            ranked = matches as u64 <= RANK_WINDOW;
+            if ranked {
+                Sort::Relevance
+            } else {
+                Sort::Newest
+            }
+        } else {
+            sort
+        };
+        let use_fts = fts.is_some() && (few || matches!(sort, Sort::Relevance | Sort::Newest));
+        let (body, args) = if use_fts {
+            build(&fts_from, Some("asset_fts MATCH ?"))
+        } else {
+            build(&idx_from, idx_conds)
+        };
+        let newest = if use_fts { "f.rowid DESC" } else { "a.id DESC" };
+        let order = match sort {
+            Sort::Relevance => "f.rank, f.rowid DESC".to_owned(),
+            Sort::Newest => newest.to_owned(),
+            Sort::PriceAsc => format!("l.price ASC, {newest}"),
+            Sort::PriceDesc => format!("l.price DESC, {newest}"),
+            Sort::Sales => format!("a.sales DESC, {newest}"),
+        };
+        let snippet = if use_fts && text.is_some() {
             "snippet(asset_fts, 1, '[', ']', '…', 16)"
         } else {
             "NULL"
         };
 
-        let count_sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {from} {where_sql} LIMIT {})",
-            TOTAL_COUNT_CAP + 1
-        );
-        let counted: u64 = conn
-            .prepare_cached(&count_sql)?
-            .query_row(params_from_iter(args.iter()), |r| r.get::<_, i64>(0))?
-            as u64;
-
         let mut items = Vec::new();
         if offset + u64::from(per_page) <= u64::from(MAX_RESULT_WINDOW) {
             let sql = format!(
-                "SELECT a.id, {snippet} FROM {from} {where_sql} {order} LIMIT {per_page} OFFSET {offset}"
+                "SELECT a.id, {snippet} {body} ORDER BY {order} LIMIT {per_page} OFFSET {offset}"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
             let hits: Vec<(i64, Option<String>)> = stmt
@@ -196,6 +253,7 @@ impl Index {
         Ok(SearchPage {
             total: counted.min(TOTAL_COUNT_CAP),
             total_is_lower_bound: counted > TOTAL_COUNT_CAP,
+            ranked,
             page,
             per_page,
             items,

@@ -15,6 +15,9 @@ pub const MAX_RESULT_WINDOW: u32 = 10_000;
 /// true ("1000+ results").
 pub const TOTAL_COUNT_CAP: u64 = 1_000;
 
+/// Relevance is ranked when the words match at most this many assets; beyond, results come newest first.
+pub const RANK_WINDOW: u64 = 10_000;
+
 /// Result order of a search.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -73,6 +76,9 @@ pub struct SearchPage {
     pub total: u64,
     /// True when there are more matches than `total` (the count stopped at the cap).
     pub total_is_lower_bound: bool,
+    /// True when the items are ordered by text relevance; false for other sorts and when the words match more
+    /// than [`RANK_WINDOW`] assets (then they come newest first: add words to get a ranking).
+    pub ranked: bool,
     /// The page number (from 1).
     pub page: u32,
     /// Items per page.
