@@ -139,6 +139,35 @@ impl Source {
     }
 }
 
+/// Whether `key` opens the content at `root`: the first segment of its first file (depth first, in directory
+/// order) is decrypted. `Ok(false)` if the content is not in `store` (nothing to check), an error if it is
+/// there and the key does not open it, or it is not encrypted content.
+pub(crate) async fn key_opens(
+    store: &dyn BlockStore,
+    root: &Cid,
+    key: &FileKey,
+) -> AccessResult<bool> {
+    if !store.has(root).await? {
+        return Ok(false);
+    }
+    let mut stack = vec![(*root, 0usize)];
+    while let Some((cid, depth)) = stack.pop() {
+        match export::stat(store, &cid).await?.kind {
+            export::Kind::File => {
+                let mut sink = |_: Bytes| Ok(());
+                crypt::read_decrypted(store, &cid, key, 0, Some(1), &mut sink).await?;
+                return Ok(true);
+            }
+            export::Kind::Directory if depth < 64 => {
+                let entries = export::ls(store, &cid).await?;
+                stack.extend(entries.into_iter().rev().map(|e| (e.cid, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    Ok(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -165,6 +165,12 @@ impl ApiError {
         }
     }
 
+    /// The same error under another code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = code.into();
+        self
+    }
+
     /// The JSON body.
     pub fn body(&self) -> ApiErrorBody {
         ApiErrorBody {

@@ -586,6 +586,27 @@ async fn deposit_key(
                 verified: Some(dep.depositor),
             });
         }
+        // When the content is already here (the CLI uploads it before depositing), a key that does not open it is
+        // a mistake that would leave buyers with nothing: refuse it now.
+        let store_cid = scal3ml_store::Cid::from_bytes(cid.as_bytes())
+            .map_err(|e| ApiError::bad_request(format!("cid: {e}")))?;
+        if let Err(e) = crate::content::key_opens(s.store.as_ref(), &store_cid, &key).await {
+            let err = match e {
+                AccessError::Store(
+                    scal3ml_store::StoreError::Decrypt { .. }
+                    | scal3ml_store::StoreError::Malformed { .. },
+                ) => ApiError::bad_request(format!(
+                    "this key does not decrypt content {cid} held here ({e}): deposit the key the content was \
+                     encrypted with"
+                ))
+                .with_code("key_mismatch"),
+                other => other.into(),
+            };
+            return Err(Fail {
+                err,
+                verified: Some(dep.depositor),
+            });
+        }
         // The deposit fsyncs the key store: off the async threads.
         let (inner, stored_cid, depositor) = (state.0.clone(), cid.clone(), dep.depositor);
         let done = tokio::task::spawn_blocking(move || inner.vault.deposit(&stored_cid, depositor, &key))

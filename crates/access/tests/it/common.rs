@@ -152,14 +152,22 @@ impl Node {
     pub(crate) async fn encrypt_into_store(&self, plaintext: &[u8]) -> (FileKey, Cid) {
         let key = FileKey::generate().unwrap();
         let ciphertext = crypt::encrypt_vec(plaintext, &key, [5; 16]);
-        let imported = add_reader(
-            self.store.as_ref(),
-            std::io::Cursor::new(ciphertext),
-            ImportOptions::kubo_v1(),
-        )
-        .await
-        .unwrap();
-        (key, Cid::from_bytes(imported.cid.to_bytes()).unwrap())
+        let cid = import(self.store.as_ref(), ciphertext).await;
+        (key, cid)
+    }
+
+    /// Encrypts `plaintext` under a fresh key without storing it here (content not uploaded yet); returns the
+    /// key, the content CID and the ciphertext.
+    pub(crate) async fn encrypt_elsewhere(&self, plaintext: &[u8]) -> (FileKey, Cid, Vec<u8>) {
+        let key = FileKey::generate().unwrap();
+        let ciphertext = crypt::encrypt_vec(plaintext, &key, [6; 16]);
+        let cid = import(&MemStore::new(), ciphertext.clone()).await;
+        (key, cid, ciphertext)
+    }
+
+    /// Uploads bytes into this node's store.
+    pub(crate) async fn upload(&self, bytes: Vec<u8>) -> Cid {
+        import(self.store.as_ref(), bytes).await
     }
 
     /// Publishes an encrypted asset owned by account `owner` whose content is `cid`, at `price` wei with a license
@@ -234,6 +242,13 @@ impl Node {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
+}
+
+async fn import(store: &MemStore, bytes: Vec<u8>) -> Cid {
+    let imported = add_reader(store, std::io::Cursor::new(bytes), ImportOptions::kubo_v1())
+        .await
+        .unwrap();
+    Cid::from_bytes(imported.cid.to_bytes()).unwrap()
 }
 
 fn wallet_provider(node: &DevnetHandle, index: usize) -> impl Provider + Clone + use<> {

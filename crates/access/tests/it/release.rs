@@ -53,10 +53,25 @@ async fn a_buyer_gets_the_key_that_decrypts_and_an_outsider_is_told_how_to_buy()
             .await
             .unwrap()
     );
-    // A different key for the same CID is a mistake, and is refused.
-    let (status, code, _) = refused(
+    // A key that does not open the content held here is a mistake, and is refused.
+    let (status, code, message) = refused(
         node.client
             .deposit_key(&signer, chain, &cid_text, &crypt::FileKey([0; 16]))
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (400, "key_mismatch"), "{message}");
+    // For content not uploaded yet nothing can be checked, but a second, different key for one CID is refused.
+    let (other_key, other_cid, _) = node.encrypt_elsewhere(b"not uploaded").await;
+    let other_text = other_cid.to_string();
+    assert!(
+        node.client
+            .deposit_key(&signer, chain, &other_text, &other_key)
+            .await
+            .unwrap()
+    );
+    let (status, code, _) = refused(
+        node.client
+            .deposit_key(&signer, chain, &other_text, &crypt::FileKey([0; 16]))
             .await,
     );
     assert_eq!((status, code.as_str()), (409, "key_conflict"));
@@ -301,9 +316,9 @@ async fn only_the_publishers_deposit_is_released() {
         "{message}"
     );
 
-    // Asset B: a squatter deposits a wrong key for the publisher's CID first; the publisher's own deposit is the
-    // one released.
-    let (key_b, cid_b) = node.encrypt_into_store(b"asset b").await;
+    // Asset B: a squatter deposits a wrong key for the publisher's CID before the content is uploaded (nothing to
+    // check it against yet); the publisher's own deposit is the one released.
+    let (key_b, cid_b, ciphertext) = node.encrypt_elsewhere(b"asset b").await;
     node.client
         .deposit_key(
             &node.signer(squatter),
@@ -313,6 +328,19 @@ async fn only_the_publishers_deposit_is_released() {
         )
         .await
         .unwrap();
+    assert_eq!(node.upload(ciphertext).await, cid_b);
+    // Once the content is here, a wrong key is refused outright.
+    let (status, code, _) = refused(
+        node.client
+            .deposit_key(
+                &node.signer(6),
+                chain,
+                &cid_b.to_string(),
+                &crypt::FileKey([1; 16]),
+            )
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (400, "key_mismatch"));
     node.client
         .deposit_key(&node.signer(publisher), chain, &cid_b.to_string(), &key_b)
         .await
