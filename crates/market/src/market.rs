@@ -446,6 +446,43 @@ impl<P: Provider> Market<P> {
         Ok(fee_of(&self.send("deprecate", call).await?))
     }
 
+    /// Appends a new version (owner only); returns its index.
+    pub async fn add_version(
+        &self,
+        asset: AssetId,
+        content_cid: &Cid,
+        metadata_cid: &Cid,
+    ) -> MarketResult<(u64, TxInfo)> {
+        let c = self.mp();
+        let call = c.addVersion(
+            asset.to_u256(),
+            cid_bytes(content_cid),
+            cid_bytes(metadata_cid),
+        );
+        let receipt = self.send("add version", call).await?;
+        let e: Marketplace::VersionAdded =
+            self.first_event("add version", &receipt, self.deployment.marketplace)?;
+        Ok((e.index.to::<u64>(), fee_of(&receipt)))
+    }
+
+    /// Replaces the card of the latest version (owner only).
+    pub async fn update_metadata(
+        &self,
+        asset: AssetId,
+        metadata_cid: &Cid,
+    ) -> MarketResult<TxInfo> {
+        let c = self.mp();
+        let call = c.updateMetadata(asset.to_u256(), cid_bytes(metadata_cid));
+        Ok(fee_of(&self.send("update metadata", call).await?))
+    }
+
+    /// Changes the access gateway URL (owner only).
+    pub async fn set_gateway(&self, asset: AssetId, gateway_url: &str) -> MarketResult<TxInfo> {
+        let c = self.mp();
+        let call = c.setGateway(asset.to_u256(), gateway_url.to_string());
+        Ok(fee_of(&self.send("set gateway", call).await?))
+    }
+
     // ------------------------------------------------------------------ buying
 
     /// Buys (or renews) a license on `asset` paying in `token`, accepting a price up to `max_price`.
@@ -639,6 +676,45 @@ impl<P: Provider> Market<P> {
         let c = self.mp();
         let call = c.transferShares(asset.to_u256(), to, u96(amount));
         Ok(fee_of(&self.send("transfer shares", call).await?))
+    }
+
+    /// Marketplace fees owed to the fee recipient in `token`.
+    pub async fn fees_owed(&self, token: Address) -> MarketResult<U256> {
+        self.mp()
+            .feesOwed(token)
+            .call()
+            .await
+            .map_err(self.contract_err("fees owed"))
+    }
+
+    /// Withdraws the marketplace fees owed in `token` (fee recipient only).
+    pub async fn withdraw_fees(&self, token: Address) -> MarketResult<Withdrawal> {
+        let receipt = self
+            .send("withdraw fees", self.mp().withdrawFees(token))
+            .await?;
+        let amount = self
+            .events::<Marketplace::FeesWithdrawn>(&receipt, self.deployment.marketplace)
+            .iter()
+            .fold(U256::ZERO, |sum, e| sum + e.amount);
+        Ok(Withdrawal {
+            token,
+            amount,
+            tx: fee_of(&receipt),
+        })
+    }
+
+    /// Sets the marketplace fee and its recipient (admin only).
+    pub async fn set_fee(&self, recipient: Address, bps: u16) -> MarketResult<TxInfo> {
+        let c = self.mp();
+        let call = c.setFee(recipient, bps);
+        Ok(fee_of(&self.send("set fee", call).await?))
+    }
+
+    /// Allows an ERC-20 for listings (admin only; allowed tokens can never be removed).
+    pub async fn allow_payment_token(&self, token: Address) -> MarketResult<TxInfo> {
+        let c = self.mp();
+        let call = c.allowPaymentToken(token);
+        Ok(fee_of(&self.send("allow payment token", call).await?))
     }
 
     // ------------------------------------------------------------------ views

@@ -179,6 +179,16 @@ async fn publish_buy_with_eth_and_erc20_and_everyone_withdraws_to_the_wei() {
     let m6 = w.market(6).await;
     let bought = m6.buy(model, w.token, token_price).await.unwrap();
     assert!(bought.approval.is_some(), "an approval was needed and sent");
+    let allowance = scal3ml_contracts::TestToken::new(w.token, provider(&w.node, 0))
+        .allowance(a[6], w.deployment.marketplace)
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(
+        allowance,
+        U256::ZERO,
+        "exactly the price was approved, and spent"
+    );
     assert_eq!(bought.expiry, LicenseExpiry::Perpetual);
     assert_eq!(w.tokens(a[6]).await, token_price);
     ledger.sale(model, w.token, token_price);
@@ -252,6 +262,15 @@ async fn publish_buy_with_eth_and_erc20_and_everyone_withdraws_to_the_wei() {
         tx.inner.is_legacy(),
         "a legacy market sends type-0 transactions"
     );
+
+    // The admin's fees are what the rules give, and withdrawing them moves exactly that.
+    let m0 = w.market(0).await;
+    for token in [ETH, w.token] {
+        let expected = ledger.fees[&token];
+        assert_eq!(m0.fees_owed(token).await.unwrap(), expected);
+        let done = m0.withdraw_fees(token).await.unwrap();
+        assert_eq!(done.amount, expected);
+    }
 
     // Nothing left: the contract says so in words.
     let err = m3.withdraw(model, ETH).await.unwrap_err().to_string();
@@ -501,6 +520,18 @@ async fn proposals_and_attestations_through_the_wrappers() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("has kind 0 but 1 was expected"), "{err}");
+
+    // The owner appends a version and changes the card and the gateway; others may not.
+    let (index, _) = m1.add_version(model, &cid(10), &cid(11)).await.unwrap();
+    assert_eq!(index, 2);
+    m1.update_metadata(model, &cid(12)).await.unwrap();
+    m1.set_gateway(model, "https://gw.example").await.unwrap();
+    let err = m5
+        .add_version(model, &cid(10), &cid(11))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("only the owner"), "{err}");
 
     // The owner deprecates: no more sales.
     m1.deprecate(model).await.unwrap();

@@ -7,7 +7,7 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
-use scal3ml_contracts::{Marketplace, TestToken, deploy};
+use scal3ml_contracts::{TestToken, deploy};
 use scal3ml_devnet::{DevnetConfig, DevnetHandle, spawn};
 use scal3ml_market::{Deployment, Market};
 use scal3ml_primitives::Cid;
@@ -47,15 +47,15 @@ impl World {
             .await
             .unwrap()
             .address();
-        let mp = Marketplace::new(deployed.marketplace, &admin);
-        for call in [
-            mp.setFee(accounts[0], fee_bps).send().await,
-            mp.allowPaymentToken(token).send().await,
-        ] {
-            assert!(call.unwrap().get_receipt().await.unwrap().status());
-        }
+        let deployment = Deployment::from(&deployed);
+        let m0 = Market::connect(admin, deployment, accounts[0])
+            .await
+            .unwrap();
+        m0.set_fee(accounts[0], fee_bps).await.unwrap();
+        m0.allow_payment_token(token).await.unwrap();
+        assert_eq!(m0.fee_bps().await.unwrap(), fee_bps);
         Self {
-            deployment: Deployment::from(&deployed),
+            deployment,
             node,
             token,
             accounts,
