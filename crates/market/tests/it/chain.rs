@@ -105,7 +105,8 @@ async fn publish_buy_with_eth_and_erc20_and_everyone_withdraws_to_the_wei() {
 
     // A paid model derived from it: 10% royalty to the dataset, 30% of the shares to a collaborator.
     let m2 = w.market(2).await;
-    let price = parse_amount("0.0123456789", 18).unwrap();
+    // Chosen so the fee, the royalty and both pools round: their remainders must be carried, not lost.
+    let price = parse_amount("0.012345678901234567", 18).unwrap();
     let mut model_req = request(
         AssetKind::Model,
         2,
@@ -271,6 +272,22 @@ async fn publish_buy_with_eth_and_erc20_and_everyone_withdraws_to_the_wei() {
         let done = m0.withdraw_fees(token).await.unwrap();
         assert_eq!(done.amount, expected);
     }
+
+    // Every wei the contract still holds is the dataset owner's unwithdrawn ETH claim plus the pools'
+    // remainders (wei not yet divisible by the shares), nothing more, nothing less.
+    let remainders = ledger
+        .pools
+        .iter()
+        .filter(|((_, token), _)| *token == ETH)
+        .fold(U256::ZERO, |sum, (_, pool)| sum + pool.1);
+    assert!(
+        !remainders.is_zero(),
+        "the prices were chosen to leave remainders"
+    );
+    assert_eq!(
+        w.eth(w.deployment.marketplace).await,
+        ledger.claimable(ds, ETH, 100) + remainders
+    );
 
     // Nothing left: the contract says so in words.
     let err = m3.withdraw(model, ETH).await.unwrap_err().to_string();
