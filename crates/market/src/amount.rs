@@ -203,6 +203,15 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_amount_survives_format_then_parse(limbs in proptest::array::uniform4(0u64..), decimals in 0u8..=36) {
+            let v = U256::from_limbs(limbs);
+            let text = format_amount(v, decimals);
+            proptest::prop_assert_eq!(parse_amount(&text, decimals).unwrap(), v, "{}", text);
+        }
+    }
+
     #[test]
     fn tokens_parse_from_eth_or_an_address() {
         assert_eq!(parse_token("eth").unwrap(), Address::ZERO);
