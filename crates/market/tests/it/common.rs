@@ -48,6 +48,10 @@ impl World {
             .unwrap()
             .address();
         let deployment = Deployment::from(&deployed);
+        assert_eq!(
+            Deployment::try_from(&deployed.manifest).unwrap(),
+            deployment
+        );
         let m0 = Market::connect(admin, deployment, accounts[0])
             .await
             .unwrap();
