@@ -235,6 +235,8 @@ impl Node {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
+            // The client's address reaches the access gateway, whose refusal limits are per IP and per account.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(err) = axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await
@@ -288,7 +290,8 @@ async fn payment_tokens<P: Provider + Clone>(
         marketplace,
         attestations,
     };
-    let market = scal3ml_market::Market::connect(provider.clone(), deployment, Default::default()).await?;
+    let market =
+        scal3ml_market::Market::connect(provider.clone(), deployment, Default::default()).await?;
     let mut tokens = Vec::new();
     for address in market.payment_tokens().await? {
         let info = market.token_info(address).await?;

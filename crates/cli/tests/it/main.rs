@@ -1,0 +1,5 @@
+//! The `scal3ml` binary as users run it: real processes, temporary data directories, the node over HTTP.
+
+mod common;
+mod load;
+mod story;
