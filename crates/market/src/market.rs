@@ -244,6 +244,21 @@ impl<P: Provider> Market<P> {
                 ),
             })?;
         if !receipt.status() {
+            // It passed the estimate but reverted when mined: something changed in between (another
+            // transaction in the same block raised the price, say). Replaying it on the state after that
+            // block gives the contract's reason.
+            if let Some(block) = receipt.block_number
+                && let Err(e) = call.call().block(block.into()).await
+            {
+                let mapped = from_contract(op, &self.url, e);
+                if !matches!(
+                    mapped,
+                    MarketError::Unreachable { .. } | MarketError::Rpc { .. }
+                ) {
+                    tracing::debug!(target: "market::tx", op, tx = %receipt.transaction_hash, "reverted when mined");
+                    return Err(mapped);
+                }
+            }
             return Err(MarketError::Reverted {
                 op,
                 tx: receipt.transaction_hash,

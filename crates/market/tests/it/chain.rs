@@ -7,12 +7,14 @@ use alloy::{
     primitives::{Address, U256},
     providers::{Provider, ProviderBuilder},
 };
+use scal3ml_contracts::Marketplace;
+use scal3ml_devnet::{DevnetConfig, MiningMode};
 use scal3ml_market::{
     AssetRecord, AttestRequest, Deployment, LicenseExpiry, Market, MarketError, PublishRequest,
     parse_amount,
 };
 use scal3ml_primitives::{AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken};
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 const BPS: u64 = 10_000;
 
@@ -555,5 +557,48 @@ async fn proposals_and_attestations_through_the_wrappers() {
     assert!(m1.asset_record(model).await.unwrap().deprecated);
     let err = m1.deprecate(model).await.unwrap_err().to_string();
     assert!(err.contains("deprecated"), "{err}");
+    w.node.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_price_raised_while_the_purchase_is_in_flight_is_reported_with_the_new_price() {
+    // A block every 300 ms, so the owner's price change and the purchase land in the same block.
+    let config = DevnetConfig::test().with_mining(MiningMode::Interval(Duration::from_millis(300)));
+    let w = World::with_config(0, config).await;
+    let a = &w.accounts;
+    let old = parse_amount("0.05", 18).unwrap();
+    let new = parse_amount("0.07", 18).unwrap();
+    let owner = w.market(8).await;
+    let asset = owner
+        .publish(request(AssetKind::Model, 1, vec![(a[8], 1)], old))
+        .await
+        .unwrap()
+        .asset;
+    // The devnet orders a block's transactions by nonce: the buyer's must come after the owner's change.
+    for _ in 0..3 {
+        w.mint(4, U256::from(1)).await;
+    }
+    let buyer = w.market(4).await;
+    let before = w.eth(a[4]).await;
+
+    let mp = Marketplace::new(w.deployment.marketplace, provider(&w.node, 8));
+    let raise = mp
+        .setListing(asset.to_u256(), ETH, new.to::<u128>(), 0)
+        .send()
+        .await
+        .unwrap();
+    let err = buyer.buy(asset, ETH, old).await.unwrap_err();
+    assert!(raise.get_receipt().await.unwrap().status());
+    match &err {
+        MarketError::PriceTooHigh {
+            price_raw,
+            asset: a,
+            ..
+        } => assert_eq!((*price_raw, *a), (new, asset)),
+        other => panic!("expected PriceTooHigh, got {other}"),
+    }
+    assert!(err.to_string().contains("--max-price 0.07"), "{err}");
+    assert!(!buyer.has_access(asset, a[4]).await.unwrap());
+    assert!(w.eth(a[4]).await > before - old, "the price was not paid");
     w.node.shutdown().await;
 }

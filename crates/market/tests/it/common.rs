@@ -39,7 +39,11 @@ pub(crate) struct World {
 impl World {
     /// Fee `fee_bps` to the admin (account 0), TestToken "TUSD" allowed for payment.
     pub(crate) async fn new(fee_bps: u16) -> Self {
-        let node = spawn(DevnetConfig::test()).await.unwrap();
+        Self::with_config(fee_bps, DevnetConfig::test()).await
+    }
+
+    pub(crate) async fn with_config(fee_bps: u16, config: DevnetConfig) -> Self {
+        let node = spawn(config).await.unwrap();
         let accounts: Vec<Address> = node.dev_keys().iter().map(|k| k.0).collect();
         let admin = provider(&node, 0);
         let deployed = deploy(&admin, accounts[0]).await.unwrap();
