@@ -52,7 +52,9 @@ pub(crate) async fn run(args: DeployArgs) -> anyhow::Result<()> {
             args.out.display()
         );
     }
-    let rpc = url.parse().with_context(|| format!("--rpc-url {url:?} is not a URL"))?;
+    let rpc = url
+        .parse()
+        .with_context(|| format!("--rpc-url {url:?} is not a URL"))?;
     let probe = ProviderBuilder::new().connect_http(rpc);
     let chain_id = probe
         .get_chain_id()
@@ -61,7 +63,11 @@ pub(crate) async fn run(args: DeployArgs) -> anyhow::Result<()> {
     if let Some(n) = &args.network
         && n.chain_id != chain_id
     {
-        anyhow::bail!("--network {} is chain id {}, but {url} is chain id {chain_id}", n.name, n.chain_id);
+        anyhow::bail!(
+            "--network {} is chain id {}, but {url} is chain id {chain_id}",
+            n.name,
+            n.chain_id
+        );
     }
     let signer = args.signer.signer(chain_id)?;
     let admin = signer.address();
@@ -86,7 +92,9 @@ pub(crate) async fn run(args: DeployArgs) -> anyhow::Result<()> {
                 block_number: 0,
                 block_hash: None,
                 creation_code_hash: alloy::primitives::keccak256(&TestToken::BYTECODE),
-                runtime_code_hash: alloy::primitives::keccak256(provider.get_code_at(*token.address()).await?),
+                runtime_code_hash: alloy::primitives::keccak256(
+                    provider.get_code_at(*token.address()).await?,
+                ),
                 constructor_args: Default::default(),
             },
         );
@@ -111,8 +119,14 @@ pub(crate) async fn run(args: DeployArgs) -> anyhow::Result<()> {
         for t in &tokens {
             println!("  allowed for payment: {t}");
         }
-        println!("Manifest written to {}. Run a node with:", args.out.display());
-        println!("  scal3ml node --rpc-url {url} --deployment {}", args.out.display());
+        println!(
+            "Manifest written to {}. Run a node with:",
+            args.out.display()
+        );
+        println!(
+            "  scal3ml node --rpc-url {url} --deployment {}",
+            args.out.display()
+        );
     }
     Ok(())
 }
