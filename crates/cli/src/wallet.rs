@@ -223,10 +223,19 @@ pub fn prompt_passphrase(prompt: &str, confirm: bool) -> anyhow::Result<String> 
 pub struct KeystoreEntry {
     /// The name (`--keystore NAME`): the file name without `.json`.
     pub name: String,
-    /// The address the file records; `None` for a V3 file without one (its passphrase reveals it).
+    /// The address the file records; `None` for a V3 file without one (its passphrase reveals it). In JSON
+    /// checksummed (EIP-55), as people see it elsewhere.
+    #[serde(serialize_with = "checksummed")]
     pub address: Option<Address>,
     /// The file.
     pub path: PathBuf,
+}
+
+fn checksummed<S: serde::Serializer>(address: &Option<Address>, s: S) -> Result<S::Ok, S::Error> {
+    match address {
+        Some(a) => s.serialize_str(&a.to_checksum(None)),
+        None => s.serialize_none(),
+    }
 }
 
 /// The keystore folder of a data directory.

@@ -226,13 +226,24 @@ mod tests {
         let created: serde_json::Value = serde_json::from_str(&created).unwrap();
         assert_eq!(created["name"], "alice");
         let address = created["address"].as_str().unwrap().to_string();
+        assert_eq!(
+            address
+                .parse::<alloy_primitives::Address>()
+                .unwrap()
+                .to_checksum(None),
+            address,
+            "EIP-55 in JSON"
+        );
 
         let listed: serde_json::Value =
             serde_json::from_str(&account(data.path(), &["list", "--json"], &no_env).unwrap())
                 .unwrap();
         assert_eq!(listed.as_array().unwrap().len(), 1);
         assert_eq!(listed[0]["name"], "alice");
-        assert_eq!(listed[0]["address"], address);
+        assert_eq!(
+            listed[0]["address"], address,
+            "checksummed like the output of new"
+        );
         let text = account(data.path(), &["list"], &no_env).unwrap();
         assert!(text.starts_with("alice  0x"), "{text}");
 
@@ -244,14 +255,8 @@ mod tests {
         };
         let signer = signer_args.signer_in(31_337, data.path()).unwrap();
         let signature = signer.sign_message_sync(b"hello").unwrap();
-        assert_eq!(
-            signature
-                .recover_address_from_msg(b"hello")
-                .unwrap()
-                .to_string()
-                .to_lowercase(),
-            address.to_lowercase()
-        );
+        let signed_by = signature.recover_address_from_msg(b"hello").unwrap();
+        assert_eq!(signed_by.to_checksum(None), address);
     }
 
     #[test]
