@@ -1,7 +1,7 @@
 //! Accounts that sign transactions: one of the ten dev accounts (on the local dev chain only), a private key
 //! read from an environment variable (never from a flag, which `ps` and shell history would show), or an
-//! encrypted Ethereum V3 keystore (the JSON format geth, MetaMask exports, foundry's `cast wallet` and ethers
-//! use) unlocked with a passphrase from a file or a hidden prompt.
+//! encrypted Ethereum V3 keystore (the JSON format geth, ethers and foundry's `cast wallet` use and MetaMask
+//! imports) unlocked with a passphrase from a file or a hidden prompt. docs/accounts.md is the user's guide.
 //!
 //! Keystores live in `<data dir>/keystore/<name>.json`, the folder mode 0700 and each file 0600. Besides the
 //! V3 fields each file records its `address` (as geth does), so listing accounts needs no passphrase.
