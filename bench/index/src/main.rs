@@ -505,6 +505,21 @@ async fn ingest_bench(assets: u64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let index = Index::open(dir.path().join("catalog.sqlite")).expect("catalog");
     let reader = ProviderBuilder::new().connect_http(url);
+    // How much of the time is the node and the transport: the same logs in one eth_getLogs, nothing applied.
+    let t = Instant::now();
+    let fetched = alloy::providers::Provider::get_logs(
+        &reader,
+        &alloy::rpc::types::Filter::new()
+            .address(vec![deployment.marketplace, deployment.attestations])
+            .from_block(0),
+    )
+    .await
+    .expect("getLogs");
+    eprintln!(
+        "one eth_getLogs of all {} logs: {:.2} s",
+        fetched.len(),
+        t.elapsed().as_secs_f64()
+    );
     let config = IndexerConfig::from_manifest(&deployment.manifest).expect("manifest");
     let mut indexer = Indexer::new(reader, index.clone(), config);
     let t = Instant::now();

@@ -63,6 +63,29 @@ fn snippet_of(description: &str) -> String {
     cut
 }
 
+/// `FROM ... WHERE ...` of one plan, and its arguments in order.
+fn build<'a>(
+    from: &str,
+    fts_cond: Option<(&str, &'a String)>,
+    conds: &[String],
+    cond_args: &'a [Box<dyn ToSql>],
+) -> (String, Vec<&'a dyn ToSql>) {
+    let mut all: Vec<String> = Vec::new();
+    let mut args: Vec<&dyn ToSql> = Vec::new();
+    if let Some((c, expr)) = fts_cond {
+        all.push(c.to_owned());
+        args.push(expr as &dyn ToSql);
+    }
+    all.extend(conds.iter().cloned());
+    args.extend(cond_args.iter().map(|b| b.as_ref()));
+    let w = if all.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", all.join(" AND "))
+    };
+    (format!("FROM {from} {w}"), args)
+}
+
 impl Index {
     /// Finds assets by words and filters. Costs stay bounded at any catalog size: words, license and tag go
     /// through the FTS5 index, the other filters and the sorts through covering indexes, the total is counted
@@ -141,47 +164,34 @@ impl Index {
                 cond_args.push(Box::new(num(max)));
             }
         }
+        // Plan A: driven by the text index.
+        // CROSS JOIN keeps this order: SQLite would otherwise walk the price index and run the text query
+        // once per listing.
         let join_l = if priced {
-            " JOIN listings l ON l.asset_id = a.id"
+            " CROSS JOIN listings l ON l.asset_id = a.id"
         } else {
             ""
         };
-
-        // Plan A: driven by the text index.
-        let fts_from = format!("asset_fts f JOIN assets a ON a.id = f.rowid{join_l}");
-        // Plan B: driven by the sort's index; the text index is probed per asset.
-        let (idx_from, idx_conds) = match (&fts, priced) {
-            (_, true) => (
-                "listings l JOIN assets a ON a.id = l.asset_id".to_owned(),
-                fts.as_ref().map(|_| "EXISTS (SELECT 1 FROM asset_fts f WHERE asset_fts MATCH ? AND f.rowid = a.id)"),
-            ),
-            (Some(_), false) => (
-                "assets a".to_owned(),
-                Some("EXISTS (SELECT 1 FROM asset_fts f WHERE asset_fts MATCH ? AND f.rowid = a.id)"),
-            ),
-            (None, false) => ("assets a".to_owned(), None),
-        };
-        let build = |from: &str, fts_cond: Option<&str>| -> (String, Vec<&dyn ToSql>) {
-            let mut all: Vec<String> = Vec::new();
-            let mut args: Vec<&dyn ToSql> = Vec::new();
-            if let (Some(c), Some(expr)) = (fts_cond, &fts) {
-                all.push(c.to_owned());
-                args.push(expr as &dyn ToSql);
-            }
-            all.extend(conds.iter().cloned());
-            args.extend(cond_args.iter().map(|b| b.as_ref()));
-            let w = if all.is_empty() {
-                String::new()
-            } else {
-                format!("WHERE {}", all.join(" AND "))
-            };
-            (format!("FROM {from} {w}"), args)
-        };
-
-        let (count_body, count_args) = if fts.is_some() {
-            build(&fts_from, Some("asset_fts MATCH ?"))
+        let fts_from = format!("asset_fts f CROSS JOIN assets a ON a.id = f.rowid{join_l}");
+        // Plan B: driven by the sort's index; the words (if any) are probed per asset in the text index, and
+        // license and tag are checked exactly on the card (so they need no text probe).
+        let probe = text.as_ref().map(
+            |_| "EXISTS (SELECT 1 FROM asset_fts t WHERE asset_fts MATCH ? AND t.rowid = a.id)",
+        );
+        let idx_from = if priced {
+            "listings l JOIN assets a ON a.id = l.asset_id"
         } else {
-            build(&idx_from, None)
+            "assets a"
+        };
+
+        let (count_body, count_args) = match &fts {
+            Some(expr) => build(
+                &fts_from,
+                Some(("asset_fts MATCH ?", expr)),
+                &conds,
+                &cond_args,
+            ),
+            None => build(idx_from, None, &conds, &cond_args),
         };
         let counted: u64 = conn
             .prepare_cached(&format!(
@@ -210,11 +220,18 @@ impl Index {
         } else {
             sort
         };
-        let use_fts = fts.is_some() && (few || matches!(sort, Sort::Relevance | Sort::Newest));
-        let (body, args) = if use_fts {
-            build(&fts_from, Some("asset_fts MATCH ?"))
-        } else {
-            build(&idx_from, idx_conds)
+        // The text index drives when matches are few, for ranking, and for newest-first with words (its
+        // doclists come in rowid order). Otherwise matches are many and dense: walk the sort's index.
+        let use_fts = fts.is_some()
+            && (few || sort == Sort::Relevance || (sort == Sort::Newest && text.is_some()));
+        let (body, args) = match (&fts, use_fts) {
+            (Some(expr), true) => build(
+                &fts_from,
+                Some(("asset_fts MATCH ?", expr)),
+                &conds,
+                &cond_args,
+            ),
+            _ => build(idx_from, probe.zip(text.as_ref()), &conds, &cond_args),
         };
         let newest = if use_fts { "f.rowid DESC" } else { "a.id DESC" };
         let order = match sort {
