@@ -12,11 +12,14 @@ use std::{
     time::Instant,
 };
 
+/// One series: method, route pattern, status.
+type Series = (String, String, u16);
+
 /// Counters the node exports at `/metrics`.
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
-    /// (method, route, status) -> (count, total seconds).
-    requests: Mutex<BTreeMap<(String, String, u16), (u64, f64)>>,
+    /// Per series: count and total seconds.
+    requests: Mutex<BTreeMap<Series, (u64, f64)>>,
 }
 
 impl Metrics {

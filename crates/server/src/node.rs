@@ -102,7 +102,7 @@ pub enum NodeError {
     Store(#[from] scal3ml_store::StoreError),
     /// The marketplace could not be read (not deployed at the manifest's address, or not answering).
     #[error(transparent)]
-    Market(#[from] scal3ml_market::MarketError),
+    Market(Box<scal3ml_market::MarketError>),
     /// The catalog could not be opened.
     #[error("opening the catalog: {0}")]
     Index(#[from] scal3ml_index::IndexError),
@@ -117,6 +117,12 @@ pub enum NodeError {
         /// The error.
         source: std::io::Error,
     },
+}
+
+impl From<scal3ml_market::MarketError> for NodeError {
+    fn from(e: scal3ml_market::MarketError) -> Self {
+        Self::Market(Box::new(e))
+    }
 }
 
 /// A running node. [`Node::shutdown`] stops it and waits.
@@ -244,7 +250,7 @@ impl Node {
                 tracing::error!(target: "scal3ml::server", %err, "the HTTP server failed");
             }
         });
-        tracing::info!(target: "scal3ml::server", %addr, "serving");
+        tracing::debug!(target: "scal3ml::server", %addr, "serving");
         Ok(Self {
             addr,
             url: node_url,

@@ -113,11 +113,17 @@ pub(crate) async fn run(args: GetArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let single = files.len() == 1 && files[0].cid == root;
     let dest = match args.output {
+        // Like `cp`: a single file given an existing folder lands inside it under its own name.
+        Some(p) if single && p.is_dir() => p.join(file_name(&files[0].path)),
+        Some(p) if !single && p.is_file() => anyhow::bail!(
+            "{} is a file, but asset {asset} is a folder of {} files: give a folder path with -o",
+            p.display(),
+            files.len()
+        ),
         Some(p) => p,
-        None if files.len() == 1 && files[0].cid == root => {
-            PathBuf::from(file_name(&files[0].path))
-        }
+        None if single => PathBuf::from(file_name(&files[0].path)),
         None => PathBuf::from(file_name(&card.name)),
     };
     let total: u64 = files.iter().map(|f| f.size).sum();

@@ -234,6 +234,7 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
         eprintln!("sending the publish transaction from {}", signer.address());
     }
     let published = market.publish(request).await?;
+    wait_until_indexed(&node, published.asset, args.json).await;
     let out = PublishOutput {
         asset: published.asset,
         tx: published.tx.hash,
@@ -274,6 +275,27 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
         println!("Find it with `scal3ml show {}`.", out.asset);
     });
     Ok(())
+}
+
+/// Waits (up to 10 s) until the node's catalog shows the asset, so `show` and `search` find it once this
+/// command returns; the node indexes within a second of the receipt.
+async fn wait_until_indexed(node: &NodeClient, asset: AssetId, quiet: bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if node
+            .get::<serde_json::Value>(&format!("/api/assets/{asset}"))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if !quiet {
+        eprintln!(
+            "warning: the node has not indexed asset {asset} yet; it is on chain and will appear shortly"
+        );
+    }
 }
 
 /// The card from --card / --readme / nothing, with the flags applied on top.

@@ -148,6 +148,7 @@ pub(crate) async fn buy(args: BuyArgs) -> anyhow::Result<()> {
     let market = node.market(Some(&signer)).await?;
     let token = node.token(&market, &args.token).await?;
     let asset = AssetId(args.asset);
+    market.asset_record(asset).await?;
     let max_price = match &args.max_price {
         Some(p) => token
             .parse(p)

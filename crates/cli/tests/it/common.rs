@@ -36,6 +36,10 @@ pub struct Server {
 
 impl Server {
     /// Starts `scal3ml ARGS` and waits for its `Listening on HOST:PORT` line.
+    #[allow(
+        clippy::zombie_processes,
+        reason = "the child is waited for in `stop`, which `Drop` calls"
+    )]
     pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(bin());
         cmd.args(args)

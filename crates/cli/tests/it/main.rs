@@ -1,5 +1,7 @@
 //! The `scal3ml` binary as users run it: real processes, temporary data directories, the node over HTTP.
 
+mod api;
 mod common;
+mod errors;
 mod load;
 mod story;
