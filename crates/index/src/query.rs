@@ -202,28 +202,28 @@ impl Index {
             as u64;
         let few = counted <= TOTAL_COUNT_CAP;
 
-        let mut ranked = false;
-        let sort = if sort == Sort::Relevance {
-            let expr = fts.as_ref().expect("relevance implies words");
-            let matches: i64 = conn
+        // How many assets the words alone match (up to the rank window): few enough to rank or sort directly?
+        let text_matches = match &text {
+            Some(words) => conn
                 .prepare_cached(&format!(
                     "SELECT count(*) FROM (SELECT 1 FROM asset_fts WHERE asset_fts MATCH ?1 LIMIT {})",
                     RANK_WINDOW + 1
                 ))?
-                .query_row(params![expr], |r| r.get(0))?;
-            ranked = matches as u64 <= RANK_WINDOW;
-            if ranked {
-                Sort::Relevance
-            } else {
-                Sort::Newest
-            }
+                .query_row(params![words], |r| r.get::<_, i64>(0))? as u64,
+            None => 0,
+        };
+        let text_few = text.is_some() && text_matches <= RANK_WINDOW;
+        let ranked = sort == Sort::Relevance && text_few;
+        let sort = if sort == Sort::Relevance && !ranked {
+            Sort::Newest
         } else {
             sort
         };
-        // The text index drives when matches are few, for ranking, and for newest-first with words (its
-        // doclists come in rowid order). Otherwise matches are many and dense: walk the sort's index.
-        let use_fts = fts.is_some()
-            && (few || sort == Sort::Relevance || (sort == Sort::Newest && text.is_some()));
+        // The text index drives when matches are few (sorting them is cheap), and for newest-first with words
+        // (its doclists come in rowid order). Otherwise matches are many and dense: walk the sort's index and
+        // probe the words per asset.
+        let use_fts =
+            fts.is_some() && (few || text_few || (sort == Sort::Newest && text.is_some()));
         let (body, args) = match (&fts, use_fts) {
             (Some(expr), true) => build(
                 &fts_from,

@@ -7,7 +7,7 @@ use scal3ml_contracts::Marketplace;
 use scal3ml_index::{ChainLog, Index, SearchQuery, Sort, TOTAL_COUNT_CAP};
 use scal3ml_primitives::{AssetKind, Cid};
 
-const N: u64 = 1_500;
+const N: u64 = 2_500;
 
 struct Asset {
     id: u64,
@@ -180,7 +180,7 @@ fn every_plan_returns_what_brute_force_does() {
         sort: Sort::Sales,
         ..Default::default()
     };
-    assert_eq!(index.search(&q).unwrap().total, 500);
+    assert_eq!(index.search(&q).unwrap().total, 833);
     assert_eq!(
         got(&index, q),
         expect(&assets, mit, |a| -(a.sales as i128), 20)
