@@ -3,7 +3,7 @@
 //! by dev account 2. Prints one JSON line (base URL, chain id, asset, the buyer's private key, the content key
 //! and the plaintext in hex), then serves until stdin closes.
 //!
-//! `cargo run -p scal3ml-access --example gateway`
+//! `cargo run -p scal3ml-access --example access_gateway`
 
 #[allow(dead_code)]
 #[path = "../tests/it/common.rs"]
