@@ -279,7 +279,7 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
             }
         }
     });
-    futures_join_all(funding).await;
+    spawn_all(funding).await;
 
     // Every buyer buys 20 times, alternating between A in ETH and B in USDX, all buyers at once.
     let started = Instant::now();
@@ -309,7 +309,7 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
             BuyerRun { account, bought }
         }
     });
-    let runs: Vec<BuyerRun> = futures_join_all(runs).await;
+    let runs: Vec<BuyerRun> = spawn_all(runs).await;
     let took = started.elapsed();
     let total = BUYERS * PURCHASES;
     println!(
@@ -572,12 +572,10 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
     tokio::task::block_in_place(|| drop(node));
 }
 
-/// Awaits all futures concurrently on this task (no extra dependency for `join_all`).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output>
+/// Runs every future as its own task, all at once, and returns their outputs in order.
+async fn spawn_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
