@@ -30,6 +30,8 @@ pub(crate) struct AppState {
     pub(crate) store: FsStore,
     pub(crate) index: Index,
     pub(crate) metrics: Arc<Metrics>,
+    /// An IPFS node every upload is copied to and pinned on.
+    pub(crate) kubo: Option<scal3ml_store::kubo::KuboClient>,
 }
 
 /// The chain and contracts a node serves: clients read it to know where to send transactions.
@@ -78,6 +80,8 @@ pub struct UploadResult {
     pub roots: Vec<String>,
     /// Blocks read from the CAR.
     pub blocks: u64,
+    /// The IPFS node (Kubo RPC API) the roots were also pinned on, if the node has one.
+    pub replicated_to: Option<String>,
 }
 
 pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
@@ -314,9 +318,25 @@ async fn upload_car(
             )
         })?;
     }
+    if let Some(kubo) = &state.kubo {
+        for root in &roots {
+            crate::replicate::to_kubo(&state.store, kubo, root).await.map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "ipfs_unavailable",
+                    format!(
+                        "the node stored and pinned {root}, but copying it to the IPFS node at {} failed: {e}; \
+                         check that node and upload again (nothing is duplicated)",
+                        kubo.api()
+                    ),
+                )
+            })?;
+        }
+    }
     Ok(Json(UploadResult {
         roots: roots.iter().map(ToString::to_string).collect(),
         blocks,
+        replicated_to: state.kubo.as_ref().map(|k| k.api().to_string()),
     }))
 }
 

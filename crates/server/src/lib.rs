@@ -11,6 +11,7 @@ mod api;
 mod catalog;
 mod metrics;
 mod node;
+mod replicate;
 
 pub use api::{NetworkInfo, TokenInfo, UploadResult};
 pub use node::{Node, NodeConfig, NodeError};

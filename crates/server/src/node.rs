@@ -44,6 +44,8 @@ pub struct NodeConfig {
     pub poll_interval: Duration,
     /// Largest upload accepted, in bytes.
     pub max_upload_bytes: u64,
+    /// The Kubo RPC API of an IPFS node to copy and pin every upload on.
+    pub ipfs_api: Option<String>,
 }
 
 impl NodeConfig {
@@ -66,6 +68,7 @@ impl NodeConfig {
             confirmations: 0,
             poll_interval: Duration::from_millis(100),
             max_upload_bytes: 64 << 30,
+            ipfs_api: None,
         }
     }
 }
@@ -210,6 +213,10 @@ impl Node {
             store,
             index: index.clone(),
             metrics: metrics.clone(),
+            kubo: config
+                .ipfs_api
+                .as_deref()
+                .map(scal3ml_store::kubo::KuboClient::new),
         });
         let app = Router::new()
             .merge(api::router(

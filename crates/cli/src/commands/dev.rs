@@ -37,6 +37,9 @@ pub(crate) struct DevArgs {
     /// Port of the web UI, REST API and gateways (0 picks a free one).
     #[arg(long, default_value_t = 8080, env = "SCAL3ML_PORT")]
     port: u16,
+    /// Also copy every upload to this IPFS node and pin it there (its Kubo RPC API, e.g. http://127.0.0.1:5001).
+    #[arg(long, env = "SCAL3ML_IPFS_API", value_name = "URL")]
+    ipfs_api: Option<String>,
     /// Port of the chain's JSON-RPC (0 picks a free one).
     #[arg(long, default_value_t = 8545, env = "SCAL3ML_RPC_PORT")]
     rpc_port: u16,
@@ -103,6 +106,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
         manifest.clone(),
     );
     config.network = "dev".into();
+    config.ipfs_api = args.ipfs_api.clone();
     let node = Node::start(config).await.with_context(|| {
         format!(
             "starting the node on {}:{} (pass --port 0 to pick a free port)",

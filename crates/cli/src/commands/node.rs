@@ -31,6 +31,9 @@ pub(crate) struct NodeArgs {
     /// Port of the REST API and gateways (0 picks a free one).
     #[arg(long, default_value_t = 8080, env = "SCAL3ML_PORT")]
     port: u16,
+    /// Also copy every upload to this IPFS node and pin it there (its Kubo RPC API, e.g. http://127.0.0.1:5001).
+    #[arg(long, env = "SCAL3ML_IPFS_API", value_name = "URL")]
+    ipfs_api: Option<String>,
     /// The URL clients reach this node at, when it is behind a proxy (signed requests name it).
     #[arg(long, env = "SCAL3ML_PUBLIC_URL")]
     public_url: Option<String>,
@@ -88,6 +91,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
         manifest,
     );
     config.network = name;
+    config.ipfs_api = args.ipfs_api.clone();
     config.public_url = args.public_url;
     config.explorer = network.and_then(|n| n.explorer_url.map(str::to_string));
     config.eip1559 = network.is_none_or(|n| n.eip1559);

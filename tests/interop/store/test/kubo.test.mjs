@@ -55,3 +55,45 @@ test('our Kubo RPC client passes every check against js-ipfs', () => {
   assert.ok(match, `unexpected output: ${out}`)
   assert.ok(Number(match[1]) >= 30, summary)
 })
+
+// A node started with --ipfs-api copies every upload to the IPFS node and pins it there: what `scal3ml publish`
+// uploads is then held by js-ipfs, byte for byte.
+test('scal3ml dev --ipfs-api pins what is published on the IPFS node', async () => {
+  const bin = process.env.SCAL3ML_BIN
+  assert.ok(bin, 'set SCAL3ML_BIN to the scal3ml binary')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scal3ml-kubo-'))
+  const node = spawn(bin, ['dev', '--data-dir', path.join(dir, 'node'), '--port', '0', '--rpc-port', '0',
+    '--ipfs-api', process.env.KUBO_API], { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let out = ''
+      const timer = setTimeout(() => reject(new Error(`scal3ml dev did not start:\n${out}`)), 60_000)
+      node.stdout.on('data', d => {
+        out += d
+        const m = out.match(/Listening on (\S+)/)
+        if (m) { clearTimeout(timer); resolve(`http://${m[1]}`) }
+      })
+      node.once('exit', code => { clearTimeout(timer); reject(new Error(`scal3ml dev exited with ${code}:\n${out}`)) })
+    })
+    const file = path.join(dir, 'table.csv')
+    const bytes = Buffer.from(Array.from({ length: 600_000 }, (_, i) => (i * 7919) % 251))
+    fs.writeFileSync(file, bytes)
+    const published = JSON.parse(execFileSync(bin, ['publish', file, '--kind', 'dataset', '--name', 'Pinned table',
+      '--license', 'CC0-1.0', '--dev-account', '0', '--json'], { env: { ...process.env, SCAL3ML_NODE: url }, encoding: 'utf8' }))
+    const api = process.env.KUBO_API
+    for (const cid of [published.content_cid, published.metadata_cid]) {
+      // js-ipfs answers an error for a CID it does not pin, and names the pin in its own base (base58btc).
+      const res = await fetch(`${api}/api/v0/pin/ls?arg=${cid}&type=recursive`, { method: 'POST' })
+      const pins = await res.json()
+      assert.ok(res.ok, `js-ipfs does not pin ${cid}: ${JSON.stringify(pins)}`)
+      const types = Object.values(pins.Keys ?? {}).map(k => k.Type)
+      assert.deepEqual(types, ['recursive'], `js-ipfs pins of ${cid}: ${JSON.stringify(pins)}`)
+    }
+    const cat = Buffer.from(await (await fetch(`${api}/api/v0/cat?arg=${published.content_cid}`, { method: 'POST' })).arrayBuffer())
+    assert.ok(cat.equals(bytes), 'js-ipfs serves the published bytes')
+  } finally {
+    node.kill('SIGTERM')
+    await new Promise(resolve => { node.once('exit', resolve); setTimeout(resolve, 10_000) })
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
