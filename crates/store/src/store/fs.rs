@@ -39,6 +39,9 @@ struct Inner {
     _lock: File,
 }
 
+/// Tries to take a busy repo lock this many times, 20 ms apart (2 s in all).
+const LOCK_ATTEMPTS: u32 = 100;
+
 /// Takes the repo's lock (`repo.lock`, an advisory lock the OS drops when the process ends, even on kill -9), so
 /// one process at a time owns the store: a second one would clear the first one's temp files, collect blocks it
 /// has written but not yet pinned, and overwrite its pins. The holder's pid is written in the file for the error.
@@ -51,7 +54,19 @@ fn lock_repo(root: &Path) -> StoreResult<File> {
         .write(true)
         .open(&path)
         .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
-    match file.try_lock() {
+    // A holder that is finishing (a command exiting, or the last clone of a store dropped on another thread)
+    // gets a moment to let go before the store is reported busy.
+    let mut attempts = 0;
+    let locked = loop {
+        match file.try_lock() {
+            Err(fs::TryLockError::WouldBlock) if attempts < LOCK_ATTEMPTS => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other,
+        }
+    };
+    match locked {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) => {
             let holder = fs::read_to_string(&path).unwrap_or_default();
