@@ -398,9 +398,9 @@ async fn a_missing_or_broken_card_does_not_stop_ingestion() {
     assert_eq!(index.search(&SearchQuery::default()).unwrap().total, 2);
     assert!(index.search(&q("quokkas")).unwrap().items.is_empty());
 
-    // The card arrives; the next retry (after a one-second back-off) indexes it.
+    // The card arrives; the next retry (after a back-off of one or two seconds) indexes it.
     w.put(&late_card).await;
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
     indexer.sync_once().await.unwrap();
     assert_eq!(ids(&index, &q("quokkas")), vec![first]);
     assert!(!index.summary(second).unwrap().unwrap().card_indexed);
