@@ -32,6 +32,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// An IPFS node every upload is copied to and pinned on.
     pub(crate) kubo: Option<scal3ml_store::kubo::KuboClient>,
+    /// A pinning service asked to pin every upload, fetching it from this node's gateway.
+    pub(crate) pinning: Option<scal3ml_store::pinning::PinningClient>,
 }
 
 /// The chain and contracts a node serves: clients read it to know where to send transactions.
@@ -82,6 +84,8 @@ pub struct UploadResult {
     pub blocks: u64,
     /// The IPFS node (Kubo RPC API) the roots were also pinned on, if the node has one.
     pub replicated_to: Option<String>,
+    /// The pinning service's request ids, one per root, if the node hands uploads to one.
+    pub pin_requests: Vec<String>,
 }
 
 pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
@@ -341,10 +345,31 @@ async fn upload_car(
             })?;
         }
     }
+    let mut pin_requests = Vec::new();
+    if let Some(service) = &state.pinning {
+        let origin = crate::replicate::multiaddr_of(&state.network.node_url).unwrap_or_default();
+        for root in &roots {
+            let id = crate::replicate::to_pinning_service(service, root, &origin)
+                .await
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        "pinning_unavailable",
+                        format!(
+                            "the node stored and pinned {root}, but the pinning service at {} refused it: {e}; \
+                             check the service and its token, then upload again",
+                            service.endpoint()
+                        ),
+                    )
+                })?;
+            pin_requests.push(id);
+        }
+    }
     Ok(Json(UploadResult {
         roots: roots.iter().map(ToString::to_string).collect(),
         blocks,
         replicated_to: state.kubo.as_ref().map(|k| k.api().to_string()),
+        pin_requests,
     }))
 }
 

@@ -46,6 +46,8 @@ pub struct NodeConfig {
     pub max_upload_bytes: u64,
     /// The Kubo RPC API of an IPFS node to copy and pin every upload on.
     pub ipfs_api: Option<String>,
+    /// A pinning service (endpoint, access token) to ask to pin every upload; it fetches from this node.
+    pub pinning_service: Option<(String, String)>,
 }
 
 impl NodeConfig {
@@ -69,6 +71,7 @@ impl NodeConfig {
             poll_interval: Duration::from_millis(100),
             max_upload_bytes: 64 << 30,
             ipfs_api: None,
+            pinning_service: None,
         }
     }
 }
@@ -217,6 +220,10 @@ impl Node {
                 .ipfs_api
                 .as_deref()
                 .map(scal3ml_store::kubo::KuboClient::new),
+            pinning: config
+                .pinning_service
+                .as_ref()
+                .map(|(url, token)| scal3ml_store::pinning::PinningClient::new(url, token)),
         });
         let app = Router::new()
             .merge(api::router(

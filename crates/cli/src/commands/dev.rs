@@ -40,6 +40,23 @@ pub(crate) struct DevArgs {
     /// Also copy every upload to this IPFS node and pin it there (its Kubo RPC API, e.g. http://127.0.0.1:5001).
     #[arg(long, env = "SCAL3ML_IPFS_API", value_name = "URL")]
     ipfs_api: Option<String>,
+    /// Also ask this pinning service (IPFS Pinning Service API) to pin every upload; it fetches the content
+    /// from this node's gateway, so the node must be reachable from it (see --public-url on `scal3ml node`).
+    #[arg(
+        long,
+        env = "SCAL3ML_PINNING_SERVICE",
+        value_name = "URL",
+        requires = "pinning_token"
+    )]
+    pinning_service: Option<String>,
+    /// The pinning service's access token (better given as SCAL3ML_PINNING_TOKEN than on the command line).
+    #[arg(
+        long,
+        env = "SCAL3ML_PINNING_TOKEN",
+        hide_env_values = true,
+        requires = "pinning_service"
+    )]
+    pinning_token: Option<String>,
     /// Port of the chain's JSON-RPC (0 picks a free one).
     #[arg(long, default_value_t = 8545, env = "SCAL3ML_RPC_PORT")]
     rpc_port: u16,
@@ -107,6 +124,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
     );
     config.network = "dev".into();
     config.ipfs_api = args.ipfs_api.clone();
+    config.pinning_service = args.pinning_service.clone().zip(args.pinning_token.clone());
     let node = Node::start(config).await.with_context(|| {
         format!(
             "starting the node on {}:{} (pass --port 0 to pick a free port)",

@@ -34,6 +34,23 @@ pub(crate) struct NodeArgs {
     /// Also copy every upload to this IPFS node and pin it there (its Kubo RPC API, e.g. http://127.0.0.1:5001).
     #[arg(long, env = "SCAL3ML_IPFS_API", value_name = "URL")]
     ipfs_api: Option<String>,
+    /// Also ask this pinning service (IPFS Pinning Service API) to pin every upload; it fetches the content
+    /// from this node's gateway, so the node must be reachable from it (see --public-url on `scal3ml node`).
+    #[arg(
+        long,
+        env = "SCAL3ML_PINNING_SERVICE",
+        value_name = "URL",
+        requires = "pinning_token"
+    )]
+    pinning_service: Option<String>,
+    /// The pinning service's access token (better given as SCAL3ML_PINNING_TOKEN than on the command line).
+    #[arg(
+        long,
+        env = "SCAL3ML_PINNING_TOKEN",
+        hide_env_values = true,
+        requires = "pinning_service"
+    )]
+    pinning_token: Option<String>,
     /// The URL clients reach this node at, when it is behind a proxy (signed requests name it).
     #[arg(long, env = "SCAL3ML_PUBLIC_URL")]
     public_url: Option<String>,
@@ -92,6 +109,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     );
     config.network = name;
     config.ipfs_api = args.ipfs_api.clone();
+    config.pinning_service = args.pinning_service.clone().zip(args.pinning_token.clone());
     config.public_url = args.public_url;
     config.explorer = network.and_then(|n| n.explorer_url.map(str::to_string));
     config.eip1559 = network.is_none_or(|n| n.eip1559);

@@ -112,3 +112,75 @@ async fn the_api_documents_itself_and_answers_errors_in_one_shape() {
     );
     assert!(metrics.contains("scal3ml_index_last_block "), "{metrics}");
 }
+
+/// A node started with --pinning-service asks the service to pin every upload, naming its own gateway as the
+/// origin; the service (our Pinning Service API over its own store) fetches the DAG from there and pins it.
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_are_handed_to_a_pinning_service_that_fetches_them_from_the_node() {
+    use scal3ml_store::pinning::{ListQuery, PinningClient, PinningConfig, PinningService, Status};
+    let service_store = std::sync::Arc::new(scal3ml_store::MemStore::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service_url = format!("http://{}", listener.local_addr().unwrap());
+    let service = PinningService::new(
+        service_store,
+        PinningConfig::new("s3cret", "/ip4/127.0.0.1/tcp/1/http"),
+    )
+    .unwrap();
+    tokio::spawn(async move { axum::serve(listener, service.router()).await });
+
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("node");
+    let port = crate::common::free_port().to_string();
+    let node = crate::common::Server::start(
+        &[
+            "dev",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--port",
+            &port,
+            "--rpc-port",
+            "0",
+            "--pinning-service",
+            &service_url,
+        ],
+        &[("SCAL3ML_PINNING_TOKEN", "s3cret")],
+    );
+    let file = work.path().join("table.csv");
+    let bytes: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let published = crate::common::json(
+        &node.url,
+        &[
+            "publish",
+            file.to_str().unwrap(),
+            "--kind",
+            "dataset",
+            "--name",
+            "Pinned elsewhere",
+            "--license",
+            "CC0-1.0",
+            "--dev-account",
+            "0",
+        ],
+    );
+    let client = PinningClient::new(&service_url, "s3cret");
+    for cid in [
+        published["content_cid"].as_str().unwrap(),
+        published["metadata_cid"].as_str().unwrap(),
+    ] {
+        let query = ListQuery {
+            cid: vec![cid.to_string()],
+            ..ListQuery::default()
+        };
+        let mut status = None;
+        for _ in 0..200 {
+            let found = client.list(&query).await.unwrap();
+            status = found.results.first().map(|p| p.status);
+            if status == Some(Status::Pinned) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, Some(Status::Pinned), "the service pinned {cid}");
+    }
+}
