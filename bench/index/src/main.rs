@@ -2,7 +2,9 @@
 //! encoded contract events and generated cards) and the indexer's ingest rate of real logs read over JSON-RPC
 //! from the embedded chain. No peer runs these workloads, so each figure is printed against its target.
 //!
-//! Usage: `index-bench [--sizes 100000,1000000] [--queries 200] [--ingest-assets 2000] [--skip-ingest]`
+//! Usage: `index-bench [--sizes 100000,1000000] [--queries 200] [--ingest-assets 2000] [--skip-ingest]
+//! [--keep DIR]`. With `--keep DIR` each catalog is kept as `DIR/catalog-<size>.sqlite`, and a catalog already
+//! there is reused instead of built again (building 1,000,000 assets takes minutes).
 
 use alloy::{
     network::EthereumWallet,
@@ -572,19 +574,30 @@ async fn main() {
     if !args.iter().any(|a| a == "--skip-ingest") {
         ingest_bench(ingest_assets).await;
     }
+    let keep = arg(&args, "--keep");
     let vocab = Vocabulary::new(20_000);
     for n in sizes {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let index = Index::open(dir.path().join("catalog.sqlite")).expect("catalog");
-        let took = build(&index, n, &vocab);
-        let file = std::fs::metadata(dir.path().join("catalog.sqlite"))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        println!(
-            "\n### {n} assets (built in {:.0} s, {} MB)\n",
-            took.as_secs_f64(),
-            file / 1_000_000
-        );
+        let temp = tempfile::tempdir().expect("tempdir");
+        let path = match &keep {
+            Some(dir) => std::path::Path::new(dir).join(format!("catalog-{n}.sqlite")),
+            None => temp.path().join("catalog.sqlite"),
+        };
+        let reuse = keep.is_some() && path.exists();
+        let index = Index::open(&path).expect("catalog");
+        let built = if reuse {
+            let have = index.stats().expect("stats").assets;
+            assert_eq!(
+                have,
+                n,
+                "{} holds {have} assets, not {n}: delete it",
+                path.display()
+            );
+            "reused".to_owned()
+        } else {
+            format!("built in {:.0} s", build(&index, n, &vocab).as_secs_f64())
+        };
+        let file = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!("\n### {n} assets ({built}, {} MB)\n", file / 1_000_000);
         search_bench(&index, &vocab, rounds);
     }
 }

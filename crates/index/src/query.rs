@@ -173,13 +173,18 @@ impl Index {
             ""
         };
         let fts_from = format!("asset_fts f CROSS JOIN assets a ON a.id = f.rowid{join_l}");
-        // Plan B: driven by the sort's index; the words (if any) are probed per asset in the text index, and
-        // license and tag are checked exactly on the card (so they need no text probe).
-        let probe = text.as_ref().map(
-            |_| "EXISTS (SELECT 1 FROM asset_fts t WHERE asset_fts MATCH ? AND t.rowid = a.id)",
-        );
+        // Plan B: driven by the sort's index. The text matches (words, and the license and tag phrases) are
+        // read from the text index once into a temporary set (SQLite materialises a constant `IN (SELECT ...)`),
+        // so each asset walked costs a set lookup, not a text-index probe; license and tag are then checked
+        // exactly on the card. The unary `+` keeps SQLite from driving the plan from that set: the walk must
+        // follow the sort's index.
+        let member = if priced {
+            "+l.asset_id IN (SELECT rowid FROM asset_fts WHERE asset_fts MATCH ?)"
+        } else {
+            "+a.id IN (SELECT rowid FROM asset_fts WHERE asset_fts MATCH ?)"
+        };
         let idx_from = if priced {
-            "listings l JOIN assets a ON a.id = l.asset_id"
+            "listings l CROSS JOIN assets a ON a.id = l.asset_id"
         } else {
             "assets a"
         };
@@ -231,7 +236,10 @@ impl Index {
                 &conds,
                 &cond_args,
             ),
-            _ => build(idx_from, probe.zip(text.as_ref()), &conds, &cond_args),
+            (Some(expr), false) if text.is_some() => {
+                build(idx_from, Some((member, expr)), &conds, &cond_args)
+            }
+            _ => build(idx_from, None, &conds, &cond_args),
         };
         let newest = if use_fts { "f.rowid DESC" } else { "a.id DESC" };
         let order = match sort {
@@ -241,7 +249,12 @@ impl Index {
             Sort::PriceDesc => format!("l.price DESC, {newest}"),
             Sort::Sales => format!("a.sales DESC, {newest}"),
         };
-        let snippet = if use_fts && text.is_some() {
+        // Snippets are made only for the page's hits: in a sorted plan SQLite would make one for every match
+        // before sorting (reading and tokenizing each description), which cost most of a ranked query. Newest
+        // first by the text index needs no sort, so there they are made inline as the page's rows come.
+        let snippets = use_fts && text.is_some();
+        let inline_snippet = snippets && sort == Sort::Newest;
+        let snippet = if inline_snippet {
             "snippet(asset_fts, 1, '[', ']', '…', 16)"
         } else {
             "NULL"
@@ -259,6 +272,17 @@ impl Index {
                 })?
                 .collect::<Result<_, _>>()?;
             for (id, snippet) in hits {
+                let snippet = match (snippet, &fts) {
+                    (None, Some(expr)) if snippets => conn
+                        .prepare_cached(
+                            "SELECT snippet(asset_fts, 1, '[', ']', '…', 16) FROM asset_fts
+                             WHERE asset_fts MATCH ?1 AND rowid = ?2",
+                        )?
+                        .query_row(params![expr, id], |r| r.get::<_, Option<String>>(0))
+                        .optional()?
+                        .flatten(),
+                    (snippet, _) => snippet,
+                };
                 if let Some(mut s) = summary(&conn, id)? {
                     if let Some(snippet) = snippet.filter(|s| !s.is_empty()) {
                         s.snippet = snippet;

@@ -163,6 +163,19 @@ fn every_plan_returns_what_brute_force_does() {
         got(&index, q),
         expect(&assets, all, |a| a.price as i128, 20)
     );
+    // Many matches with a filter: the walk of the price index checks each asset against the word's matches,
+    // read once from the text index.
+    let models = |a: &Asset| a.kind == 1;
+    let q = SearchQuery {
+        text: Some("words".into()),
+        kind: Some(AssetKind::Model),
+        sort: Sort::PriceDesc,
+        per_page: 100,
+        page: 2,
+        ..Default::default()
+    };
+    let mut want = expect(&assets, models, |a| -(a.price as i128), 200);
+    assert_eq!(got(&index, q), want.split_off(100));
     let q = SearchQuery {
         sort: Sort::PriceDesc,
         per_page: 50,
@@ -233,6 +246,9 @@ fn every_plan_returns_what_brute_force_does() {
     };
     let page = index.search(&q).unwrap();
     assert!(page.ranked);
+    for hit in &page.items {
+        assert!(hit.snippet.contains("[quetzal]"), "{}", hit.snippet);
+    }
     let mut ids: Vec<u64> = page.items.iter().map(|s| s.id).collect();
     ids.sort();
     assert_eq!(ids, (1..=N).filter(|i| i % 150 == 0).collect::<Vec<_>>());
