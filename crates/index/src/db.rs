@@ -14,7 +14,7 @@ use std::{
 };
 
 /// How many idle reader connections are kept.
-const IDLE_READERS: usize = 8;
+pub const IDLE_READERS: usize = 8;
 
 /// The catalog: a SQLite database with the assets, their versions, lineage, listings, licenses, shares,
 /// revenue, proposals, votes, attestations, cards and a full-text index. Cheap to clone; every clone shares

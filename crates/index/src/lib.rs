@@ -18,7 +18,7 @@ mod sync;
 mod types;
 
 pub use card::{BoxError, CardFuture, CardSource};
-pub use db::Index;
+pub use db::{IDLE_READERS, Index};
 pub use error::{IndexError, IndexResult};
 pub use ingest::ChainLog;
 pub use sync::{Indexer, IndexerConfig, SyncReport};

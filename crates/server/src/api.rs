@@ -114,10 +114,11 @@ async fn query<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&Index) -> scal3ml_index::IndexResult<T> + Send + 'static,
 ) -> Result<T, ApiError> {
-    // At most as many queries at once as the catalog keeps idle read connections (8): with more, every
+    // At most as many queries at once as the catalog keeps idle read connections: with more, every
     // request beyond them opened and dropped a SQLite connection of its own: 64 concurrent clients got 1,400
     // asset details per second that way, and 17,000 with this limit (bench/node/run.sh, release, 2 cores).
-    static QUERIES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
+    static QUERIES: tokio::sync::Semaphore =
+        tokio::sync::Semaphore::const_new(scal3ml_index::IDLE_READERS);
     let _permit = QUERIES
         .acquire()
         .await
