@@ -16,7 +16,7 @@ pub const MAX_RESULT_WINDOW: u32 = 10_000;
 pub const TOTAL_COUNT_CAP: u64 = 1_000;
 
 /// Relevance is ranked when the words match at most this many assets; beyond, results come newest first.
-pub const RANK_WINDOW: u64 = 2_000;
+pub const RANK_WINDOW: u64 = 1_000;
 
 /// Result order of a search.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
