@@ -279,15 +279,48 @@ impl Index {
 
         let mut items = Vec::new();
         if offset + u64::from(per_page) <= u64::from(MAX_RESULT_WINDOW) {
-            let sql = format!(
-                "SELECT a.id, {snippet} {body} ORDER BY {order} LIMIT {per_page} OFFSET {offset}"
-            );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let hits: Vec<(i64, Option<String>)> = stmt
-                .query_map(params_from_iter(args.iter()), |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-                .collect::<Result<_, _>>()?;
+            let need = offset + u64::from(per_page);
+            // Cheapest first by walking the price index: ties come newest first but the index holds them by
+            // ascending id, so SQLite would read a whole tie group (all free listings, say) before the first
+            // row when the words' matches are sparse in it. Instead: find the price of the page's last row in index order, then take the rows below it
+            // and, newest first, the rows at it (each walk bounded by the page), and sort those.
+            // Only with words: without them the extra walk cost more than the tie group (a price range).
+            let boundary: Option<String> = if !use_fts && text.is_some() && sort == Sort::PriceAsc {
+                conn.prepare_cached(&format!(
+                    "SELECT l.price {body} ORDER BY l.price ASC LIMIT 1 OFFSET {}",
+                    need - 1
+                ))?
+                .query_row(params_from_iter(args.iter()), |r| r.get(0))
+                .optional()?
+            } else {
+                None
+            };
+            let hits: Vec<(i64, Option<String>)> = match &boundary {
+                Some(price) => {
+                    let sql = format!(
+                        "SELECT id, NULL FROM (
+                           SELECT * FROM (SELECT a.id AS id, l.price AS price {body} AND l.price < ?
+                                          ORDER BY l.price ASC LIMIT {need})
+                           UNION ALL
+                           SELECT * FROM (SELECT a.id AS id, l.price AS price {body} AND l.price = ?
+                                          ORDER BY l.asset_id DESC LIMIT {need}))
+                         ORDER BY price ASC, id DESC LIMIT {per_page} OFFSET {offset}"
+                    );
+                    let mut all: Vec<&dyn ToSql> = args.clone();
+                    all.push(price as &dyn ToSql);
+                    all.extend(args.iter().copied());
+                    all.push(price as &dyn ToSql);
+                    conn.prepare_cached(&sql)?
+                        .query_map(params_from_iter(all.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<Result<_, _>>()?
+                }
+                None => conn
+                    .prepare_cached(&format!(
+                        "SELECT a.id, {snippet} {body} ORDER BY {order} LIMIT {per_page} OFFSET {offset}"
+                    ))?
+                    .query_map(params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?,
+            };
             for (id, snippet) in hits {
                 let snippet = match (snippet, &fts) {
                     (None, Some(expr)) if snippets => conn

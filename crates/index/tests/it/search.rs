@@ -176,6 +176,23 @@ fn every_plan_returns_what_brute_force_does() {
     };
     let mut want = expect(&assets, models, |a| -(a.price as i128), 200);
     assert_eq!(got(&index, q), want.split_off(100));
+    // Cheapest first past the 500 free assets (one tie group, newest first) into prices shared by a few.
+    let q = SearchQuery {
+        sort: Sort::PriceAsc,
+        per_page: 50,
+        page: 10,
+        ..Default::default()
+    };
+    let mut want = expect(&assets, all, |a| a.price as i128, 500);
+    assert_eq!(got(&index, q), want.split_off(450));
+    let q = SearchQuery {
+        sort: Sort::PriceAsc,
+        per_page: 50,
+        page: 12,
+        ..Default::default()
+    };
+    let mut want = expect(&assets, all, |a| a.price as i128, 600);
+    assert_eq!(got(&index, q), want.split_off(550));
     let q = SearchQuery {
         sort: Sort::PriceDesc,
         per_page: 50,
