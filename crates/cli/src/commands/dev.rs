@@ -4,6 +4,7 @@
 //! the stable line `Listening on HOST:PORT` that scripts parse.
 
 use crate::commands::devnet::wait_for_signal;
+use crate::commands::node::ServeArgs;
 use alloy::{
     network::EthereumWallet,
     primitives::{Address, U256},
@@ -15,7 +16,7 @@ use clap::Args;
 use scal3ml_contracts::{DeployedContract, DeploymentManifest, Marketplace, TestToken};
 use scal3ml_devnet::DevnetConfig;
 use scal3ml_server::{Node, NodeConfig};
-use std::{net::IpAddr, net::SocketAddr, path::PathBuf, time::Instant};
+use std::{path::PathBuf, time::Instant};
 
 /// The dev chain's test token: symbol, name and what each dev account gets.
 const TOKEN_SYMBOL: &str = "USDX";
@@ -31,32 +32,8 @@ pub(crate) struct DevArgs {
     /// Delete the data directory's dev state first and start a new chain.
     #[arg(long)]
     fresh: bool,
-    /// Address to bind both servers to.
-    #[arg(long, default_value = "127.0.0.1", env = "SCAL3ML_HOST")]
-    host: IpAddr,
-    /// Port of the web UI, REST API and gateways (0 picks a free one).
-    #[arg(long, default_value_t = 8080, env = "SCAL3ML_PORT")]
-    port: u16,
-    /// Also copy every upload to this IPFS node and pin it there (its Kubo RPC API, e.g. http://127.0.0.1:5001).
-    #[arg(long, env = "SCAL3ML_IPFS_API", value_name = "URL")]
-    ipfs_api: Option<String>,
-    /// Also ask this pinning service (IPFS Pinning Service API) to pin every upload; it fetches the content
-    /// from this node's gateway, so the node must be reachable from it (see --public-url on `scal3ml node`).
-    #[arg(
-        long,
-        env = "SCAL3ML_PINNING_SERVICE",
-        value_name = "URL",
-        requires = "pinning_token"
-    )]
-    pinning_service: Option<String>,
-    /// The pinning service's access token (better given as SCAL3ML_PINNING_TOKEN than on the command line).
-    #[arg(
-        long,
-        env = "SCAL3ML_PINNING_TOKEN",
-        hide_env_values = true,
-        requires = "pinning_service"
-    )]
-    pinning_token: Option<String>,
+    #[command(flatten)]
+    serve: ServeArgs,
     /// Port of the chain's JSON-RPC (0 picks a free one).
     #[arg(long, default_value_t = 8545, env = "SCAL3ML_RPC_PORT")]
     rpc_port: u16,
@@ -90,7 +67,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating the data directory {}", dir.display()))?;
     let chain = scal3ml_devnet::spawn(
         DevnetConfig::default()
-            .with_host(args.host)
+            .with_host(args.serve.host)
             .with_port(args.rpc_port)
             .with_data_dir(dir.join("chain")),
     )
@@ -98,7 +75,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
     .with_context(|| {
         format!(
             "starting the embedded chain on {}:{} (is another `scal3ml dev` running? pass --rpc-port 0 to pick a free port)",
-            args.host, args.rpc_port
+            args.serve.host, args.rpc_port
         )
     })?;
     let keys = chain.dev_keys();
@@ -118,17 +95,16 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
     let token = manifest.address("TestToken")?;
     let mut config = NodeConfig::new(
         &dir,
-        SocketAddr::new(args.host, args.port),
+        args.serve.listen(),
         chain.http_url(),
         manifest.clone(),
     );
     config.network = "dev".into();
-    config.ipfs_api = args.ipfs_api.clone();
-    config.pinning_service = args.pinning_service.clone().zip(args.pinning_token.clone());
+    args.serve.apply(&mut config);
     let node = Node::start(config).await.with_context(|| {
         format!(
             "starting the node on {}:{} (pass --port 0 to pick a free port)",
-            args.host, args.port
+            args.serve.host, args.serve.port
         )
     })?;
     let url = node.url().to_string();

@@ -25,12 +25,29 @@ pub(crate) struct NodeArgs {
     /// Where the blocks, the catalog and the keys live [default: <user data dir>/scal3ml/<network>].
     #[arg(long, env = "SCAL3ML_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Address to bind.
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// The URL clients reach this node at, when it is behind a proxy (signed requests name it).
+    #[arg(long, env = "SCAL3ML_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Blocks the indexer stays behind the head, so short reorgs never reach the catalog [default: 0 on
+    /// localhost, 3 elsewhere].
+    #[arg(long, env = "SCAL3ML_CONFIRMATIONS")]
+    confirmations: Option<u64>,
+    /// How often the indexer asks the chain for new blocks, in milliseconds.
+    #[arg(long, default_value_t = 1000, env = "SCAL3ML_POLL_MS")]
+    poll_ms: u64,
+}
+
+/// Where a node serves and where it hands uploads on: shared by `scal3ml dev` and `scal3ml node`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to bind (the chain's JSON-RPC too, under `scal3ml dev`).
     #[arg(long, default_value = "127.0.0.1", env = "SCAL3ML_HOST")]
-    host: IpAddr,
+    pub(crate) host: IpAddr,
     /// Port of the REST API and gateways (0 picks a free one).
     #[arg(long, default_value_t = 8080, env = "SCAL3ML_PORT")]
-    port: u16,
+    pub(crate) port: u16,
     /// Also copy every upload to this IPFS node and pin it there (its Kubo RPC API, e.g. http://127.0.0.1:5001).
     #[arg(long, env = "SCAL3ML_IPFS_API", value_name = "URL")]
     ipfs_api: Option<String>,
@@ -51,16 +68,19 @@ pub(crate) struct NodeArgs {
         requires = "pinning_service"
     )]
     pinning_token: Option<String>,
-    /// The URL clients reach this node at, when it is behind a proxy (signed requests name it).
-    #[arg(long, env = "SCAL3ML_PUBLIC_URL")]
-    public_url: Option<String>,
-    /// Blocks the indexer stays behind the head, so short reorgs never reach the catalog [default: 0 on
-    /// localhost, 3 elsewhere].
-    #[arg(long, env = "SCAL3ML_CONFIRMATIONS")]
-    confirmations: Option<u64>,
-    /// How often the indexer asks the chain for new blocks, in milliseconds.
-    #[arg(long, default_value_t = 1000, env = "SCAL3ML_POLL_MS")]
-    poll_ms: u64,
+}
+
+impl ServeArgs {
+    /// The address to serve on.
+    pub(crate) fn listen(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// Sets where the node hands uploads on.
+    pub(crate) fn apply(&self, config: &mut NodeConfig) {
+        config.ipfs_api = self.ipfs_api.clone();
+        config.pinning_service = self.pinning_service.clone().zip(self.pinning_token.clone());
+    }
 }
 
 pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
@@ -101,15 +121,9 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
         Some(dir) => dir,
         None => crate::wallet::default_data_dir()?.join(&name),
     };
-    let mut config = NodeConfig::new(
-        &data_dir,
-        SocketAddr::new(args.host, args.port),
-        &rpc_url,
-        manifest,
-    );
+    let mut config = NodeConfig::new(&data_dir, args.serve.listen(), &rpc_url, manifest);
     config.network = name;
-    config.ipfs_api = args.ipfs_api.clone();
-    config.pinning_service = args.pinning_service.clone().zip(args.pinning_token.clone());
+    args.serve.apply(&mut config);
     config.public_url = args.public_url;
     config.explorer = network.and_then(|n| n.explorer_url.map(str::to_string));
     config.eip1559 = network.is_none_or(|n| n.eip1559);
