@@ -2,13 +2,14 @@
 //! reads. The signer becomes the marketplace admin (fee settings, payment tokens).
 
 use crate::wallet::SignerArgs;
+use alloy::primitives::{Address, keccak256};
 use alloy::{
     network::EthereumWallet,
     providers::{Provider, ProviderBuilder},
 };
 use anyhow::Context as _;
 use clap::Args;
-use scal3ml_contracts::{Marketplace, TestToken};
+use scal3ml_contracts::{DeployedContract, DeploymentManifest, Marketplace, TestToken};
 use scal3ml_primitives::network::Network;
 use std::path::PathBuf;
 
@@ -35,6 +36,49 @@ pub(crate) struct DeployArgs {
     /// Print the manifest as JSON on stdout too.
     #[arg(long)]
     json: bool,
+}
+
+/// Deploys the contracts with `admin` as their admin, then (optionally) a test ERC-20 `(name, symbol)`
+/// recorded in the manifest as `TestToken`, and allows it and `allow` for payment. Returns the manifest and the
+/// tokens allowed. `scal3ml dev` deploys through here too.
+pub(crate) async fn deploy_all<P: Provider>(
+    provider: &P,
+    admin: Address,
+    test_token: Option<(String, String)>,
+    allow: &[Address],
+) -> anyhow::Result<(DeploymentManifest, Vec<Address>)> {
+    let deployment = scal3ml_contracts::deploy(provider, admin).await?;
+    let mut manifest = deployment.manifest;
+    let mut tokens = allow.to_vec();
+    if let Some((name, symbol)) = test_token {
+        let token = TestToken::deploy(provider, name, symbol)
+            .await
+            .context("deploying the test token")?;
+        tokens.push(*token.address());
+        manifest.contracts.insert(
+            "TestToken".into(),
+            DeployedContract {
+                address: *token.address(),
+                transaction_hash: Default::default(),
+                block_number: 0,
+                block_hash: None,
+                creation_code_hash: keccak256(&TestToken::BYTECODE),
+                runtime_code_hash: keccak256(provider.get_code_at(*token.address()).await?),
+                constructor_args: Default::default(),
+            },
+        );
+    }
+    let market = Marketplace::new(deployment.marketplace, provider);
+    for token in &tokens {
+        market
+            .allowPaymentToken(*token)
+            .send()
+            .await
+            .with_context(|| format!("allowing {token} for payment"))?
+            .get_receipt()
+            .await?;
+    }
+    Ok((manifest, tokens))
 }
 
 pub(crate) async fn run(args: DeployArgs) -> anyhow::Result<()> {
@@ -75,39 +119,11 @@ pub(crate) async fn run(args: DeployArgs) -> anyhow::Result<()> {
         .wallet(EthereumWallet::from(signer))
         .connect_http(url.parse()?);
     eprintln!("deploying to chain {chain_id} at {url} as {admin}");
-    let deployment = scal3ml_contracts::deploy(&provider, admin).await?;
-    let mut manifest = deployment.manifest;
-    let market = Marketplace::new(deployment.marketplace, &provider);
-    let mut tokens = args.allow_tokens.clone();
-    if let Some(symbol) = &args.test_token {
-        let token = TestToken::deploy(&provider, format!("Scal3ML test {symbol}"), symbol.clone())
-            .await
-            .context("deploying the test token")?;
-        tokens.push(*token.address());
-        manifest.contracts.insert(
-            "TestToken".into(),
-            scal3ml_contracts::DeployedContract {
-                address: *token.address(),
-                transaction_hash: Default::default(),
-                block_number: 0,
-                block_hash: None,
-                creation_code_hash: alloy::primitives::keccak256(&TestToken::BYTECODE),
-                runtime_code_hash: alloy::primitives::keccak256(
-                    provider.get_code_at(*token.address()).await?,
-                ),
-                constructor_args: Default::default(),
-            },
-        );
-    }
-    for token in &tokens {
-        market
-            .allowPaymentToken(*token)
-            .send()
-            .await
-            .with_context(|| format!("allowing {token} for payment"))?
-            .get_receipt()
-            .await?;
-    }
+    let test_token = args
+        .test_token
+        .as_ref()
+        .map(|symbol| (format!("Scal3ML test {symbol}"), symbol.clone()));
+    let (manifest, tokens) = deploy_all(&provider, admin, test_token, &args.allow_tokens).await?;
     manifest.save(&args.out)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&manifest)?);

@@ -13,7 +13,7 @@ use alloy::{
 };
 use anyhow::Context as _;
 use clap::Args;
-use scal3ml_contracts::{DeployedContract, DeploymentManifest, Marketplace, TestToken};
+use scal3ml_contracts::{DeploymentManifest, TestToken};
 use scal3ml_devnet::DevnetConfig;
 use scal3ml_server::{Node, NodeConfig};
 use std::{path::PathBuf, time::Instant};
@@ -167,20 +167,11 @@ async fn deploy_dev<P: Provider>(
     admin: Address,
     accounts: &[(Address, alloy::primitives::B256)],
 ) -> anyhow::Result<DeploymentManifest> {
-    let deployment = scal3ml_contracts::deploy(provider, admin)
+    let test_token = Some((TOKEN_NAME.to_string(), TOKEN_SYMBOL.to_string()));
+    let (manifest, _) = crate::commands::deploy::deploy_all(provider, admin, test_token, &[])
         .await
         .context("deploying the contracts to the dev chain")?;
-    let mut manifest = deployment.manifest;
-    let token = TestToken::deploy(provider, TOKEN_NAME.to_string(), TOKEN_SYMBOL.to_string())
-        .await
-        .context("deploying the test token")?;
-    let market = Marketplace::new(deployment.marketplace, provider);
-    market
-        .allowPaymentToken(*token.address())
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    let token = TestToken::new(manifest.address("TestToken")?, provider);
     let amount = U256::from(TOKEN_PER_ACCOUNT) * U256::from(10).pow(U256::from(18));
     for (account, _) in accounts {
         token
@@ -190,18 +181,5 @@ async fn deploy_dev<P: Provider>(
             .get_receipt()
             .await?;
     }
-    let code = provider.get_code_at(*token.address()).await?;
-    manifest.contracts.insert(
-        "TestToken".into(),
-        DeployedContract {
-            address: *token.address(),
-            transaction_hash: Default::default(),
-            block_number: 0,
-            block_hash: None,
-            creation_code_hash: alloy::primitives::keccak256(&TestToken::BYTECODE),
-            runtime_code_hash: alloy::primitives::keccak256(&code),
-            constructor_args: Default::default(),
-        },
-    );
     Ok(manifest)
 }

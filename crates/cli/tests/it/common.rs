@@ -186,3 +186,11 @@ pub fn fails(node: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Dev account `i` of the dev mnemonic (the accounts `scal3ml dev` funds), derived as the devnet derives them.
+pub fn dev_key(i: usize) -> alloy::signers::local::PrivateKeySigner {
+    let keys = scal3ml_devnet::DevAccounts::from_mnemonic(scal3ml_devnet::DEFAULT_MNEMONIC, 10)
+        .unwrap()
+        .keys();
+    alloy::signers::local::PrivateKeySigner::from_bytes(&keys[i].1).unwrap()
+}

@@ -161,9 +161,7 @@ async fn money_errors_send_nothing_and_a_failed_publish_can_be_run_again() {
 
     // Funded, the same command succeeds, once.
     let rich = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(
-            PrivateKeySigner::from_slice(&hex_key(0)).unwrap(),
-        ))
+        .wallet(EthereumWallet::from(crate::common::dev_key(0)))
         .connect_http(rpc.parse().unwrap());
     let tx = TransactionRequest::default()
         .with_to(poor.address())
@@ -237,10 +235,4 @@ async fn money_errors_send_nothing_and_a_failed_publish_can_be_run_again() {
         !out.status.success() && err.contains("4242") && err.contains("31337"),
         "{err}"
     );
-}
-
-/// The private key of dev account `i` as bytes.
-fn hex_key(i: usize) -> Vec<u8> {
-    let keys = ["ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"];
-    alloy::hex::decode(keys[i]).unwrap()
 }

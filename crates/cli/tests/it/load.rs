@@ -12,7 +12,6 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use scal3ml_contracts::{Marketplace, TestToken};
-use scal3ml_devnet::{DEFAULT_MNEMONIC, DevAccounts};
 use scal3ml_market::{Bought, Deployment, LicenseExpiry, Market};
 use scal3ml_primitives::AssetId;
 use serde_json::Value;
@@ -152,12 +151,7 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
             .find(|t| t["symbol"] == "USDX")
             .expect("the dev node lists USDX")["address"],
     );
-    let dev: Vec<PrivateKeySigner> = DevAccounts::from_mnemonic(DEFAULT_MNEMONIC, 10)
-        .unwrap()
-        .keys()
-        .iter()
-        .map(|(_, k)| PrivateKeySigner::from_bytes(k).unwrap())
-        .collect();
+    let dev: Vec<PrivateKeySigner> = (0..10).map(crate::common::dev_key).collect();
     let dev_addr: Vec<Address> = dev.iter().map(|k| k.address()).collect();
 
     // Three assets through the command line: a dataset P, a model A priced in ETH and a model B priced in
