@@ -34,6 +34,10 @@ pub(crate) struct AppState {
     pub(crate) kubo: Option<scal3ml_store::kubo::KuboClient>,
     /// A pinning service asked to pin every upload, fetching it from this node's gateway.
     pub(crate) pinning: Option<scal3ml_store::pinning::PinningClient>,
+    /// Whether the built-in dev wallet is served (the dev chain only).
+    pub(crate) dev_wallet: bool,
+    /// The marketplace for chain reads (no sender): prepared transactions, earnings, access state.
+    pub(crate) market: scal3ml_market::Market<alloy::providers::DynProvider>,
 }
 
 /// The chain and contracts a node serves: clients read it to know where to send transactions.

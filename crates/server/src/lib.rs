@@ -9,9 +9,12 @@
 
 mod api;
 mod catalog;
+mod csrf;
 mod metrics;
 mod node;
 mod replicate;
+mod tx;
+mod web;
 
 pub use api::{NetworkInfo, TokenInfo, UploadResult};
 pub use node::{Node, NodeConfig, NodeError};

@@ -5,7 +5,7 @@ use crate::{
     catalog::{CatalogDirectory, StoreCards},
     metrics::{self, Metrics},
 };
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use axum::Router;
 use scal3ml_access::{AccessConfig, AccessState, ChainLicenses};
 use scal3ml_contracts::DeploymentManifest;
@@ -48,6 +48,9 @@ pub struct NodeConfig {
     pub ipfs_api: Option<String>,
     /// A pinning service (endpoint, access token) to ask to pin every upload; it fetches from this node.
     pub pinning_service: Option<(String, String)>,
+    /// Serve the built-in dev wallet (`/dev/rpc` and `devwallet.js`): only for the dev chain, whose accounts are
+    /// public test accounts.
+    pub dev_wallet: bool,
 }
 
 impl NodeConfig {
@@ -72,6 +75,7 @@ impl NodeConfig {
             max_upload_bytes: 64 << 30,
             ipfs_api: None,
             pinning_service: None,
+            dev_wallet: false,
         }
     }
 }
@@ -172,7 +176,18 @@ impl Node {
             .get("Marketplace")
             .map_or(0, |c| c.block_number);
 
-        let tokens = payment_tokens(&provider, chain_id, marketplace, attestations).await?;
+        // One read-only market (no sender) for the chain reads the pages and prepared transactions need.
+        let market = scal3ml_market::Market::connect(
+            provider.clone().erased(),
+            scal3ml_market::Deployment {
+                chain_id,
+                marketplace,
+                attestations,
+            },
+            Default::default(),
+        )
+        .await?;
+        let tokens = payment_tokens(&market).await?;
         create_dir(&config.data_dir)?;
         create_dir(&config.data_dir.join("index"))?;
         let store = FsStore::open(config.data_dir.join("blocks"))?;
@@ -212,6 +227,8 @@ impl Node {
         )?;
         let metrics = Arc::new(Metrics::default());
         let state = Arc::new(AppState {
+            dev_wallet: config.dev_wallet,
+            market,
             network: network.clone(),
             store,
             index: index.clone(),
@@ -227,9 +244,11 @@ impl Node {
         });
         let app = Router::new()
             .merge(api::router(
-                state,
+                state.clone(),
                 usize::try_from(config.max_upload_bytes).unwrap_or(usize::MAX),
             ))
+            .merge(crate::web::router(state.clone()))
+            .merge(crate::tx::router(state.clone()))
             .nest("/access", scal3ml_access::router(access))
             .merge(scal3ml_store::gateway::router(blocks.clone()))
             .layer(axum::middleware::from_fn_with_state(
@@ -299,19 +318,9 @@ impl Node {
 }
 
 /// The ERC-20 tokens the marketplace accepts, with their symbols and decimals (read once at start).
-async fn payment_tokens<P: Provider + Clone>(
-    provider: &P,
-    chain_id: u64,
-    marketplace: alloy::primitives::Address,
-    attestations: alloy::primitives::Address,
+async fn payment_tokens(
+    market: &scal3ml_market::Market<DynProvider>,
 ) -> Result<Vec<TokenInfo>, NodeError> {
-    let deployment = scal3ml_market::Deployment {
-        chain_id,
-        marketplace,
-        attestations,
-    };
-    let market =
-        scal3ml_market::Market::connect(provider.clone(), deployment, Default::default()).await?;
     let mut tokens = Vec::new();
     for address in market.payment_tokens().await? {
         let info = market.token_info(address).await?;

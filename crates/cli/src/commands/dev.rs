@@ -100,6 +100,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
         manifest.clone(),
     );
     config.network = "dev".into();
+    config.dev_wallet = true;
     args.serve.apply(&mut config);
     let node = Node::start(config).await.with_context(|| {
         format!(
