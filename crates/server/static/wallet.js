@@ -162,7 +162,13 @@ function use(wallet) {
  * Reconnects without a prompt to the wallet chosen before, if it still knows this site (`eth_accounts`).
  * Returns the account or null.
  */
-export async function restore() {
+let restoring = null;
+export function restore() {
+  restoring ||= restoreOnce();
+  return restoring;
+}
+
+async function restoreOnce() {
   const rdns = remembered();
   if (!rdns) return null;
   const wallets = await discover();
@@ -186,6 +192,7 @@ export async function restore() {
  * sure the wallet is on this node's chain. Returns the account.
  */
 export async function connect({ switchChain = true } = {}) {
+  if (restoring) await restoring;
   if (state.provider && state.account) {
     if (switchChain) await ensureChain();
     return state.account;
@@ -196,9 +203,9 @@ export async function connect({ switchChain = true } = {}) {
       'No wallet found in this browser: install a wallet extension (any that supports EIP-6963 or window.ethereum) and reload the page.',
     );
   }
-  let wallet = wallets.length === 1 ? wallets[0] : null;
+  const rdns = remembered();
+  let wallet = wallets.length === 1 ? wallets[0] : wallets.find((w) => rdns && w.info.rdns === rdns);
   if (!wallet) {
-    const rdns = remembered();
     wallet = await choose(wallets, rdns);
     if (!wallet) throw new WalletError('No wallet chosen.', 4001);
   }
@@ -215,6 +222,7 @@ export async function connect({ switchChain = true } = {}) {
 
 /** Forgets the connection on this page (wallets have no standard way to be disconnected). */
 export function disconnect() {
+  restoring = null;
   state.info = state.provider = state.account = state.chainId = null;
   try {
     localStorage.removeItem(STORAGE_KEY);
