@@ -15,11 +15,13 @@ mod amount;
 pub mod content;
 mod error;
 mod market;
+mod prepare;
 mod types;
 
 pub use amount::{TokenInfo, format_amount, parse_amount, parse_token};
 pub use error::{MarketError, MarketResult};
 pub use market::{Market, MarketBuilder};
+pub use prepare::PreparedCall;
 pub use types::{
     AssetRecord, AttestRequest, Bought, Deployment, Earning, LicenseExpiry, ProposalInfo,
     PublishRequest, Published, TxInfo, Withdrawal,

@@ -1,7 +1,7 @@
 //! [`Market`]: every marketplace operation over any alloy [`Provider`].
 
 use alloy::{
-    contract::SolCallBuilder,
+    contract::{RawCallBuilder, SolCallBuilder},
     primitives::{Address, Bytes, I256, U256, aliases::U96},
     providers::Provider,
     rpc::types::TransactionReceipt,
@@ -19,7 +19,7 @@ use crate::{
     error::{from_contract, from_transport, token_label},
 };
 
-mod erc20 {
+pub(crate) mod erc20 {
     #![allow(missing_docs, unreachable_pub)]
     alloy::sol! {
         #[sol(rpc)]
@@ -32,7 +32,7 @@ mod erc20 {
         }
     }
 }
-use erc20::IErc20;
+pub(crate) use erc20::IErc20;
 
 use std::time::Duration;
 
@@ -139,6 +139,22 @@ fn u128_of(v: U96) -> u128 {
     v.to::<u128>()
 }
 
+/// A purchase checked and ready: what [`Market::buy`] sends and `prepare_buy` hands to a wallet.
+pub(crate) struct BuyPlan<'a, P> {
+    /// The payment token.
+    pub(crate) info: TokenInfo,
+    /// The listed price.
+    pub(crate) price: U256,
+    /// The ERC-20 approval to send first, when the allowance is short.
+    pub(crate) approve: Option<SolCallBuilder<&'a P, IErc20::approveCall>>,
+    /// The purchase (with the price as value when paid in ETH).
+    pub(crate) buy: SolCallBuilder<&'a P, Marketplace::buyCall>,
+    /// Whether `buy` was estimated already (an ETH purchase, whose gas the balance check needs).
+    pub(crate) estimated: bool,
+    /// The contract's PriceTooHigh in the token's units.
+    pub(crate) too_high: Box<dyn Fn(U256) -> MarketError + Send + Sync>,
+}
+
 impl<P: Provider> Market<P> {
     /// Starts building a market over `provider` for `deployment`, sending as `sender` (whom the provider's
     /// wallet must be able to sign for).
@@ -196,7 +212,21 @@ impl<P: Provider> Market<P> {
         Attestations::new(self.deployment.attestations, &self.provider)
     }
 
-    fn contract_err(
+    /// `call` to the contract at `to`, from the sender: the one place a call the SDK sends, or hands to a
+    /// wallet as a [`PreparedCall`](crate::PreparedCall), is encoded.
+    pub(crate) fn call_to<C: SolCall>(&self, to: Address, call: C) -> SolCallBuilder<&P, C> {
+        RawCallBuilder::new_raw(&self.provider, call.abi_encode().into())
+            .with_sol_decoder::<C>()
+            .to(to)
+            .from(self.sender)
+    }
+
+    /// `call` to the marketplace, from the sender.
+    pub(crate) fn mp_call<C: SolCall>(&self, call: C) -> SolCallBuilder<&P, C> {
+        self.call_to(self.deployment.marketplace, call)
+    }
+
+    pub(crate) fn contract_err(
         &self,
         op: &'static str,
     ) -> impl Fn(alloy::contract::Error) -> MarketError + '_ {
@@ -384,9 +414,11 @@ impl<P: Provider> Market<P> {
 
     // ------------------------------------------------------------------ publishing and listings
 
-    /// Publishes an asset: one transaction that mints it with its first version, shareholders, parents and
-    /// listing. The asset id comes from the receipt's `AssetPublished` event.
-    pub async fn publish(&self, req: PublishRequest) -> MarketResult<Published> {
+    /// The publish call of `req`, checked as far as it can be without the chain (the price fits).
+    pub(crate) fn publish_call(
+        &self,
+        req: PublishRequest,
+    ) -> MarketResult<SolCallBuilder<&P, Marketplace::publishCall>> {
         let price = u128::try_from(req.listing.price).map_err(|_| {
             MarketError::Invalid(format!(
                 "price {} does not fit the contract's 128 bits; lower it",
@@ -421,7 +453,13 @@ impl<P: Provider> Market<P> {
                 duration: req.listing.duration.to_seconds(),
             },
         };
-        let receipt = self.send("publish", self.mp().publish(params)).await?;
+        Ok(self.mp_call(Marketplace::publishCall { p: params }))
+    }
+
+    /// Publishes an asset: one transaction that mints it with its first version, shareholders, parents and
+    /// listing. The asset id comes from the receipt's `AssetPublished` event.
+    pub async fn publish(&self, req: PublishRequest) -> MarketResult<Published> {
+        let receipt = self.send("publish", self.publish_call(req)?).await?;
         let event: Marketplace::AssetPublished =
             self.first_event("publish", &receipt, self.deployment.marketplace)?;
         let asset =
@@ -512,6 +550,36 @@ impl<P: Provider> Market<P> {
         max_price: U256,
     ) -> MarketResult<Bought> {
         let op = "buy";
+        let plan = self.buy_plan(asset, token, max_price).await?;
+        let approval = match plan.approve {
+            Some(approve) => Some(fee_of(&self.send("approve", approve).await?)),
+            None => None,
+        };
+        let receipt = self.send(op, plan.buy).await;
+        let receipt = self.reprice(receipt, &plan.too_high)?;
+        let event: Marketplace::LicensePurchased =
+            self.first_event(op, &receipt, self.deployment.marketplace)?;
+        Ok(Bought {
+            asset,
+            token,
+            price: event.price,
+            expiry: LicenseExpiry::from_chain(event.expiry),
+            approval,
+            tx: fee_of(&receipt),
+        })
+    }
+
+    /// The checks of a purchase and the calls it takes: the listing is active, its price at most
+    /// `max_price`, the balance covers it (and the gas, in ETH), and an ERC-20 approval of exactly the price
+    /// comes first when the allowance is short. [`Market::buy`] sends the calls, `prepare_buy` hands them to a
+    /// wallet.
+    pub(crate) async fn buy_plan(
+        &self,
+        asset: AssetId,
+        token: Address,
+        max_price: U256,
+    ) -> MarketResult<BuyPlan<'_, P>> {
+        let op = "buy";
         let info = self.token_info(token).await?;
         let offer = self
             .mp()
@@ -528,77 +596,85 @@ impl<P: Provider> Market<P> {
             });
         }
         let price = U256::from(offer.price);
-        let too_high = |price: U256| MarketError::PriceTooHigh {
-            asset,
-            price: info.format(price),
-            max_price: info.format(max_price),
-            symbol: info.symbol.clone(),
-            price_raw: price,
+        let too_high = {
+            let info = info.clone();
+            Box::new(move |price: U256| MarketError::PriceTooHigh {
+                asset,
+                price: info.format(price),
+                max_price: info.format(max_price),
+                symbol: info.symbol.clone(),
+                price_raw: price,
+            })
         };
         if price > max_price {
             return Err(too_high(price));
         }
         let what = format!("buying asset {asset}");
         let eth = TokenInfo::eth();
-        let mut approval = None;
-        let mp = self.mp();
-        let erc = IErc20::new(token, &self.provider);
-        let call = if info.is_eth() {
+        let buy = self.mp_call(Marketplace::buyCall {
+            assetId: asset.to_u256(),
+            token,
+            maxPrice: max_price,
+        });
+        if info.is_eth() {
             let has = self.balance(Address::ZERO, self.sender).await?;
             self.check_funds(what.clone(), &eth, has, price)?;
-            let call = mp
-                .buy(asset.to_u256(), token, max_price)
-                .value(price)
-                .from(self.sender);
-            let gas = call.estimate_gas().await.map_err(self.contract_err(op));
+            let buy = buy.value(price);
+            let gas = buy.estimate_gas().await.map_err(self.contract_err(op));
             let gas = self.reprice(gas, &too_high)?;
             let fee = U256::from(gas) * U256::from(self.max_fee_per_gas(op).await?);
             self.check_funds(what, &eth, has, price + fee)?;
-            call
-        } else {
-            let has = self.balance(token, self.sender).await?;
-            self.check_funds(what.clone(), &info, has, price)?;
-            let allowance = erc
-                .allowance(self.sender, self.deployment.marketplace)
-                .call()
+            return Ok(BuyPlan {
+                info,
+                price,
+                approve: None,
+                buy,
+                estimated: true,
+                too_high,
+            });
+        }
+        let has = self.balance(token, self.sender).await?;
+        self.check_funds(what.clone(), &info, has, price)?;
+        let allowance = IErc20::new(token, &self.provider)
+            .allowance(self.sender, self.deployment.marketplace)
+            .call()
+            .await
+            .map_err(self.contract_err(op))?;
+        let mut approve = None;
+        if allowance < price {
+            let call = self.call_to(
+                token,
+                IErc20::approveCall {
+                    spender: self.deployment.marketplace,
+                    value: price,
+                },
+            );
+            let gas = call
+                .estimate_gas()
                 .await
-                .map_err(self.contract_err(op))?;
-            if allowance < price {
-                let approve = erc
-                    .approve(self.deployment.marketplace, price)
-                    .from(self.sender);
-                let gas = approve
-                    .estimate_gas()
-                    .await
-                    .map_err(self.contract_err("approve"))?;
-                let fee = U256::from(gas) * U256::from(self.max_fee_per_gas(op).await?);
-                let eth_has = self.balance(Address::ZERO, self.sender).await?;
-                self.check_funds(
-                    format!("approving {} for {what}", info.symbol),
-                    &eth,
-                    eth_has,
-                    fee,
-                )?;
-                approval = Some(fee_of(&self.send("approve", approve).await?));
-            }
-            mp.buy(asset.to_u256(), token, max_price)
-        };
-        let receipt = self.send(op, call).await;
-        let receipt = self.reprice(receipt, &too_high)?;
-        let event: Marketplace::LicensePurchased =
-            self.first_event(op, &receipt, self.deployment.marketplace)?;
-        Ok(Bought {
-            asset,
-            token,
-            price: event.price,
-            expiry: LicenseExpiry::from_chain(event.expiry),
-            approval,
-            tx: fee_of(&receipt),
+                .map_err(self.contract_err("approve"))?;
+            let fee = U256::from(gas) * U256::from(self.max_fee_per_gas(op).await?);
+            let eth_has = self.balance(Address::ZERO, self.sender).await?;
+            self.check_funds(
+                format!("approving {} for {what}", info.symbol),
+                &eth,
+                eth_has,
+                fee,
+            )?;
+            approve = Some(call);
+        }
+        Ok(BuyPlan {
+            info,
+            price,
+            approve,
+            buy,
+            estimated: false,
+            too_high,
         })
     }
 
     /// Turns the contract's PriceTooHigh (raw figures) into one in the token's units.
-    fn reprice<T>(
+    pub(crate) fn reprice<T>(
         &self,
         result: MarketResult<T>,
         too_high: &dyn Fn(U256) -> MarketError,
@@ -651,9 +727,31 @@ impl<P: Provider> Market<P> {
     /// Withdraws everything the sender may claim from `asset` in `token`.
     pub async fn withdraw(&self, asset: AssetId, token: Address) -> MarketResult<Withdrawal> {
         let receipt = self
-            .send("withdraw", self.mp().withdraw(asset.to_u256(), token))
+            .send("withdraw", self.withdraw_call(asset, token))
             .await?;
         Ok(self.withdrawal(token, &receipt))
+    }
+
+    pub(crate) fn withdraw_call(
+        &self,
+        asset: AssetId,
+        token: Address,
+    ) -> SolCallBuilder<&P, Marketplace::withdrawCall> {
+        self.mp_call(Marketplace::withdrawCall {
+            assetId: asset.to_u256(),
+            token,
+        })
+    }
+
+    pub(crate) fn withdraw_many_call(
+        &self,
+        assets: &[AssetId],
+        token: Address,
+    ) -> SolCallBuilder<&P, Marketplace::withdrawManyCall> {
+        self.mp_call(Marketplace::withdrawManyCall {
+            assetIds: assets.iter().map(|a| a.to_u256()).collect(),
+            token,
+        })
     }
 
     /// Withdraws the sender's claims on several assets in `token` with one payment.
@@ -662,9 +760,8 @@ impl<P: Provider> Market<P> {
         assets: &[AssetId],
         token: Address,
     ) -> MarketResult<Withdrawal> {
-        let ids = assets.iter().map(|a| a.to_u256()).collect();
         let receipt = self
-            .send("withdraw", self.mp().withdrawMany(ids, token))
+            .send("withdraw", self.withdraw_many_call(assets, token))
             .await?;
         Ok(self.withdrawal(token, &receipt))
     }
@@ -855,16 +952,25 @@ impl<P: Provider> Market<P> {
 
     /// Votes on an open proposal with the shares the sender held at its snapshot.
     pub async fn vote(&self, proposal: u64, support: bool) -> MarketResult<TxInfo> {
-        let c = self.mp();
-        let call = c.vote(U256::from(proposal), support);
-        Ok(fee_of(&self.send("vote", call).await?))
+        Ok(fee_of(
+            &self.send("vote", self.vote_call(proposal, support)).await?,
+        ))
+    }
+
+    pub(crate) fn vote_call(
+        &self,
+        proposal: u64,
+        support: bool,
+    ) -> SolCallBuilder<&P, Marketplace::voteCall> {
+        self.mp_call(Marketplace::voteCall {
+            proposalId: U256::from(proposal),
+            support,
+        })
     }
 
     /// Executes a passed proposal; returns the new version's index.
     pub async fn execute(&self, proposal: u64) -> MarketResult<(u64, TxInfo)> {
-        let receipt = self
-            .send("execute", self.mp().execute(U256::from(proposal)))
-            .await?;
+        let receipt = self.send("execute", self.execute_call(proposal)).await?;
         let e: Marketplace::ProposalExecuted =
             self.first_event("execute", &receipt, self.deployment.marketplace)?;
         Ok((e.versionIndex.to::<u64>(), fee_of(&receipt)))
@@ -872,9 +978,24 @@ impl<P: Provider> Market<P> {
 
     /// Rejects an open proposal (asset owner only).
     pub async fn reject(&self, proposal: u64) -> MarketResult<TxInfo> {
-        let c = self.mp();
-        let call = c.reject(U256::from(proposal));
-        Ok(fee_of(&self.send("reject", call).await?))
+        Ok(fee_of(
+            &self.send("reject", self.reject_call(proposal)).await?,
+        ))
+    }
+
+    pub(crate) fn execute_call(
+        &self,
+        proposal: u64,
+    ) -> SolCallBuilder<&P, Marketplace::executeCall> {
+        self.mp_call(Marketplace::executeCall {
+            proposalId: U256::from(proposal),
+        })
+    }
+
+    pub(crate) fn reject_call(&self, proposal: u64) -> SolCallBuilder<&P, Marketplace::rejectCall> {
+        self.mp_call(Marketplace::rejectCall {
+            proposalId: U256::from(proposal),
+        })
     }
 
     /// A proposal's state and tallies.
