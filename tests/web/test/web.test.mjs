@@ -324,14 +324,22 @@ describe('in the browser', { concurrency: false }, () => {
 
   test('c: axe-core finds no serious or critical violation on any page type', async () => {
     // addScriptTag injects axe inline, which the pages' CSP rightly refuses: this context alone bypasses it.
-    const context = await newContext(browser, { bypassCSP: true });
+    const { context } = await userContext(BUYER, { bypassCSP: true });
     const page = await context.newPage();
     const found = [];
     for (const [name, path] of pages()) {
       await page.goto(`${dev.url}${path}`);
+      await page.locator('html[data-app=ready]').waitFor();
       await shot(page, `axe-${name}`);
       for (const v of await axe(page)) found.push(`${name} (${path}): ${v}`);
     }
+    // The wallet chooser, open.
+    await page.goto(`${dev.url}/`);
+    await page.locator('#wallet-connect').click();
+    await page.locator('dialog.wallet-chooser').waitFor();
+    for (const v of await axe(page)) found.push(`wallet chooser: ${v}`);
+    await page.keyboard.press('Escape');
+    await page.locator('dialog.wallet-chooser').waitFor({ state: 'detached' });
     assert.deepEqual(found, [], found.join('\n'));
     await context.close();
   });
@@ -344,8 +352,13 @@ describe('in the browser', { concurrency: false }, () => {
     const option = page.locator('dialog.wallet-chooser').getByRole('button', { name: /Scal3ML dev wallet/ });
     // With only the dev wallet in the browser there is no chooser: its account picker opens at once.
     const picker = page.locator('dialog.devwallet');
-    await Promise.race([option.waitFor().then(() => option.click()).catch(() => {}), picker.waitFor()]);
-    await picker.waitFor();
+    await Promise.race([
+      option.waitFor({ timeout: 15_000 }).then(() => option.click()).catch(() => {}),
+      picker.waitFor({ timeout: 15_000 }),
+    ]).catch(() => {});
+    await picker.waitFor({ timeout: 5_000 }).catch(async (e) => {
+      throw new Error(`${e.message}\nstatus: ${await page.locator('.tx-status').first().innerText().catch(() => '')}${problems(context)}`);
+    });
     assert.match(await picker.innerText(), /test account/i, 'the picker says these are test accounts');
     await shot(page, 'devwallet-picker');
     const accounts = await picker.locator('button.devwallet-account').count();
