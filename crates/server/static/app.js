@@ -90,12 +90,27 @@ async function needAccount(statusEl) {
   }
 }
 
+/** What connecting says goes in a `.tx-status` beside the connect button, made when the page has none there. */
+function walletStatus(button) {
+  const parent = button.parentElement || document.body;
+  const existing = parent.querySelector('.tx-status');
+  if (existing) return existing;
+  const el = document.createElement('div');
+  el.className = 'tx-status wallet-status';
+  el.setAttribute('role', 'status');
+  el.setAttribute('aria-live', 'polite');
+  (button.parentElement || document.body).append(el);
+  return el;
+}
+
 function bindConnect() {
   const button = $('#wallet-connect');
   if (!button) return;
   button.hidden = false;
   button.disabled = false;
   button.addEventListener('click', async () => {
+    const own = button.parentElement?.querySelector('.tx-status');
+    if (own) statusView(own).clear();
     if (wallet.state.account) wallet.disconnect();
     button.disabled = true;
     button.setAttribute('aria-busy', 'true');
@@ -103,9 +118,7 @@ function bindConnect() {
       const account = await wallet.connect();
       if (onDashboard) goToDashboard(account);
     } catch (err) {
-      const status = statusFor(button);
-      if (status) statusView(status).message(explain(err), 'failed');
-      else alert(explain(err));
+      statusView(walletStatus(button)).message(explain(err), 'failed');
     } finally {
       button.disabled = false;
       button.removeAttribute('aria-busy');
