@@ -114,7 +114,7 @@ pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
 }
 
 /// Runs a catalog query off the async threads.
-async fn query<T: Send + 'static>(
+pub(crate) async fn query<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&Index) -> scal3ml_index::IndexResult<T> + Send + 'static,
 ) -> Result<T, ApiError> {

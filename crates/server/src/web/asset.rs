@@ -1,0 +1,392 @@
+//! `/assets/{id}`: everything a buyer weighs before buying, and the hooks the wallet script binds to (Buy,
+//! Download, access state, transaction status).
+
+use crate::{
+    api::{AppState, query},
+    web::{Ctx, Layout, Nav, PageError, asset_id, format, lineage, markdown},
+};
+use alloy::primitives::U256;
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::HeaderMap,
+    response::Response,
+};
+use scal3ml_index::{AssetDetail, Lineage};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Files listed on the page; the rest are counted (the card holds them all).
+const MAX_FILES_SHOWN: usize = 100;
+/// Description bytes rendered; a longer one is cut (the full card is linked) to keep the page light.
+const MAX_DESCRIPTION: usize = 48 * 1024;
+
+/// The card fields the page shows beyond what the catalog indexes. Lenient: a field of the wrong type makes
+/// the card read as empty rather than failing the page.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CardFields {
+    description: String,
+    task: Option<String>,
+    framework: Option<String>,
+    files: Vec<CardFile>,
+    metrics: Vec<CardMetric>,
+    datasets: Vec<String>,
+    base_model: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CardFile {
+    path: String,
+    size: u64,
+    cid: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CardMetric {
+    name: String,
+    value: f64,
+    dataset: Option<String>,
+}
+
+struct FileView {
+    path: String,
+    size: String,
+    cid: String,
+    href: String,
+}
+
+struct VersionView {
+    index: u64,
+    content_cid: String,
+    metadata_cid: String,
+    author: String,
+    author_short: String,
+    time: String,
+    iso: String,
+}
+
+struct EdgeView {
+    id: u64,
+    name: String,
+    royalty: String,
+}
+
+struct ListingView {
+    /// The token's address (the zero address for ETH): what `/api/tx/buy` takes.
+    token: String,
+    symbol: String,
+    price: String,
+    duration: String,
+}
+
+struct HolderView {
+    address: String,
+    short: String,
+    percent: String,
+}
+
+struct RevenueView {
+    credited: String,
+    royalties_received: String,
+    royalties_paid: String,
+    withdrawn: String,
+}
+
+struct EvaluationView {
+    id: u64,
+    metric: String,
+    value: String,
+    /// "model #3 v0 on dataset #1 v0".
+    model: u64,
+    model_version: u64,
+    dataset: u64,
+    dataset_version: u64,
+    attester: String,
+    attester_short: String,
+    report_cid: String,
+    endorsements: u64,
+    disputes: u64,
+}
+
+struct MetricView {
+    name: String,
+    value: String,
+    dataset: String,
+}
+
+#[derive(Template)]
+#[template(path = "asset.html")]
+struct AssetPage {
+    layout: Layout,
+    id: u64,
+    name: String,
+    kind: String,
+    license: String,
+    tags: Vec<String>,
+    task: String,
+    framework: String,
+    base_model: String,
+    datasets: Vec<String>,
+    owner: String,
+    owner_short: String,
+    publisher: String,
+    publisher_short: String,
+    created: String,
+    created_iso: String,
+    encrypted: bool,
+    deprecated: bool,
+    card_indexed: bool,
+    description_html: String,
+    description_cut: bool,
+    metadata_cid: String,
+    files: Vec<FileView>,
+    files_hidden: usize,
+    total_size: String,
+    versions: Vec<VersionView>,
+    lineage_svg: Option<String>,
+    parents: Vec<EdgeView>,
+    children: Vec<EdgeView>,
+    ancestors: usize,
+    descendants: usize,
+    evaluations: Vec<EvaluationView>,
+    metrics: Vec<MetricView>,
+    listings: Vec<ListingView>,
+    holders: Vec<HolderView>,
+    revenue: Vec<RevenueView>,
+    license_accounts: u64,
+    license_purchases: u64,
+    proposals: usize,
+    open_proposals: usize,
+}
+
+pub(crate) async fn page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let ctx = Ctx::new(state, &headers);
+    match build(&ctx, &id).await {
+        Ok(page) => ctx.render(&page),
+        Err(e) => ctx.error(e),
+    }
+}
+
+async fn build(ctx: &Ctx, id_text: &str) -> Result<AssetPage, PageError> {
+    let id = asset_id(id_text)?;
+    // One blocking task, one read connection, for all the page's reads.
+    let (detail, lineage, proposals) = query(&ctx.state, move |i| {
+        let Some(detail) = i.asset(id)? else {
+            return Ok((
+                None,
+                Lineage {
+                    ancestors: vec![],
+                    descendants: vec![],
+                },
+                vec![],
+            ));
+        };
+        Ok((Some(detail), i.lineage(id)?, i.proposals(id)?))
+    })
+    .await?;
+    let detail = detail.ok_or_else(|| PageError::no_asset(id_text))?;
+    let open_proposals = proposals.iter().filter(|p| p.state == "open").count();
+    Ok(view(ctx, detail, &lineage, proposals.len(), open_proposals))
+}
+
+fn view(
+    ctx: &Ctx,
+    d: AssetDetail,
+    lineage: &Lineage,
+    proposals: usize,
+    open_proposals: usize,
+) -> AssetPage {
+    let network = &ctx.state.network;
+    let s = &d.summary;
+    let id = s.id;
+    let card: CardFields = d
+        .card
+        .as_ref()
+        .and_then(|c| CardFields::deserialize(c).ok())
+        .unwrap_or_default();
+    let name = if s.name.is_empty() {
+        format!("Asset {id}")
+    } else {
+        s.name.clone()
+    };
+
+    let mut description = card.description.as_str();
+    let description_cut = description.len() > MAX_DESCRIPTION;
+    if description_cut {
+        let mut end = MAX_DESCRIPTION;
+        while !description.is_char_boundary(end) {
+            end -= 1;
+        }
+        description = &description[..end];
+    }
+    let total: u64 = card.files.iter().map(|f| f.size).sum();
+    let files: Vec<FileView> = card
+        .files
+        .iter()
+        .take(MAX_FILES_SHOWN)
+        .map(|f| FileView {
+            href: format!("/access/content/{id}/{}", format::path_encode(&f.path)),
+            path: f.path.clone(),
+            size: format::size(f.size),
+            cid: f.cid.clone(),
+        })
+        .collect();
+    let versions = d
+        .versions
+        .iter()
+        .rev()
+        .map(|v| VersionView {
+            index: v.index,
+            content_cid: v.content_cid.clone(),
+            metadata_cid: v.metadata_cid.clone(),
+            author: v.author.to_checksum(None),
+            author_short: format::short_address(v.author),
+            time: format::time(v.time),
+            iso: format::iso_time(v.time),
+        })
+        .collect();
+    let named = |nodes: &[scal3ml_index::LineageNode], asset: u64| {
+        nodes
+            .iter()
+            .find(|n| n.asset == asset)
+            .map(|n| n.name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("Asset {asset}"))
+    };
+    let parents = d
+        .parents
+        .iter()
+        .map(|e| EdgeView {
+            id: e.asset,
+            name: named(&lineage.ancestors, e.asset),
+            royalty: format::bps(e.royalty_bps),
+        })
+        .collect();
+    let children = d
+        .children
+        .iter()
+        .map(|e| EdgeView {
+            id: e.asset,
+            name: named(&lineage.descendants, e.asset),
+            royalty: format::bps(e.royalty_bps),
+        })
+        .collect();
+    let total_shares: U256 = d
+        .shareholders
+        .iter()
+        .map(|h| h.shares)
+        .fold(U256::ZERO, |a, b| a + b);
+    let holders = d
+        .shareholders
+        .iter()
+        .map(|h| HolderView {
+            address: h.holder.to_checksum(None),
+            short: format::short_address(h.holder),
+            percent: format::percent(h.shares, total_shares),
+        })
+        .collect();
+    let listings = if s.deprecated {
+        Vec::new()
+    } else {
+        s.listings
+            .iter()
+            .map(|l| ListingView {
+                token: l.token.to_checksum(None),
+                symbol: format::token(network, l.token).0,
+                price: format::price(network, l.token, l.price),
+                duration: format::duration(l.duration),
+            })
+            .collect()
+    };
+    let revenue = d
+        .revenue
+        .iter()
+        .map(|r| RevenueView {
+            credited: format::money(network, r.token, r.credited),
+            royalties_received: format::money(network, r.token, r.royalties_received),
+            royalties_paid: format::money(network, r.token, r.royalties_paid),
+            withdrawn: format::money(network, r.token, r.withdrawn),
+        })
+        .collect();
+    let evaluations = d
+        .attestations
+        .iter()
+        .map(|a| EvaluationView {
+            id: a.id,
+            metric: a.metric.clone(),
+            value: format::scaled(&a.value, a.decimals),
+            model: a.model_asset,
+            model_version: a.model_version,
+            dataset: a.dataset_asset,
+            dataset_version: a.dataset_version,
+            attester: a.attester.to_checksum(None),
+            attester_short: format::short_address(a.attester),
+            report_cid: a.report_cid.clone(),
+            endorsements: a.endorsements,
+            disputes: a.disputes,
+        })
+        .collect();
+    let metrics = card
+        .metrics
+        .iter()
+        .take(50)
+        .map(|m| MetricView {
+            name: m.name.clone(),
+            value: format!("{}", m.value),
+            dataset: m.dataset.clone().unwrap_or_default(),
+        })
+        .collect();
+    AssetPage {
+        layout: ctx.layout(name.clone(), Nav::None),
+        id,
+        kind: s.kind.to_string(),
+        license: s.license.clone(),
+        tags: s.tags.clone(),
+        task: card.task.clone().unwrap_or_default(),
+        framework: card.framework.clone().unwrap_or_default(),
+        base_model: card.base_model.clone().unwrap_or_default(),
+        datasets: card.datasets.iter().take(20).cloned().collect(),
+        owner: s.owner.to_checksum(None),
+        owner_short: format::short_address(s.owner),
+        publisher: d.publisher.to_checksum(None),
+        publisher_short: format::short_address(d.publisher),
+        created: format::time(s.created_time),
+        created_iso: format::iso_time(s.created_time),
+        encrypted: s.encrypted,
+        deprecated: s.deprecated,
+        card_indexed: s.card_indexed,
+        description_html: markdown::render(description),
+        description_cut,
+        metadata_cid: d
+            .versions
+            .last()
+            .map(|v| v.metadata_cid.clone())
+            .unwrap_or_default(),
+        files_hidden: card.files.len().saturating_sub(MAX_FILES_SHOWN),
+        total_size: format::size(total),
+        files,
+        versions,
+        lineage_svg: lineage::svg(id, &s.name, lineage, &d.parents, &d.children),
+        parents,
+        children,
+        ancestors: lineage.ancestors.len(),
+        descendants: lineage.descendants.len(),
+        evaluations,
+        metrics,
+        listings,
+        holders,
+        revenue,
+        license_accounts: d.licenses.accounts,
+        license_purchases: d.licenses.purchases,
+        proposals,
+        open_proposals,
+        name,
+    }
+}
