@@ -60,12 +60,18 @@ mod tests {
         let (token, cookie) = ensure(&HeaderMap::new());
         assert!(cookie.is_some());
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_str(&format!("a=b; {COOKIE}={token}")).unwrap());
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("a=b; {COOKIE}={token}")).unwrap(),
+        );
         assert_eq!(ensure(&h), (token.clone(), None));
         assert!(check(&h).is_err(), "no header");
         h.insert(HEADER, HeaderValue::from_str(&token).unwrap());
         assert!(check(&h).is_ok());
-        h.insert(HEADER, HeaderValue::from_static("00000000000000000000000000000000"));
+        h.insert(
+            HEADER,
+            HeaderValue::from_static("00000000000000000000000000000000"),
+        );
         assert!(check(&h).is_err(), "another token");
     }
 }
