@@ -7,6 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What went wrong in the access gateway or its client.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +109,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before trying again (sent as `Retry-After`).
     pub retry_after: Option<u64>,
+    /// What was wrong with each named input field (a form's `invalid_fields`); empty for other errors.
+    pub fields: BTreeMap<String, String>,
 }
 
 /// The wire form of [`ApiError`].
@@ -117,13 +120,16 @@ pub struct ApiErrorBody {
     pub error: ApiErrorDetail,
 }
 
-/// `code` and `message` of an [`ApiErrorBody`].
+/// `code` and `message` of an [`ApiErrorBody`], and `fields` when a form had bad fields.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ApiErrorDetail {
     /// Stable machine-readable code.
     pub code: String,
     /// Human-readable explanation with what to do.
     pub message: String,
+    /// Per input field, what is wrong with it (only for `invalid_fields`; absent otherwise).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
 }
 
 impl ApiError {
@@ -134,6 +140,23 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             retry_after: None,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// 422 `invalid_fields`: what was wrong with each named field of a form, all at once.
+    pub fn invalid_fields(fields: BTreeMap<String, String>) -> Self {
+        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        let message = format!(
+            "{} field{} need{} fixing ({}): see each field's message",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            if names.len() == 1 { "s" } else { "" },
+            names.join(", ")
+        );
+        Self {
+            fields,
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fields", message)
         }
     }
 
@@ -177,6 +200,7 @@ impl ApiError {
             error: ApiErrorDetail {
                 code: self.code.clone(),
                 message: self.message.clone(),
+                fields: self.fields.clone(),
             },
         }
     }
@@ -263,5 +287,26 @@ mod tests {
             v,
             serde_json::json!({"error": {"code": "rate_limited", "message": "slow down"}})
         );
+    }
+
+    #[test]
+    fn invalid_fields_name_each_field_in_the_same_shape() {
+        let fields = BTreeMap::from([
+            ("name".to_string(), "give the asset a name".to_string()),
+            ("price".to_string(), "not a number".to_string()),
+        ]);
+        let e = ApiError::invalid_fields(fields.clone());
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let v = serde_json::to_value(e.body()).unwrap();
+        assert_eq!(v["error"]["code"], "invalid_fields");
+        assert_eq!(v["error"]["fields"]["price"], "not a number");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("name, price")
+        );
+        let back: ApiErrorBody = serde_json::from_value(v).unwrap();
+        assert_eq!(back.error.fields, fields);
     }
 }

@@ -8,7 +8,7 @@
 //! | `GET /nonce` | a Sign-In with Ethereum nonce |
 //! | `POST /siwe` | sign in: `{message, signature}` -> session cookie and token |
 //! | `POST /logout` | end the session |
-//! | `GET /content/{asset}[/{path}]` | the asset's bytes, decrypted, with `Range` support |
+//! | `GET /content/{asset}[/{path}]` | the asset's bytes, decrypted, with `Range` support (unencrypted assets: to anyone) |
 //!
 //! The client IP used for rate limiting comes from axum's `ConnectInfo<SocketAddr>`: serve the router with
 //! `into_make_service_with_connect_info::<SocketAddr>()` (without it, refusals are limited per account only).
@@ -907,6 +907,54 @@ async fn logout(State(state): State<AccessState>, headers: HeaderMap) -> Respons
     response
 }
 
+/// Who asks for content: a signed request in the header, else a session.
+fn authenticate(
+    s: &Inner,
+    headers: &HeaderMap,
+    asset: AssetId,
+    entry: &mut AuditEntry,
+) -> Result<Address, Fail> {
+    let account = if let Some(v) = headers.get(ACCESS_HEADER) {
+        let req: SignedAccessRequest = v
+            .to_str()
+            .ok()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "the {ACCESS_HEADER} header is not a signed access request (JSON)"
+            ))
+        })?;
+        entry.account = Some(req.account);
+        if req.asset != asset {
+            return Err(ApiError::unauthorized(
+                "wrong_asset",
+                format!(
+                    "the signed request is for asset {}, not {asset}: sign one for this asset",
+                    req.asset
+                ),
+            )
+            .into());
+        }
+        s.verify_request(&req)?
+    } else {
+        match s.session(headers) {
+            Some(r) => r?,
+            None => {
+                return Err(ApiError::unauthorized(
+                    "unauthenticated",
+                    format!(
+                        "who is asking? sign in with Ethereum (GET /access/nonce, then POST /access/siwe) or send \
+                         a signed access request in the {ACCESS_HEADER} header (`scal3ml get` does)"
+                    ),
+                )
+                .into());
+            }
+        }
+    };
+    entry.account = Some(account);
+    Ok(account)
+}
+
 async fn content_root(
     state: State<AccessState>,
     ext: Extensions,
@@ -945,54 +993,32 @@ async fn serve_content(
         ..Default::default()
     };
     let result: Result<Response, Fail> = async {
-        // Who asks: a signed request in the header, else a session.
-        let account = if let Some(v) = headers.get(ACCESS_HEADER) {
-            let req: SignedAccessRequest = v
-                .to_str()
-                .ok()
-                .and_then(|t| serde_json::from_str(t).ok())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("the {ACCESS_HEADER} header is not a signed access request (JSON)"))
-                })?;
-            entry.account = Some(req.account);
-            if req.asset != asset {
-                return Err(ApiError::unauthorized(
-                    "wrong_asset",
-                    format!("the signed request is for asset {}, not {asset}: sign one for this asset", req.asset),
-                )
-                .into());
-            }
-            s.verify_request(&req)?
-        } else {
-            match s.session(&headers) {
-                Some(r) => r?,
-                None => {
-                    return Err(ApiError::unauthorized(
-                        "unauthenticated",
-                        format!(
-                            "who is asking? sign in with Ethereum (GET /access/nonce, then POST /access/siwe) or send \
-                             a signed access request in the {ACCESS_HEADER} header (`scal3ml get` does)"
-                        ),
-                    )
-                    .into());
-                }
-            }
-        };
-        entry.account = Some(account);
-        let charge = |err: ApiError| Fail {
-            err,
-            verified: Some(account),
-        };
-        s.limiter
-            .check(&[format!("account:{account}")])
-            .map_err(|wait| ApiError::rate_limited(wait, format!("too many refused requests for account {account}: wait {wait} s")))?;
-        let content = s.lookup(asset).await.map_err(charge)?;
+        // An unencrypted asset's bytes are public (anyone can fetch its blocks by CID from IPFS anyway), so a
+        // plain link downloads it; only encrypted content asks who is asking and checks the license.
+        let content = s.lookup(asset).await?;
+        let mut verified = None;
         let key = if content.encrypted {
-            Some(s.publisher_key(asset, &content).map_err(charge)?)
+            let account = authenticate(s, &headers, asset, &mut entry)?;
+            verified = Some(account);
+            let charge = |err: ApiError| Fail {
+                err,
+                verified: Some(account),
+            };
+            s.limiter
+                .check(&[format!("account:{account}")])
+                .map_err(|wait| {
+                    ApiError::rate_limited(
+                        wait,
+                        format!("too many refused requests for account {account}: wait {wait} s"),
+                    )
+                })?;
+            let key = s.publisher_key(asset, &content).map_err(charge)?;
+            s.require_license(asset, account).await.map_err(charge)?;
+            Some(key)
         } else {
             None
         };
-        s.require_license(asset, account).await.map_err(charge)?;
+        let charge = |err: ApiError| Fail { err, verified };
         let root = scal3ml_store::Cid::from_bytes(content.latest_content_cid.as_bytes())
             .map_err(|e| charge(ApiError::internal(format!("the asset's content CID: {e}"))))?;
         let cid = export::resolve(s.store.as_ref(), &root, &path)
@@ -1004,7 +1030,10 @@ async fn serve_content(
             key,
         };
         let len = source.len().await.map_err(|e| charge(e.into()))?;
-        let range = parse_range(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), len);
+        let range = parse_range(
+            headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+            len,
+        );
         let (status, start, end) = match range {
             RangeAnswer::Whole => (StatusCode::OK, 0, len),
             RangeAnswer::Part(a, b) => (StatusCode::PARTIAL_CONTENT, a, b),
@@ -1021,13 +1050,22 @@ async fn serve_content(
                 return Ok(r);
             }
         };
-        let body = source.body(start, end).await.map_err(|e| charge(e.into()))?;
+        let body = source
+            .body(start, end)
+            .await
+            .map_err(|e| charge(e.into()))?;
         let mut r = Response::new(body);
         *r.status_mut() = status;
         let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
         if status == StatusCode::PARTIAL_CONTENT
             && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{len}", end - 1))
@@ -1040,7 +1078,13 @@ async fn serve_content(
     match result {
         Ok(r) => {
             entry.decision = "release";
-            entry.reason = "ok".into();
+            // No account: an unencrypted asset, served to anyone.
+            entry.reason = if entry.account.is_some() {
+                "ok"
+            } else {
+                "public"
+            }
+            .into();
             s.audit.write(entry);
             r
         }

@@ -179,13 +179,25 @@ impl Node {
         price: u128,
         duration: u64,
     ) -> AssetId {
+        self.publish_as(owner, cid, price, duration, true).await
+    }
+
+    /// As [`Node::publish`], encrypted or not.
+    pub(crate) async fn publish_as(
+        &self,
+        owner: usize,
+        cid: &Cid,
+        price: u128,
+        duration: u64,
+        encrypted: bool,
+    ) -> AssetId {
         let market = self.market(owner);
         let id = market.nextAssetId().call().await.unwrap();
         let params = Marketplace::PublishParams {
             kind: 1,
             contentCid: Bytes::from(cid.as_bytes().to_vec()),
             metadataCid: Bytes::from(cid.as_bytes().to_vec()),
-            encrypted: true,
+            encrypted,
             gatewayUrl: self.base.clone(),
             parents: vec![],
             shareholders: vec![Marketplace::Shareholder {

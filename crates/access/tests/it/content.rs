@@ -1,4 +1,5 @@
-//! Content inside an encrypted folder, by path, with the command line's signed request header.
+//! Content inside an encrypted folder, by path, with the command line's signed request header; unencrypted
+//! content to anyone, from a plain link.
 
 use scal3ml_access::AccessError;
 use scal3ml_primitives::Cid;
@@ -78,4 +79,54 @@ async fn a_file_inside_an_encrypted_folder_streams_by_path() {
         }) => assert_eq!(code, "no_license"),
         other => panic!("expected 403 no_license, got {other:?}"),
     }
+}
+
+/// An unencrypted asset's blocks are public on IPFS anyway, so its bytes download from a plain link: no
+/// sign-in, no license, even when it is priced. Encrypted content still asks who is asking.
+#[tokio::test]
+async fn unencrypted_content_downloads_from_a_plain_link_and_encrypted_content_still_asks() {
+    let node = Node::start(1000).await;
+    let http = reqwest::Client::new();
+    let plain = noise(70_000, 9);
+    let cid = node.upload(plain.clone()).await;
+    let asset = node.publish_as(1, &cid, ONE_ETH, 0, false).await;
+    let url = format!("{}/access/content/{asset}", node.base);
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap(), plain);
+    let r = http
+        .get(&url)
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.bytes().await.unwrap(), plain[100..200]);
+    let audit = node.audit();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["reason"] == "public" && e["decision"] == "release"),
+        "{audit:?}"
+    );
+
+    let (key, secret_cid) = node.encrypt_into_store(b"secret weights").await;
+    node.client
+        .deposit_key(
+            &node.signer(1),
+            node.chain_id,
+            &secret_cid.to_string(),
+            &key,
+        )
+        .await
+        .unwrap();
+    let secret = node.publish(1, &secret_cid, ONE_ETH, 0).await;
+    let r = http
+        .get(format!("{}/access/content/{secret}", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthenticated");
 }
