@@ -141,12 +141,14 @@ function describeAccess(access, account) {
   if (isOwner) parts.push('You own this asset.');
   if (access.has_access) {
     const until = formatExpiry(access.expiry);
-    parts.push(until ? `You have a license until ${until}.` : 'You have access.');
+    if (until) parts.push(`You have a license until ${until}.`);
+    else if (access.perpetual) parts.push('You have a license that never ends.');
+    else parts.push('You have access.');
   } else if (!isOwner) {
     parts.push('You have no license for this asset yet.');
   }
   const shares = Number(access.shares || 0);
-  if (shares > 0) parts.push(`You hold shares of its earnings (${access.shares}).`);
+  if (shares > 0) parts.push(`You hold ${access.shares} of its revenue shares.`);
   return parts.join(' ');
 }
 
