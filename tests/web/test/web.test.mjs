@@ -225,6 +225,7 @@ describe('in the browser', { concurrency: false }, () => {
     await shot(bpage, 'buy-rejected');
 
     await buyForm.locator('[type=submit]').click();
+    await until('the new attempt to replace the rejection', async () => (await status.getAttribute('data-state')) !== 'failed');
     await confirmed(bpage, status);
     assert.match(await status.innerText(), /0x[0-9a-f]{64}/, 'the status shows the transaction hash');
     await until('the access state to say yes', async () => (await access.getAttribute('data-access')) === 'yes');
