@@ -26,7 +26,7 @@ pub mod typed {
         }
 
         /// Deposit the key whose keccak256 is `keyHash` for content `cid` (text form) as `depositor`.
-        #[derive(Debug, PartialEq, Eq)]
+        #[derive(Debug, PartialEq, Eq, serde::Serialize)]
         struct KeyDeposit {
             string cid;
             bytes32 keyHash;
@@ -164,6 +164,28 @@ impl SignedKeyDeposit {
         }
     }
 
+    /// A deposit of `key` for `cid` by `depositor`, valid for `ttl_secs`, not signed yet (`signature` empty):
+    /// what a browser wallet is asked to sign as [`SignedKeyDeposit::typed_data`].
+    pub fn unsigned(
+        depositor: Address,
+        chain_id: u64,
+        gateway: &str,
+        cid: &str,
+        key: &[u8; 16],
+        ttl_secs: u64,
+    ) -> AccessResult<Self> {
+        Ok(Self {
+            cid: cid.to_owned(),
+            key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            depositor,
+            nonce: random_nonce()?,
+            expiry: now_secs() + ttl_secs,
+            chain_id,
+            gateway: normalize_gateway(gateway),
+            signature: String::new(),
+        })
+    }
+
     /// Signs a deposit of `key` for `cid`, valid for `ttl_secs`.
     pub fn sign(
         signer: &PrivateKeySigner,
@@ -173,21 +195,35 @@ impl SignedKeyDeposit {
         key: &[u8; 16],
         ttl_secs: u64,
     ) -> AccessResult<Self> {
-        let mut dep = Self {
-            cid: cid.to_owned(),
-            key: key.iter().map(|b| format!("{b:02x}")).collect(),
-            depositor: signer.address(),
-            nonce: random_nonce()?,
-            expiry: now_secs() + ttl_secs,
-            chain_id,
-            gateway: normalize_gateway(gateway),
-            signature: String::new(),
-        };
+        let mut dep = Self::unsigned(signer.address(), chain_id, gateway, cid, key, ttl_secs)?;
         let hash = dep
             .typed(keccak256(key))
             .eip712_signing_hash(&domain(chain_id));
         dep.signature = sign_hash(signer, &hash)?;
         Ok(dep)
+    }
+
+    /// keccak256 of the 16 key bytes (`key` is their hex).
+    pub fn key_hash(&self) -> AccessResult<B256> {
+        let bytes = alloy_primitives::hex::decode(&self.key)
+            .ok()
+            .filter(|b| b.len() == 16)
+            .ok_or_else(|| AccessError::Sign("the key is not 32 hex characters".into()))?;
+        Ok(keccak256(bytes))
+    }
+
+    /// The deposit as a wallet signs it with `eth_signTypedData_v4`: `{types (with EIP712Domain), primaryType:
+    /// "KeyDeposit", domain: {name, version, chainId}, message}`, the types generated from [`typed::KeyDeposit`]
+    /// and the domain from [`domain`]. Chain ids are JSON numbers, as wallets compare them with the chain's.
+    /// A wallet's signature over it verifies as this deposit's at `POST /access/keys`.
+    pub fn typed_data(&self) -> AccessResult<serde_json::Value> {
+        let typed = self.typed(self.key_hash()?);
+        let data = alloy::dyn_abi::TypedData::from_struct(&typed, Some(domain(self.chain_id)));
+        let mut json = serde_json::to_value(&data)
+            .map_err(|e| AccessError::Sign(format!("the typed data does not serialize: {e}")))?;
+        json["domain"]["chainId"] = self.chain_id.into();
+        json["message"]["chainId"] = self.chain_id.into();
+        Ok(json)
     }
 }
 
@@ -282,6 +318,34 @@ mod tests {
         let hash = typed.eip712_signing_hash().unwrap();
         assert_eq!(hash, req.typed().eip712_signing_hash(&domain(31337)));
         assert_eq!(recover(&req.signature, &hash).unwrap(), signer.address());
+    }
+
+    /// The typed data handed to a browser wallet hashes to what the gateway verifies.
+    #[test]
+    fn a_deposits_typed_data_hashes_like_the_struct_the_gateway_checks() {
+        let signer = PrivateKeySigner::random();
+        let key = [9u8; 16];
+        let dep =
+            SignedKeyDeposit::sign(&signer, 31337, "http://127.0.0.1:8080/", "bafyx", &key, 60)
+                .unwrap();
+        let json = dep.typed_data().unwrap();
+        assert_eq!(json["primaryType"], "KeyDeposit");
+        assert_eq!(json["domain"]["name"], "Scal3ML Access");
+        assert_eq!(json["domain"]["chainId"], 31337);
+        assert_eq!(
+            json["types"]["EIP712Domain"].as_array().unwrap().len(),
+            3,
+            "{json}"
+        );
+        assert_eq!(json["message"]["gateway"], "http://127.0.0.1:8080");
+        let typed: alloy::dyn_abi::TypedData = serde_json::from_value(json).unwrap();
+        let hash = typed.eip712_signing_hash().unwrap();
+        assert_eq!(
+            hash,
+            dep.typed(keccak256(key))
+                .eip712_signing_hash(&domain(31337))
+        );
+        assert_eq!(recover(&dep.signature, &hash).unwrap(), signer.address());
     }
 
     #[test]

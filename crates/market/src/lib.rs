@@ -16,6 +16,7 @@ pub mod content;
 mod error;
 mod market;
 mod prepare;
+pub mod publish;
 mod types;
 
 pub use amount::{TokenInfo, format_amount, parse_amount, parse_token};

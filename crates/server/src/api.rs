@@ -1,6 +1,7 @@
 //! The REST API under `/api`: what the node serves to the command line, the SDK and the web pages. Reads come
-//! from the catalog; the only write is a CAR upload into the block store. Every error is the one JSON shape of
-//! [`ApiError`].
+//! from the catalog; the writes are uploads into the block store (a CAR here, a browser's files in
+//! [`crate::publish`]); transactions are only prepared ([`crate::tx`]), never signed. Every error is the one
+//! JSON shape of [`ApiError`].
 
 use crate::metrics::Metrics;
 use alloy::primitives::Address;
@@ -110,7 +111,9 @@ pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::publish::router(state.clone(), max_upload))
+        .merge(crate::devrpc::router(state))
 }
 
 /// Runs a catalog query off the async threads.
@@ -335,8 +338,24 @@ async fn upload_car(
             )
         })?;
     }
+    let pin_requests = hand_on(&state, &roots).await?;
+    Ok(Json(UploadResult {
+        roots: roots.iter().map(ToString::to_string).collect(),
+        blocks,
+        replicated_to: state.kubo.as_ref().map(|k| k.api().to_string()),
+        pin_requests,
+    }))
+}
+
+/// Hands pinned roots on beyond the node's store: copies them to the IPFS node (`--ipfs-api`) and asks the
+/// pinning service (`--pinning-service`) to pin them, as every upload is. Returns the pinning service's request
+/// ids, one per root.
+pub(crate) async fn hand_on(
+    state: &AppState,
+    roots: &[scal3ml_store::Cid],
+) -> Result<Vec<String>, ApiError> {
     if let Some(kubo) = &state.kubo {
-        for root in &roots {
+        for root in roots {
             crate::replicate::to_kubo(&state.store, kubo, root).await.map_err(|e| {
                 ApiError::new(
                     StatusCode::BAD_GATEWAY,
@@ -353,7 +372,7 @@ async fn upload_car(
     let mut pin_requests = Vec::new();
     if let Some(service) = &state.pinning {
         let origin = crate::replicate::multiaddr_of(&state.network.node_url).unwrap_or_default();
-        for root in &roots {
+        for root in roots {
             let id = crate::replicate::to_pinning_service(service, root, &origin)
                 .await
                 .map_err(|e| {
@@ -370,12 +389,7 @@ async fn upload_car(
             pin_requests.push(id);
         }
     }
-    Ok(Json(UploadResult {
-        roots: roots.iter().map(ToString::to_string).collect(),
-        blocks,
-        replicated_to: state.kubo.as_ref().map(|k| k.api().to_string()),
-        pin_requests,
-    }))
+    Ok(pin_requests)
 }
 
 /// The OpenAPI document of these routes, generated from the handlers' annotations and the types' schemas.
@@ -383,7 +397,7 @@ async fn upload_car(
 #[openapi(
     info(
         title = "Scal3ML node API",
-        description = "Catalog reads, uploads and node information of a Scal3ML node. Errors are `{\"error\": {\"code\", \"message\"}}`."
+        description = "Catalog reads, uploads, node information, and transactions prepared for a browser wallet to send. Errors are `{\"error\": {\"code\", \"message\"}}` (with `fields` for a form's invalid_fields)."
     ),
     paths(
         network,
@@ -395,7 +409,16 @@ async fn upload_car(
         proposals,
         attestations,
         account,
-        upload_car
+        upload_car,
+        crate::tx::buy,
+        crate::tx::withdraw,
+        crate::tx::vote,
+        crate::tx::execute,
+        crate::tx::reject,
+        crate::tx::access,
+        crate::tx::earnings,
+        crate::publish::publish,
+        crate::devrpc::dev_rpc
     )
 )]
 pub(crate) struct ApiDoc;

@@ -10,8 +10,10 @@
 mod api;
 mod catalog;
 mod csrf;
+mod devrpc;
 mod metrics;
 mod node;
+mod publish;
 mod replicate;
 mod tx;
 mod web;

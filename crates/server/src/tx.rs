@@ -1,10 +1,384 @@
-//! Prepared transactions for browser wallets (`/api/tx/*`, `/api/publish`): the server checks and encodes each
-//! call, the wallet signs and sends it. See docs/web.md.
+//! Prepared transactions for browser wallets (`/api/tx/*`): the server checks and encodes each call with the
+//! SDK's `prepare_*` (the same checks and calldata as the command line sends), the wallet signs and sends it.
+//! Also the chain reads the pages need per account: access state and earnings. See docs/web.md.
+//!
+//! [`market_error`] is the one place an SDK error becomes an HTTP answer.
 
 use crate::api::AppState;
-use axum::Router;
+use alloy::{
+    primitives::{Address, U256},
+    providers::DynProvider,
+};
+use axum::{
+    Json, Router,
+    extract::{Path, State, rejection::JsonRejection},
+    http::{HeaderMap, StatusCode},
+    routing::{get, post},
+};
+use scal3ml_access::ApiError;
+use scal3ml_market::{LicenseExpiry, Market, MarketError, PreparedCall, TokenInfo};
+use scal3ml_primitives::AssetId;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new().with_state(state)
+    Router::new()
+        .route("/api/tx/buy", post(buy))
+        .route("/api/tx/withdraw", post(withdraw))
+        .route("/api/tx/vote", post(vote))
+        .route("/api/tx/execute", post(execute))
+        .route("/api/tx/reject", post(reject))
+        .route("/api/assets/{id}/access/{account}", get(access))
+        .route("/api/accounts/{address}/earnings", get(earnings))
+        .with_state(state)
+}
+
+/// Maps an SDK error to the API's: the SDK's sentence as the message, under a stable code. A request the chain
+/// refuses is the client's to fix (400, 404 or 409); an unreachable chain is the node's (502).
+pub(crate) fn market_error(e: MarketError) -> ApiError {
+    let (status, code) = match &e {
+        MarketError::UnknownAsset { .. } => (StatusCode::NOT_FOUND, "unknown_asset"),
+        MarketError::NotListed { .. } => (StatusCode::CONFLICT, "not_listed"),
+        MarketError::InsufficientFunds { .. } => (StatusCode::CONFLICT, "insufficient_funds"),
+        MarketError::PriceTooHigh { .. } => (StatusCode::CONFLICT, "price_changed"),
+        MarketError::Rejected { .. } => (StatusCode::CONFLICT, "rejected"),
+        MarketError::Reverted { .. } => (StatusCode::CONFLICT, "reverted"),
+        MarketError::Invalid(_) | MarketError::Amount { .. } => {
+            (StatusCode::BAD_REQUEST, "bad_request")
+        }
+        MarketError::Token { .. } => (StatusCode::BAD_REQUEST, "bad_token"),
+        MarketError::Unreachable { .. } | MarketError::Rpc { .. } => {
+            (StatusCode::BAD_GATEWAY, "chain_unavailable")
+        }
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    };
+    ApiError::new(status, code, e.to_string())
+}
+
+/// A JSON body, or the one error shape saying what is wrong with it.
+pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the request body is not what this route takes: {}; see /api/openapi.json",
+            e.body_text()
+        ))
+    })
+}
+
+/// An address from a path segment.
+pub(crate) fn address(text: &str) -> Result<Address, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "{text:?} is not an account address: expected 0x and 40 hex digits"
+        ))
+    })
+}
+
+/// Transactions for the wallet to send in order, each with `eth_sendTransaction` from the account, waiting
+/// for each receipt.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct PreparedTx {
+    /// `[{label, to, data, value}]`: `to` the contract, `data` 0x-hex calldata, `value` a 0x-hex quantity in wei.
+    #[schema(value_type = Vec<Object>)]
+    pub(crate) steps: Vec<PreparedCall>,
+}
+
+/// `POST /api/tx/buy`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct BuyBody {
+    /// The buyer.
+    #[schema(value_type = String)]
+    account: Address,
+    /// The asset.
+    asset: u64,
+    /// What to pay in: an ERC-20 address, or the zero address for ETH.
+    #[schema(value_type = String)]
+    token: Address,
+}
+
+/// `POST /api/tx/withdraw`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct WithdrawBody {
+    /// The shareholder.
+    #[schema(value_type = String)]
+    account: Address,
+    /// The token to withdraw (zero address for ETH).
+    #[schema(value_type = String)]
+    token: Address,
+    /// The assets to withdraw from (one payment).
+    assets: Vec<u64>,
+}
+
+/// `POST /api/tx/vote`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct VoteBody {
+    /// The voter.
+    #[schema(value_type = String)]
+    account: Address,
+    /// The proposal.
+    proposal: u64,
+    /// Yes or no.
+    support: bool,
+}
+
+/// `POST /api/tx/execute` and `/api/tx/reject`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct ProposalBody {
+    /// Who sends it.
+    #[schema(value_type = String)]
+    account: Address,
+    /// The proposal.
+    proposal: u64,
+}
+
+fn market_for(state: &AppState, account: Address) -> Market<DynProvider> {
+    state.market.with_sender(account)
+}
+
+fn steps(result: Result<Vec<PreparedCall>, MarketError>) -> Result<Json<PreparedTx>, ApiError> {
+    Ok(Json(PreparedTx {
+        steps: result.map_err(market_error)?,
+    }))
+}
+
+/// The steps of buying a license at the current listing price: an ERC-20 approval first when the allowance
+/// is short, then the purchase.
+#[utoipa::path(post, path = "/api/tx/buy", request_body = BuyBody,
+    params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
+    responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
+        (status = 404, description = "no such asset"),
+        (status = 409, description = "not listed in this token, or the account cannot pay")))]
+pub(crate) async fn buy(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Json<BuyBody>, JsonRejection>,
+) -> Result<Json<PreparedTx>, ApiError> {
+    crate::csrf::check(&headers)?;
+    let b = json_body(body)?;
+    let asset = AssetId(b.asset);
+    let market = market_for(&state, b.account);
+    // Accept the price listed now: the wallet shows it, and a rise before the purchase is mined reverts.
+    let listed = market.listing(asset, b.token).await.map_err(market_error)?;
+    let max_price = listed.map_or(U256::MAX, |terms| terms.price);
+    steps(market.prepare_buy(asset, b.token, max_price).await)
+}
+
+/// The withdrawal of the account's earnings in one token from the named assets.
+#[utoipa::path(post, path = "/api/tx/withdraw", request_body = WithdrawBody,
+    params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
+    responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
+        (status = 409, description = "nothing to withdraw")))]
+pub(crate) async fn withdraw(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Json<WithdrawBody>, JsonRejection>,
+) -> Result<Json<PreparedTx>, ApiError> {
+    crate::csrf::check(&headers)?;
+    let b = json_body(body)?;
+    let assets: Vec<AssetId> = b.assets.into_iter().map(AssetId).collect();
+    steps(
+        market_for(&state, b.account)
+            .prepare_withdraw(b.token, &assets)
+            .await,
+    )
+}
+
+/// A vote on an open proposal.
+#[utoipa::path(post, path = "/api/tx/vote", request_body = VoteBody,
+    params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
+    responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
+        (status = 409, description = "the contract would refuse the vote")))]
+pub(crate) async fn vote(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Json<VoteBody>, JsonRejection>,
+) -> Result<Json<PreparedTx>, ApiError> {
+    crate::csrf::check(&headers)?;
+    let b = json_body(body)?;
+    steps(
+        market_for(&state, b.account)
+            .prepare_vote(b.proposal, b.support)
+            .await,
+    )
+}
+
+/// Executing a passed proposal.
+#[utoipa::path(post, path = "/api/tx/execute", request_body = ProposalBody,
+    params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
+    responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
+        (status = 409, description = "the proposal has not passed")))]
+pub(crate) async fn execute(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Json<ProposalBody>, JsonRejection>,
+) -> Result<Json<PreparedTx>, ApiError> {
+    crate::csrf::check(&headers)?;
+    let b = json_body(body)?;
+    steps(
+        market_for(&state, b.account)
+            .prepare_execute(b.proposal)
+            .await,
+    )
+}
+
+/// Rejecting an open proposal (the asset's owner).
+#[utoipa::path(post, path = "/api/tx/reject", request_body = ProposalBody,
+    params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
+    responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
+        (status = 409, description = "not the owner, or the proposal is not open")))]
+pub(crate) async fn reject(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Json<ProposalBody>, JsonRejection>,
+) -> Result<Json<PreparedTx>, ApiError> {
+    crate::csrf::check(&headers)?;
+    let b = json_body(body)?;
+    steps(
+        market_for(&state, b.account)
+            .prepare_reject(b.proposal)
+            .await,
+    )
+}
+
+/// What an account may do with an asset, as the chain says now.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct AccessState {
+    /// Whether the account may use the asset (owner, shareholder, unexpired license, or a free listing).
+    pub(crate) has_access: bool,
+    /// When its license ends (Unix seconds); null without a timed license.
+    pub(crate) expiry: Option<u64>,
+    /// Whether its license never ends.
+    pub(crate) perpetual: bool,
+    /// Whether it owns the asset.
+    pub(crate) owner: bool,
+    /// Revenue shares it holds.
+    pub(crate) shares: u128,
+}
+
+/// An account's access to an asset, read from the chain.
+#[utoipa::path(get, path = "/api/assets/{id}/access/{account}",
+    params(("id" = u64, Path, description = "asset id"), ("account" = String, Path, description = "0x address")),
+    responses((status = 200, body = AccessState), (status = 400, description = "not an address"),
+        (status = 404, description = "no such asset")))]
+pub(crate) async fn access(
+    State(state): State<Arc<AppState>>,
+    Path((id, account)): Path<(u64, String)>,
+) -> Result<Json<AccessState>, ApiError> {
+    let account = address(&account)?;
+    let asset = AssetId(id);
+    let m = &state.market;
+    // owner_of reads the record first: an unknown asset is a 404, not "no access".
+    let owner = m.owner_of(asset).await.map_err(market_error)?;
+    let (has_access, expiry, shares) = tokio::try_join!(
+        m.has_access(asset, account),
+        m.license_expiry(asset, account),
+        m.shares_of(asset, account),
+    )
+    .map_err(market_error)?;
+    Ok(Json(AccessState {
+        has_access,
+        expiry: match expiry {
+            LicenseExpiry::Until(t) => Some(t),
+            LicenseExpiry::None | LicenseExpiry::Perpetual => None,
+        },
+        perpetual: expiry == LicenseExpiry::Perpetual,
+        owner: owner == account,
+        shares,
+    }))
+}
+
+/// What an account may withdraw from one asset in one token.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct EarningInfo {
+    /// The asset.
+    pub(crate) asset: u64,
+    /// The token (zero address for ETH).
+    #[schema(value_type = String)]
+    pub(crate) token: Address,
+    /// Its symbol.
+    pub(crate) symbol: String,
+    /// Claimable now, in the token's smallest unit (decimal).
+    pub(crate) claimable: String,
+    /// The same in whole tokens (`0.05`).
+    pub(crate) formatted: String,
+}
+
+/// What an account may withdraw now, per asset it holds shares in (or owns) and per payment token.
+#[utoipa::path(get, path = "/api/accounts/{address}/earnings",
+    params(("address" = String, Path, description = "0x address")),
+    responses((status = 200, body = [EarningInfo]), (status = 400, description = "not an address")))]
+pub(crate) async fn earnings(
+    State(state): State<Arc<AppState>>,
+    Path(text): Path<String>,
+) -> Result<Json<Vec<EarningInfo>>, ApiError> {
+    let account = address(&text)?;
+    let view = crate::api::query(&state, move |i| i.account(account)).await?;
+    let mut assets: Vec<AssetId> = view
+        .holdings
+        .iter()
+        .map(|h| AssetId(h.asset))
+        .chain(view.assets_owned.iter().map(|a| AssetId(a.id)))
+        .collect();
+    assets.sort_unstable();
+    assets.dedup();
+    let tokens: Vec<TokenInfo> = std::iter::once(TokenInfo::eth())
+        .chain(state.network.tokens.iter().map(|t| TokenInfo {
+            address: t.address,
+            symbol: t.symbol.clone(),
+            decimals: t.decimals,
+        }))
+        .collect();
+    let addresses: Vec<Address> = tokens.iter().map(|t| t.address).collect();
+    let found = state
+        .market
+        .earnings(account, &assets, &addresses)
+        .await
+        .map_err(market_error)?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|e| {
+                let token = tokens
+                    .iter()
+                    .find(|t| t.address == e.token)
+                    .expect("earnings are only asked for these tokens");
+                EarningInfo {
+                    asset: e.asset.0,
+                    token: e.token,
+                    symbol: token.symbol.clone(),
+                    claimable: e.claimable.to_string(),
+                    formatted: token.format(e.claimable),
+                }
+            })
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdk_errors_keep_their_sentence_under_a_stable_code() {
+        let e = market_error(MarketError::UnknownAsset { asset: AssetId(9) });
+        assert_eq!(
+            (e.status, e.code.as_str()),
+            (StatusCode::NOT_FOUND, "unknown_asset")
+        );
+        assert!(e.message.contains("asset 9 does not exist"), "{e}");
+        let e = market_error(MarketError::Rejected {
+            op: "vote",
+            reason: "proposal 3 does not exist; check the id".into(),
+        });
+        assert_eq!(
+            (e.status, e.code.as_str()),
+            (StatusCode::CONFLICT, "rejected")
+        );
+        let e = market_error(MarketError::Unreachable {
+            url: "http://x".into(),
+            reason: "refused".into(),
+        });
+        assert_eq!(e.status, StatusCode::BAD_GATEWAY);
+    }
 }

@@ -10,21 +10,21 @@ use crate::{
     node_client::{NodeArgs, NodeClient, emit},
     wallet::SignerArgs,
 };
-use alloy::primitives::{Address, TxHash};
+use alloy::primitives::TxHash;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use scal3ml_access::client::AccessClient;
-use scal3ml_market::{PublishRequest, content};
+use scal3ml_market::{
+    PublishRequest, content,
+    publish::{self as inputs, CardFields, InputError},
+};
 use scal3ml_primitives::{
     AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken,
-    card::{Card, CardFile, CardParent},
+    card::{Card, CardFile},
 };
 use scal3ml_store::{FsStore, crypt::FileKey};
 use serde::Serialize;
 use std::path::PathBuf;
-
-/// Shares an asset is divided into: one share is 0.01 %.
-pub(crate) const TOTAL_SHARES: u64 = 10_000;
 
 /// Flags of `scal3ml publish`.
 #[derive(Debug, Args)]
@@ -111,7 +111,6 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
     if !meta.is_file() && !meta.is_dir() {
         bail!("{} is neither a file nor a folder", args.path.display());
     }
-    let mut card = base_card(&args)?;
     let node = NodeClient::connect(&args.node).await?;
     let signer = node.signer(&args.signer)?;
     let market = node.market(Some(&signer)).await?;
@@ -120,26 +119,13 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
         .parse(&args.price)
         .with_context(|| format!("--price {:?}", args.price))?;
     let duration = parse_duration(&args.duration)?;
-    let collaborators = parse_collaborators(&args.collaborators, signer.address())?;
-    let parents = parse_parents(&args.parents)?;
-    card.parents = parents
-        .iter()
-        .map(|&(asset, bps)| CardParent {
-            asset,
-            royalty_bps: u32::from(bps),
-        })
-        .collect();
-    card.created = Some(chrono_now());
+    let collaborators =
+        inputs::parse_collaborators(&args.collaborators, signer.address()).map_err(flag)?;
+    let parents = inputs::parse_parents(&args.parents).map_err(flag)?;
+    let mut card = base_card(&args, &parents)?;
     let encrypt = !price.is_zero() || args.encrypt;
     // Validate what the card will hold except the files, so a bad field fails before the import.
-    let mut probe = card.clone();
-    probe.files = vec![CardFile {
-        path: "probe".into(),
-        size: 0,
-        sha256: "0".repeat(64),
-        cid: "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".into(),
-    }];
-    probe.validate()?;
+    inputs::check_card(&card)?;
     for &(parent, _) in &parents {
         market
             .asset_record(parent)
@@ -163,25 +149,9 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
         );
     }
     let prepared = content::prepare(&store, &args.path, key.as_ref()).await?;
-    card.files = prepared
-        .files
-        .iter()
-        .map(|f| CardFile {
-            path: f.path.clone(),
-            size: f.size,
-            sha256: f.sha256.clone(),
-            cid: f.cid.to_string(),
-        })
-        .collect();
+    card.files = inputs::card_files(&prepared);
     card.validate()?;
-    let card_bytes = card.to_json_bytes();
-    let card_cid = scal3ml_store::add_reader(
-        &store,
-        std::io::Cursor::new(card_bytes),
-        content::import_options(),
-    )
-    .await?
-    .cid;
+    let card_cid = inputs::store_card(&store, &card).await?;
     let car_path = scratch.path().join("upload.car");
     {
         let file = std::fs::File::create(&car_path)?;
@@ -209,9 +179,7 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
     }
 
     // 4. The transaction.
-    let mut shareholders = collaborators;
-    let given: u64 = shareholders.iter().map(|(_, s)| s).sum();
-    shareholders.insert(0, (signer.address(), TOTAL_SHARES - given));
+    let shareholders = inputs::shareholders(signer.address(), &collaborators);
     let request = PublishRequest {
         kind: card.kind,
         content_cid: content_cid.parse()?,
@@ -265,7 +233,7 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
                 "  price     {} {} ({})",
                 out.price,
                 out.token,
-                describe_duration(duration)
+                inputs::describe_duration(duration)
             );
         }
         println!("  tx        {} (block {})", out.tx, out.block);
@@ -298,12 +266,12 @@ async fn wait_until_indexed(node: &NodeClient, asset: AssetId, quiet: bool) {
     }
 }
 
-/// The card from --card / --readme / nothing, with the flags applied on top.
-fn base_card(args: &PublishArgs) -> anyhow::Result<Card> {
-    let mut card = if let Some(path) = &args.card {
+/// The card from --card / --readme / nothing, with the flags and the parents applied on top.
+fn base_card(args: &PublishArgs, parents: &[(AssetId, u16)]) -> anyhow::Result<Card> {
+    let base = if let Some(path) = &args.card {
         let bytes =
             std::fs::read(path).with_context(|| format!("reading the card {}", path.display()))?;
-        Card::from_json(&bytes).with_context(|| format!("in the card {}", path.display()))?
+        Some(Card::from_json(&bytes).with_context(|| format!("in the card {}", path.display()))?)
     } else if let Some(path) = &args.readme {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the README {}", path.display()))?;
@@ -312,144 +280,36 @@ fn base_card(args: &PublishArgs) -> anyhow::Result<Card> {
         for w in warnings {
             eprintln!("warning: {}: {w}", path.display());
         }
-        card
+        Some(card)
     } else {
-        let kind = args
-            .kind
-            .context("say what you publish: --kind dataset or --kind model")?;
-        let name = args
-            .name
-            .clone()
-            .context("give the asset a name: --name \"...\"")?;
-        let license = args.license.clone().context(
-            "give a license: --license with an SPDX id (MIT, Apache-2.0, CC-BY-4.0, ...) or a license URL",
-        )?;
-        Card::new(name, kind, license)
+        None
     };
-    if let Some(kind) = args.kind {
-        card.kind = kind;
-    }
-    if let Some(name) = &args.name {
-        card.name = name.clone();
-    }
-    if let Some(license) = &args.license {
-        card.license = license.clone();
-    }
-    if let Some(d) = &args.description {
-        card.description = match d.strip_prefix('@') {
+    let description = match &args.description {
+        Some(d) => Some(match d.strip_prefix('@') {
             Some(file) => std::fs::read_to_string(file)
                 .with_context(|| format!("reading the description {file}"))?,
             None => d.clone(),
-        };
-    }
-    card.tags.extend(args.tags.iter().cloned());
-    if args.task.is_some() {
-        card.task = args.task.clone();
-    }
-    if args.framework.is_some() {
-        card.framework = args.framework.clone();
-    }
-    Ok(card)
-}
-
-/// `perpetual`, or a number with a unit s, m, h or d.
-pub(crate) fn parse_duration(text: &str) -> anyhow::Result<LicenseDuration> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("perpetual") || t == "0" {
-        return Ok(LicenseDuration::Perpetual);
-    }
-    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = digits.parse().ok().filter(|&n| n > 0).with_context(|| {
-        format!(
-            "--duration {text:?}: write perpetual, or a positive number with s, m, h or d (30d)"
-        )
-    })?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        other => bail!(
-            "--duration {text:?}: unknown unit {other:?}; use s, m, h or d (30d), or perpetual"
-        ),
+        }),
+        None => None,
     };
-    Ok(LicenseDuration::Seconds(secs))
+    let fields = CardFields {
+        kind: args.kind,
+        name: args.name.clone(),
+        description,
+        license: args.license.clone(),
+        tags: args.tags.clone(),
+        task: args.task.clone(),
+        framework: args.framework.clone(),
+    };
+    fields.card(base, parents).map_err(flag)
 }
 
-fn describe_duration(d: LicenseDuration) -> String {
-    match d {
-        LicenseDuration::Perpetual => "perpetual license".into(),
-        LicenseDuration::Seconds(s) if s % 86_400 == 0 => format!("{}-day license", s / 86_400),
-        LicenseDuration::Seconds(s) => format!("{s}-second license"),
-    }
+/// An input error as the flag it came from: `--duration: "3 weeks": write perpetual, or ...`.
+fn flag(e: InputError) -> anyhow::Error {
+    anyhow::anyhow!("--{}: {}", e.field, e.message)
 }
 
-/// A percentage with at most two decimals, as basis points (30 -> 3000, 12.5 -> 1250).
-pub(crate) fn parse_percent(text: &str, what: &str) -> anyhow::Result<u64> {
-    let t = text.trim().trim_end_matches('%');
-    let bps = scal3ml_market::parse_amount(t, 2)
-        .ok()
-        .and_then(|v| u64::try_from(v).ok())
-        .filter(|&v| v > 0 && v <= 10_000)
-        .with_context(|| {
-            format!(
-                "{what}: {text:?} is not a percentage between 0.01 and 100 (at most two decimals)"
-            )
-        })?;
-    Ok(bps)
-}
-
-fn parse_collaborators(
-    items: &[String],
-    publisher: Address,
-) -> anyhow::Result<Vec<(Address, u64)>> {
-    let mut out: Vec<(Address, u64)> = Vec::new();
-    for item in items {
-        let (addr, pct) = item.split_once('=').with_context(|| {
-            format!("--collaborator {item:?}: write ADDRESS=PERCENT, e.g. 0xabc...=30")
-        })?;
-        let address: Address = addr.trim().parse().with_context(|| {
-            format!("--collaborator {item:?}: {addr:?} is not an address (0x and 40 hex digits)")
-        })?;
-        if address == publisher || out.iter().any(|(a, _)| *a == address) {
-            bail!(
-                "--collaborator {address} is named twice (you keep what the collaborators do not get)"
-            );
-        }
-        out.push((address, parse_percent(pct, "--collaborator")?));
-    }
-    let total: u64 = out.iter().map(|(_, s)| s).sum();
-    if total >= TOTAL_SHARES {
-        bail!(
-            "the collaborators' shares add up to {}%, leaving nothing for you; keep them under 100%",
-            total as f64 / 100.0
-        );
-    }
-    Ok(out)
-}
-
-fn parse_parents(items: &[String]) -> anyhow::Result<Vec<(AssetId, u16)>> {
-    let mut out = Vec::new();
-    for item in items {
-        let (id, pct) = item
-            .split_once('=')
-            .with_context(|| format!("--parent {item:?}: write ID=PERCENT, e.g. 3=10"))?;
-        let id: u64 = id
-            .trim()
-            .parse()
-            .with_context(|| format!("--parent {item:?}: {id:?} is not an asset id"))?;
-        let bps = u16::try_from(parse_percent(pct, "--parent")?).expect("at most 10000");
-        out.push((AssetId(id), bps));
-    }
-    Ok(out)
-}
-
-/// Now as RFC 3339 (UTC, seconds).
-fn chrono_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    chrono::DateTime::from_timestamp(secs as i64, 0)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+/// `perpetual`, or a number with a unit s, m, h or d (the `--duration` flag).
+pub(crate) fn parse_duration(text: &str) -> anyhow::Result<LicenseDuration> {
+    inputs::parse_duration(text).map_err(flag)
 }

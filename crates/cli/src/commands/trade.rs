@@ -3,7 +3,7 @@
 //! flags choose.
 
 use crate::{
-    commands::publish::{TOTAL_SHARES, parse_duration},
+    commands::publish::parse_duration,
     node_client::{NodeArgs, NodeClient, emit},
     wallet::SignerArgs,
 };
@@ -400,7 +400,9 @@ pub(crate) async fn shares(cmd: SharesCommand) -> anyhow::Result<()> {
     let signer = node.signer(&args.signer)?;
     let market = node.market(Some(&signer)).await?;
     let amount = if args.amount.ends_with('%') {
-        crate::commands::publish::parse_percent(&args.amount, "shares")? * TOTAL_SHARES / 10_000
+        scal3ml_market::publish::parse_percent(&args.amount, "shares")?
+            * scal3ml_market::publish::TOTAL_SHARES
+            / 10_000
     } else {
         args.amount
             .parse::<u64>()

@@ -1,0 +1,332 @@
+//! What a publisher fills in, read the same way by `scal3ml publish` (flags) and the web form (fields):
+//! license durations, percentages, collaborators and parents, and the card built from the fields on top of a
+//! card file or a Hugging Face README. Each refusal names its input ([`InputError::field`]), so the command line
+//! can say `--duration` and a form can mark the field.
+//!
+//! The rest of the flow is shared too: [`check_card`] before anything is imported, [`card_files`] and
+//! [`store_card`] once the content is, and [`shareholders`] for the transaction.
+
+use alloy::primitives::Address;
+use scal3ml_primitives::{
+    AssetId, AssetKind, LicenseDuration,
+    card::{Card, CardError, CardFile, CardParent},
+};
+use scal3ml_store::BlockStore;
+
+use crate::{MarketResult, content};
+
+/// Shares an asset is divided into: one share is 0.01 %.
+pub const TOTAL_SHARES: u64 = 10_000;
+
+/// One input that is wrong, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct InputError {
+    /// The input's name: `duration`, `collaborator`, `parent`, `kind`, `name`, `license`, ...
+    pub field: &'static str,
+    /// What is wrong with it and what to write instead.
+    pub message: String,
+}
+
+fn bad(field: &'static str, message: String) -> InputError {
+    InputError { field, message }
+}
+
+/// `perpetual` (or `0`), or a positive number with a unit s, m, h or d (`30d`). Field `duration`.
+pub fn parse_duration(text: &str) -> Result<LicenseDuration, InputError> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("perpetual") || t == "0" {
+        return Ok(LicenseDuration::Perpetual);
+    }
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+        bad(
+            "duration",
+            format!("{text:?}: write perpetual, or a positive number with s, m, h or d (30d)"),
+        )
+    })?;
+    let secs = match unit {
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        other => {
+            return Err(bad(
+                "duration",
+                format!("{text:?}: unknown unit {other:?}; use s, m, h or d (30d), or perpetual"),
+            ));
+        }
+    };
+    let secs =
+        secs.ok_or_else(|| bad("duration", format!("{text:?} is too long; use perpetual")))?;
+    Ok(LicenseDuration::Seconds(secs))
+}
+
+/// "perpetual license", "30-day license", "90-second license".
+pub fn describe_duration(d: LicenseDuration) -> String {
+    match d {
+        LicenseDuration::Perpetual => "perpetual license".into(),
+        LicenseDuration::Seconds(s) if s % 86_400 == 0 => format!("{}-day license", s / 86_400),
+        LicenseDuration::Seconds(s) => format!("{s}-second license"),
+    }
+}
+
+/// A percentage with at most two decimals, as basis points (30 -> 3000, 12.5 -> 1250).
+pub fn parse_percent(text: &str, field: &'static str) -> Result<u64, InputError> {
+    let t = text.trim().trim_end_matches('%');
+    crate::parse_amount(t, 2)
+        .ok()
+        .and_then(|v| u64::try_from(v).ok())
+        .filter(|&v| v > 0 && v <= 10_000)
+        .ok_or_else(|| {
+            bad(
+                field,
+                format!("{text:?} is not a percentage between 0.01 and 100 (at most two decimals)"),
+            )
+        })
+}
+
+/// `ADDRESS=PERCENT` items: the collaborators and their shares (field `collaborator`). Each is named once,
+/// never the publisher, and together they leave the publisher something.
+pub fn parse_collaborators(
+    items: &[String],
+    publisher: Address,
+) -> Result<Vec<(Address, u64)>, InputError> {
+    let field = "collaborator";
+    let mut out: Vec<(Address, u64)> = Vec::new();
+    for item in items {
+        let (addr, pct) = item.split_once('=').ok_or_else(|| {
+            bad(
+                field,
+                format!("{item:?}: write ADDRESS=PERCENT, e.g. 0xabc...=30"),
+            )
+        })?;
+        let address: Address = addr.trim().parse().map_err(|_| {
+            bad(
+                field,
+                format!("{item:?}: {addr:?} is not an address (0x and 40 hex digits)"),
+            )
+        })?;
+        if address == publisher || out.iter().any(|(a, _)| *a == address) {
+            return Err(bad(
+                field,
+                format!("{address} is named twice (you keep what the collaborators do not get)"),
+            ));
+        }
+        out.push((address, parse_percent(pct, field)?));
+    }
+    let total: u64 = out.iter().map(|(_, s)| s).sum();
+    if total >= TOTAL_SHARES {
+        return Err(bad(
+            field,
+            format!(
+                "the collaborators' shares add up to {}%, leaving nothing for you; keep them under 100%",
+                total as f64 / 100.0
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// `ID=PERCENT` items: the assets this one derives from and the royalty each gets (field `parent`).
+pub fn parse_parents(items: &[String]) -> Result<Vec<(AssetId, u16)>, InputError> {
+    let field = "parent";
+    let mut out = Vec::new();
+    for item in items {
+        let (id, pct) = item
+            .split_once('=')
+            .ok_or_else(|| bad(field, format!("{item:?}: write ID=PERCENT, e.g. 3=10")))?;
+        let id: u64 = id
+            .trim()
+            .parse()
+            .map_err(|_| bad(field, format!("{item:?}: {id:?} is not an asset id")))?;
+        let bps = u16::try_from(parse_percent(pct, field)?).expect("at most 10000");
+        out.push((AssetId(id), bps));
+    }
+    Ok(out)
+}
+
+/// The publisher first with what the collaborators leave, then the collaborators.
+pub fn shareholders(publisher: Address, collaborators: &[(Address, u64)]) -> Vec<(Address, u64)> {
+    let given: u64 = collaborators.iter().map(|(_, s)| s).sum();
+    std::iter::once((publisher, TOTAL_SHARES.saturating_sub(given)))
+        .chain(collaborators.iter().copied())
+        .collect()
+}
+
+/// The card fields a publisher may give directly; each overrides the base card's (a card file or a README).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardFields {
+    /// Dataset or model.
+    pub kind: Option<AssetKind>,
+    /// The name shown in search results.
+    pub name: Option<String>,
+    /// Markdown.
+    pub description: Option<String>,
+    /// An SPDX id or expression, or a license URL.
+    pub license: Option<String>,
+    /// Added to the base card's tags.
+    pub tags: Vec<String>,
+    /// The ML task.
+    pub task: Option<String>,
+    /// The framework.
+    pub framework: Option<String>,
+}
+
+impl CardFields {
+    /// The card: `base` (or, without one, a new card from `kind`, `name` and `license`, which must then be
+    /// given) with these fields on top, its parents and its creation time set. Not validated yet: see
+    /// [`check_card`].
+    pub fn card(&self, base: Option<Card>, parents: &[(AssetId, u16)]) -> Result<Card, InputError> {
+        let mut card = match base {
+            Some(card) => card,
+            None => {
+                let kind = self
+                    .kind
+                    .ok_or_else(|| bad("kind", "say what you publish: dataset or model".into()))?;
+                let name = self
+                    .name
+                    .clone()
+                    .filter(|n| !n.trim().is_empty())
+                    .ok_or_else(|| bad("name", "give the asset a name".into()))?;
+                let license = self.license.clone().filter(|l| !l.trim().is_empty()).ok_or_else(|| {
+                    bad(
+                        "license",
+                        "give a license: an SPDX id (MIT, Apache-2.0, CC-BY-4.0, ...) or a license URL".into(),
+                    )
+                })?;
+                Card::new(name, kind, license)
+            }
+        };
+        if let Some(kind) = self.kind {
+            card.kind = kind;
+        }
+        if let Some(name) = &self.name {
+            card.name = name.clone();
+        }
+        if let Some(license) = &self.license {
+            card.license = license.clone();
+        }
+        if let Some(d) = &self.description {
+            card.description = d.clone();
+        }
+        card.tags.extend(self.tags.iter().cloned());
+        if self.task.is_some() {
+            card.task = self.task.clone();
+        }
+        if self.framework.is_some() {
+            card.framework = self.framework.clone();
+        }
+        card.parents = parents
+            .iter()
+            .map(|&(asset, bps)| CardParent {
+                asset,
+                royalty_bps: u32::from(bps),
+            })
+            .collect();
+        card.created = Some(now_rfc3339());
+        Ok(card)
+    }
+}
+
+/// Validates everything the card will hold except its files (which come from the import), so a bad field is
+/// refused before anything is imported.
+pub fn check_card(card: &Card) -> Result<(), CardError> {
+    let mut probe = card.clone();
+    probe.files = vec![CardFile {
+        path: "probe".into(),
+        size: 0,
+        sha256: "0".repeat(64),
+        cid: "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".into(),
+    }];
+    probe.validate()
+}
+
+/// The card's file list of prepared content.
+pub fn card_files(prepared: &content::Prepared) -> Vec<CardFile> {
+    prepared
+        .files
+        .iter()
+        .map(|f| CardFile {
+            path: f.path.clone(),
+            size: f.size,
+            sha256: f.sha256.clone(),
+            cid: f.cid.to_string(),
+        })
+        .collect()
+}
+
+/// Stores the card's canonical bytes in `store` (as assets import files); returns their CID.
+pub async fn store_card<S: BlockStore + ?Sized>(
+    store: &S,
+    card: &Card,
+) -> MarketResult<scal3ml_store::Cid> {
+    let bytes = card.to_json_bytes();
+    Ok(scal3ml_store::add_reader(
+        store,
+        std::io::Cursor::new(bytes),
+        content::import_options(),
+    )
+    .await?
+    .cid)
+}
+
+/// Now as RFC 3339 (UTC, seconds), as cards record their creation.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    chrono::DateTime::from_timestamp(secs as i64, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_percentages_and_people_parse_or_name_their_field() {
+        assert_eq!(
+            parse_duration("perpetual").unwrap(),
+            LicenseDuration::Perpetual
+        );
+        assert_eq!(
+            parse_duration("30d").unwrap(),
+            LicenseDuration::Seconds(2_592_000)
+        );
+        assert_eq!(parse_duration("3 weeks").unwrap_err().field, "duration");
+        assert_eq!(parse_percent("12.5%", "parent").unwrap(), 1250);
+        assert_eq!(parse_percent("0", "parent").unwrap_err().field, "parent");
+        let me = Address::repeat_byte(1);
+        let other = Address::repeat_byte(2);
+        let c = parse_collaborators(&[format!("{other}=30")], me).unwrap();
+        assert_eq!(c, vec![(other, 3000)]);
+        assert_eq!(shareholders(me, &c), vec![(me, 7000), (other, 3000)]);
+        let e = parse_collaborators(&[format!("{other}=100")], me).unwrap_err();
+        assert!(e.message.contains("nothing for you"), "{e}");
+        assert_eq!(
+            parse_parents(&["3=10".into()]).unwrap(),
+            vec![(AssetId(3), 1000)]
+        );
+        assert_eq!(parse_parents(&["x=10".into()]).unwrap_err().field, "parent");
+    }
+
+    #[test]
+    fn a_card_needs_kind_name_and_license_without_a_base() {
+        let fields = CardFields {
+            kind: Some(AssetKind::Model),
+            name: Some("M".into()),
+            ..Default::default()
+        };
+        assert_eq!(fields.card(None, &[]).unwrap_err().field, "license");
+        let fields = CardFields {
+            license: Some("MIT".into()),
+            tags: vec!["nlp".into()],
+            ..fields
+        };
+        let card = fields.card(None, &[(AssetId(2), 500)]).unwrap();
+        assert_eq!((card.name.as_str(), card.parents.len()), ("M", 1));
+        check_card(&card).unwrap();
+    }
+}
