@@ -378,18 +378,20 @@ function showFieldErrors(form, fields) {
   return unplaced;
 }
 
-/** The multipart body: every named field of the form, the account, and each file as a `file` part. */
+/**
+ * The multipart body: the account and every named field of the form first, then the README, then each file
+ * as a `file` part named by its path (the server reads the card fields before the files).
+ */
 function publishBody(form, account) {
   const data = new FormData();
+  const readme = [];
+  const files = [];
   data.append('account', account);
   for (const el of form.elements) {
     const name = el.name;
     if (!name || el.disabled || name === 'account') continue;
     if (el.type === 'file') {
-      for (const file of el.files || []) {
-        const part = name === 'readme' ? 'readme' : 'file';
-        data.append(part, file, part === 'file' ? file.webkitRelativePath || file.name : file.name);
-      }
+      for (const file of el.files || []) (name === 'readme' ? readme : files).push(file);
       continue;
     }
     if ((el.type === 'checkbox' || el.type === 'radio') && !el.checked) continue;
@@ -407,6 +409,8 @@ function publishBody(form, account) {
     if ((name === 'collaborator' || name === 'parent') && !value.trim()) continue;
     data.append(name, value);
   }
+  for (const file of readme) data.append('readme', file, file.name);
+  for (const file of files) data.append('file', file, file.webkitRelativePath || file.name);
   return data;
 }
 
