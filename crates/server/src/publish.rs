@@ -328,11 +328,11 @@ async fn check(state: &AppState, form: &Form, has_files: bool) -> Result<Checked
     let duration = inputs::parse_duration(form.get("duration").unwrap_or("perpetual"))
         .map_err(&mut note)
         .ok();
-    let collaborators = account.and_then(|a| {
-        inputs::parse_collaborators(&form.collaborators, a)
+    // Checked even without a valid account, so every bad field is named at once.
+    let collaborators =
+        inputs::parse_collaborators(&form.collaborators, account.unwrap_or_default())
             .map_err(&mut note)
-            .ok()
-    });
+            .ok();
     let parents = inputs::parse_parents(&form.parents).map_err(&mut note).ok();
     let base = match &form.readme {
         Some(text) => match Card::from_hf_readme(text, kind) {

@@ -5,3 +5,4 @@ mod common;
 mod errors;
 mod load;
 mod story;
+mod web_api;
