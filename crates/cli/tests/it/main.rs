@@ -6,3 +6,4 @@ mod errors;
 mod load;
 mod story;
 mod web_api;
+mod web_pages;

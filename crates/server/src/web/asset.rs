@@ -149,17 +149,17 @@ struct AssetPage {
     lineage_svg: Option<String>,
     parents: Vec<EdgeView>,
     children: Vec<EdgeView>,
-    ancestors: usize,
-    descendants: usize,
+    /// "2 ancestors, 1 descendant".
+    lineage_counts: String,
     evaluations: Vec<EvaluationView>,
     metrics: Vec<MetricView>,
     listings: Vec<ListingView>,
     holders: Vec<HolderView>,
     revenue: Vec<RevenueView>,
-    license_accounts: u64,
-    license_purchases: u64,
-    proposals: usize,
-    open_proposals: usize,
+    /// "3 licenses sold to 2 accounts".
+    licenses_sold: String,
+    /// "2 proposals, 1 open".
+    proposal_counts: String,
 }
 
 pub(crate) async fn page(
@@ -376,17 +376,25 @@ fn view(
         lineage_svg: lineage::svg(id, &s.name, lineage, &d.parents, &d.children),
         parents,
         children,
-        ancestors: lineage.ancestors.len(),
-        descendants: lineage.descendants.len(),
+        lineage_counts: format!(
+            "{}, {}",
+            format::count(lineage.ancestors.len() as u64, "ancestor"),
+            format::count(lineage.descendants.len() as u64, "descendant")
+        ),
         evaluations,
         metrics,
         listings,
         holders,
         revenue,
-        license_accounts: d.licenses.accounts,
-        license_purchases: d.licenses.purchases,
-        proposals,
-        open_proposals,
+        licenses_sold: format!(
+            "{} sold to {}",
+            d.licenses.purchases,
+            format::count(d.licenses.accounts, "account")
+        ),
+        proposal_counts: format!(
+            "{}, {open_proposals} open",
+            format::count(proposals as u64, "proposal")
+        ),
         name,
     }
 }

@@ -233,7 +233,7 @@ async fn build(ctx: &Ctx, address: Address) -> Result<AccountPage, PageError> {
         owned: view
             .assets_owned
             .iter()
-            .map(|s| SummaryView::new(network, s))
+            .map(|s| SummaryView::new(network, s, false))
             .collect(),
         licenses,
         holdings,

@@ -173,6 +173,12 @@ pub(crate) fn scaled(value: &str, decimals: u8) -> String {
     }
 }
 
+/// `n` things: "1 ancestor", "3 ancestors" (`noun` takes an s).
+pub(crate) fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Percent-encodes a query-string value (`application/x-www-form-urlencoded`).
 pub(crate) fn url_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -295,6 +301,12 @@ mod tests {
         assert_eq!(p(5, 0), "0%");
         assert_eq!(bps(1_000), "10%");
         assert_eq!(bps(250), "2.5%");
+    }
+
+    #[test]
+    fn counts_agree_with_their_number() {
+        assert_eq!(count(1u64, "ancestor"), "1 ancestor");
+        assert_eq!(count(0u64, "proposal"), "0 proposals");
     }
 
     #[test]

@@ -51,14 +51,14 @@ async fn build(ctx: &Ctx) -> Result<HomePage, PageError> {
         recent: recent
             .items
             .iter()
-            .map(|s| SummaryView::new(n, s))
+            .map(|s| SummaryView::new(n, s, false))
             .collect(),
         // An asset nobody bought is not "most bought".
         popular: popular
             .items
             .iter()
             .filter(|s| s.sales > 0)
-            .map(|s| SummaryView::new(n, s))
+            .map(|s| SummaryView::new(n, s, false))
             .collect(),
     })
 }

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 const MAX_DEPTH: u32 = 3;
 /// Boxes drawn in one column; the rest are counted in a last box.
 const MAX_PER_COLUMN: usize = 8;
-const BOX_W: u32 = 170;
+const BOX_W: u32 = 190;
 const BOX_H: u32 = 40;
 const COL_GAP: u32 = 70;
 const ROW_GAP: u32 = 14;

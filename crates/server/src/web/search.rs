@@ -269,7 +269,7 @@ async fn build(ctx: &Ctx, params: &HashMap<String, String>) -> Result<SearchPage
         items: found
             .items
             .iter()
-            .map(|s| SummaryView::new(network, s))
+            .map(|s| SummaryView::new(network, s, !text.is_empty()))
             .collect(),
         total,
         page,

@@ -41,7 +41,8 @@ pub(crate) struct SummaryView {
 }
 
 impl SummaryView {
-    pub(crate) fn new(network: &NetworkInfo, s: &AssetSummary) -> Self {
+    /// `marked`: the snippet comes from a text search, so `[` `]` mark matched words (else they are text).
+    pub(crate) fn new(network: &NetworkInfo, s: &AssetSummary, marked: bool) -> Self {
         let price = if s.deprecated || s.listings.is_empty() {
             "not for sale".to_string()
         } else {
@@ -59,7 +60,16 @@ impl SummaryView {
                 s.name.clone()
             },
             kind: s.kind.to_string(),
-            snippet: pieces(&s.snippet),
+            snippet: if marked {
+                pieces(&s.snippet)
+            } else if s.snippet.is_empty() {
+                Vec::new()
+            } else {
+                vec![Piece {
+                    text: s.snippet.clone(),
+                    hit: false,
+                }]
+            },
             license: s.license.clone(),
             tags: s.tags.iter().take(6).cloned().collect(),
             price,
