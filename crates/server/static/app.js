@@ -252,9 +252,12 @@ function bindWithdraw() {
           p.textContent = 'Withdrawn: the amount is in your account.';
           status?.append(p);
           button.dataset.withdrawn = 'true';
+          button.textContent = 'Withdrawn';
         }
       } finally {
         busy(button, false);
+        // What was claimable is paid: the button stays off until the page is loaded again.
+        if (button.dataset.withdrawn === 'true') button.disabled = true;
       }
     });
   }
