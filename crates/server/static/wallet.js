@@ -207,7 +207,7 @@ export async function connect({ switchChain = true } = {}) {
   let wallet = wallets.length === 1 ? wallets[0] : wallets.find((w) => rdns && w.info.rdns === rdns);
   if (!wallet) {
     wallet = await choose(wallets, rdns);
-    if (!wallet) throw new WalletError('No wallet chosen.', 4001);
+    if (!wallet) throw new WalletError('No wallet chosen.');
   }
   use(wallet);
   const accounts = await request('eth_requestAccounts');

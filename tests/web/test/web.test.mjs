@@ -246,6 +246,10 @@ describe('in the browser', { concurrency: false }, () => {
     await dash.goto(`${dev.url}/dashboard?account=${dev.accounts[PUBLISHER].address}`);
     await dash.locator('button.js-withdraw').first().waitFor();
     await shot(dash, 'dashboard-publisher');
+    const earnings = await (await fetch(`${dev.url}/api/accounts/${dev.accounts[PUBLISHER].address}/earnings`)).json();
+    const eth = earnings.find((e) => e.asset === model && /^0x0{40}$/.test(e.token));
+    assert.equal(BigInt(eth.claimable), owed, 'the API reports what the contract says');
+    assert.ok((await dash.locator('main').innerText()).includes(eth.formatted), `the dashboard shows ${eth.formatted}`);
     const before = BigInt(await rpc(dev.rpcUrl, 'eth_getBalance', [dev.accounts[PUBLISHER].address, 'latest']));
     const withdraw = dash.locator('button.js-withdraw[data-token="ETH"], button.js-withdraw[data-token="0x0000000000000000000000000000000000000000"]').first();
     const wstatus = withdraw.locator('xpath=ancestor-or-self::*[.//*[contains(@class,"tx-status")]][1]').locator('.tx-status').first();
