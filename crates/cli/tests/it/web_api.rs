@@ -6,7 +6,12 @@
 //! and exists only on `scal3ml dev`.
 
 use crate::common::{DevNode, Server, dev_key, free_port, json};
-use alloy::primitives::{Address, U256};
+use alloy::{
+    network::EthereumWallet,
+    primitives::{Address, Bytes, U256, aliases::U96},
+    providers::ProviderBuilder,
+};
+use scal3ml_contracts::Marketplace;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -479,6 +484,94 @@ async fn a_browser_wallet_publishes_buys_and_withdraws_through_prepared_transact
     assert_eq!(
         (status, refused["error"]["code"].clone()),
         (404, json!("unknown_asset"))
+    );
+
+    // A proposal: the collaborator proposes a version, the publisher (75%) votes yes through the page, the
+    // proposer executes it; rejecting it afterwards is refused before the wallet opens.
+    let proposer = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(dev_key(2)))
+        .connect_http(b.rpc.parse().unwrap());
+    let marketplace: Address = info["marketplace"].as_str().unwrap().parse().unwrap();
+    let mp = Marketplace::new(marketplace, &proposer);
+    let cid_bytes = |c: &Value| {
+        Bytes::from(
+            c.as_str()
+                .unwrap()
+                .parse::<scal3ml_primitives::Cid>()
+                .unwrap()
+                .as_bytes()
+                .to_vec(),
+        )
+    };
+    let (content, card) = (
+        cid_bytes(&published["content_cid"]),
+        cid_bytes(&published["metadata_cid"]),
+    );
+    let propose = mp.propose(
+        U256::from(model),
+        content,
+        card.clone(),
+        U96::from(100),
+        card,
+    );
+    let proposal = propose.call().await.unwrap();
+    assert!(
+        propose
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+            .status()
+    );
+    let (status, prepared) = b
+        .post_json(
+            "/api/tx/vote",
+            json!({"account": publisher, "proposal": proposal.to::<u64>(), "support": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{prepared}");
+    b.send_steps(publisher, &prepared).await;
+    let (status, prepared) = b
+        .post_json(
+            "/api/tx/execute",
+            json!({"account": collaborator, "proposal": proposal.to::<u64>()}),
+        )
+        .await;
+    assert_eq!(status, 200, "{prepared}");
+    b.send_steps(collaborator, &prepared).await;
+    let mut versions = 0;
+    for _ in 0..100 {
+        versions = b
+            .get(&format!("/api/assets/{model}/versions"))
+            .await
+            .1
+            .as_array()
+            .map_or(0, Vec::len);
+        if versions == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(versions, 2, "the executed proposal is version 1");
+    let (status, refused) = b
+        .post_json(
+            "/api/tx/reject",
+            json!({"account": publisher, "proposal": proposal.to::<u64>()}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"]["code"].clone()),
+        (409, json!("rejected")),
+        "{refused}"
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not open"),
+        "{refused}"
     );
 
     // A free single file: no deposit, and it downloads from a plain link.
