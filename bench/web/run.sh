@@ -7,14 +7,14 @@
 #  3. wrk -t1 -c1 (one request at a time: the render time a reader waits for) and wrk -t2 -c16 (under load) on
 #     `/assets/<random id>` and on `/api/assets/<random id>`; prints p50/p99/req/s and the page/JSON ratio;
 #  4. the bytes of each page type as served (no images on any page).
-# Usage: bench/web/run.sh   (needs `cargo build --release -p scal3ml -p index-bench` and Debian's wrk and jq)
+# Usage: bench/web/run.sh   (needs `cargo build --release -p scal3ml -p scal3ml-bench-index` and Debian's wrk and jq)
 # Environment: CATALOG_DIR (where the catalog is kept, default /tmp/scal3ml-web-bench), WRK_SECONDS (10).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${CARGO_TARGET_DIR:-$PWD/target}/release
 bin=$target/scal3ml
 for b in "$bin" "$target/index-bench"; do
-  [ -x "$b" ] || { echo "build first: cargo build --release -p scal3ml -p index-bench ($b missing)" >&2; exit 1; }
+  [ -x "$b" ] || { echo "build first: cargo build --release -p scal3ml -p scal3ml-bench-index ($b missing)" >&2; exit 1; }
 done
 for t in wrk jq; do command -v $t >/dev/null || { echo "$t is missing: apt-get install -y $t" >&2; exit 1; }; done
 keep=${CATALOG_DIR:-/tmp/scal3ml-web-bench}

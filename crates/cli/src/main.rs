@@ -3,6 +3,13 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // A closed pipe (`scal3ml search x | head`) ends the process quietly, as it does for other Unix tools,
+    // instead of making `println!` panic.
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args: Vec<String> = std::env::args().collect();
     if let Err(err) = scal3ml::config::load(&args) {
         eprintln!("error: {err:#}");
