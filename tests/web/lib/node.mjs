@@ -27,7 +27,7 @@ export function freePort() {
 
 /**
  * `scal3ml dev --fresh` on free ports. Resolves with `{url, rpcUrl, accounts: [{address, key}], marketplace,
- * banner, stop()}`.
+ * usdx (the test ERC-20's address), banner, stop()}`.
  */
 export async function startDev() {
   const dataDir = mkdtempSync(join(tmpdir(), 'scal3ml-web-'));
@@ -63,6 +63,7 @@ export async function startDev() {
   const url = await ready;
   const rpcUrl = banner.match(/Chain JSON-RPC\s+(\S+)/)?.[1] || `http://127.0.0.1:${rpcPort}`;
   const marketplace = banner.match(/Marketplace\s+(0x[0-9a-fA-F]{40})/)?.[1];
+  const usdx = banner.match(/^\s*USDX\b.*?(0x[0-9a-fA-F]{40})/m)?.[1];
   const accounts = [...banner.matchAll(/^\s*\((\d+)\)\s+(0x[0-9a-fA-F]{40})\s+(0x[0-9a-fA-F]{64})/gm)].map((m) => ({
     address: m[2],
     key: m[3],
@@ -80,7 +81,7 @@ export async function startDev() {
     }
     rmSync(dataDir, { recursive: true, force: true });
   }
-  return { url, rpcUrl, accounts, marketplace, banner, dataDir, stop, stderr: () => Buffer.concat(stderr).toString() };
+  return { url, rpcUrl, accounts, marketplace, usdx, banner, dataDir, stop, stderr: () => Buffer.concat(stderr).toString() };
 }
 
 let rpcId = 1;
@@ -99,6 +100,17 @@ export async function rpc(url, method, params = []) {
     throw err;
   }
   return body.result;
+}
+
+/**
+ * Sends `tx` with eth_sendTransaction from one of the chain's unlocked dev accounts (as a script would, not
+ * through a page) and resolves with the receipt once mined; throws when it reverted.
+ */
+export async function transact(url, tx) {
+  const hash = await rpc(url, 'eth_sendTransaction', [tx]);
+  const receipt = await until(`the receipt of ${hash}`, () => rpc(url, 'eth_getTransactionReceipt', [hash]), 30_000, 100);
+  if (BigInt(receipt.status) !== 1n) throw new Error(`${hash} reverted`);
+  return receipt;
 }
 
 const execFileP = promisify(execFile);

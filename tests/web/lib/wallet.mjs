@@ -13,7 +13,9 @@ export const TEST_WALLET = { name: 'Test wallet', rdns: 'org.scal3ml.testwallet'
  * `startChainId` (the chain the wallet says it is on first; another id exercises switch and add),
  * `reject` (methods the "user" rejects with 4001, once each unless `rejectAlways`).
  * Returns a handle: `calls` (every method asked, in order), `added` (wallet_addEthereumChain params),
- * `setAccount(page, address)`, `reject(method)`.
+ * `signed` (the signing requests answered, `{method, params}`), `setAccount(page, address)`, `reject(method)`,
+ * `hold(method)` (the next such request waits, as a person who has not yet clicked Confirm: returns
+ * `{reached, release()}`, `reached` resolving when the page asks).
  */
 export async function installWallet(context, { rpcUrl, account, chainId, startChainId, reject = [], rejectAlways = false }) {
   const state = {
@@ -24,11 +26,18 @@ export async function installWallet(context, { rpcUrl, account, chainId, startCh
     calls: [],
     added: [],
     signed: [],
+    holds: new Map(),
   };
   const fail = (code, message) => ({ error: { code, message } });
 
   await context.exposeBinding('__scal3mlTestWallet', async (_source, { method, params }) => {
     state.calls.push(method);
+    const held = state.holds.get(method);
+    if (held) {
+      state.holds.delete(method);
+      held.reached();
+      await held.gate;
+    }
     if (state.rejects.has(method)) {
       if (!rejectAlways) state.rejects.delete(method);
       return fail(4001, 'User rejected the request.');
@@ -139,8 +148,26 @@ export async function installWallet(context, { rpcUrl, account, chainId, startCh
       state.account = address;
       await page.evaluate((a) => window.__testWalletEmit('accountsChanged', [a.toLowerCase()]), address);
     },
+    get signed() {
+      return state.signed;
+    },
     reject(method) {
       state.rejects.add(method);
+    },
+    hold(method) {
+      let release;
+      let reached;
+      const gate = new Promise((ok) => (release = ok));
+      const asked = new Promise((ok) => (reached = ok));
+      const entry = { gate, reached };
+      state.holds.set(method, entry);
+      return {
+        reached: asked,
+        release() {
+          if (state.holds.get(method) === entry) state.holds.delete(method);
+          release();
+        },
+      };
     },
   };
 }
