@@ -256,6 +256,17 @@ impl From<AccessError> for ApiError {
             AccessError::Store(scal3ml_store::StoreError::NoSuchEntry { .. }) => {
                 Self::not_found("no_such_path", e.to_string())
             }
+            // A path below a single-file asset (whose content is the file itself).
+            AccessError::Store(scal3ml_store::StoreError::WrongKind { expected, .. })
+                if *expected == "a directory" =>
+            {
+                Self::not_found(
+                    "no_such_path",
+                    format!(
+                        "{e}: this asset's content is one file, so it has no paths; ask for it without one"
+                    ),
+                )
+            }
             AccessError::Refused {
                 status,
                 code,

@@ -326,7 +326,7 @@ describe('in the browser', { concurrency: false }, () => {
 
   test('a2: a purchase paid in USDX: approve, then buy; the balance drops by the price; the download works', async () => {
     assert.ok(dev.usdx, `the banner names USDX:\n${dev.banner}`);
-    // Two files, so the asset is a folder (a single-file asset's download link is broken: see test a6).
+    // Two files, so the asset is a folder.
     const dir = join(work, 'prices');
     mkdirSync(dir, { recursive: true });
     const files = {
@@ -618,12 +618,8 @@ describe('in the browser', { concurrency: false }, () => {
   });
 
   test(
+    // Regression: a single-file asset's download link named a path below its content, which is the file itself.
     'a6: a single-file asset downloads from its page',
-    {
-      todo:
-        'crates/server/src/web/asset.rs links /access/content/{id}/{path}, but a single-file asset\'s content CID ' +
-        'is the file itself and the gateway answers 500 "... is not a directory"',
-    },
     async () => {
       // The seeded "Flower measurements" is one free CSV: a plain link, no wallet needed.
       const context = await newContext(browser);

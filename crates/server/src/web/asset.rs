@@ -53,6 +53,8 @@ struct CardMetric {
 
 struct FileView {
     path: String,
+    /// The name the browser saves it as.
+    name: String,
     size: String,
     cid: String,
     href: String,
@@ -227,12 +229,19 @@ fn view(
         description = &description[..end];
     }
     let total: u64 = card.files.iter().map(|f| f.size).sum();
+    // A single-file asset's content is the file itself: it has no paths below it.
+    let latest_content = d.versions.last().map(|v| v.content_cid.as_str());
     let files: Vec<FileView> = card
         .files
         .iter()
         .take(MAX_FILES_SHOWN)
         .map(|f| FileView {
-            href: format!("/access/content/{id}/{}", format::path_encode(&f.path)),
+            href: if latest_content == Some(f.cid.as_str()) {
+                format!("/access/content/{id}")
+            } else {
+                format!("/access/content/{id}/{}", format::path_encode(&f.path))
+            },
+            name: f.path.rsplit('/').next().unwrap_or(&f.path).to_string(),
             path: f.path.clone(),
             size: format::size(f.size),
             cid: f.cid.clone(),
