@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The web pages in a real browser: Debian's headless Chromium driven by playwright-core (pinned in tests/web;
 # it never downloads a browser) against `scal3ml dev`, with a test wallet injected where a wallet extension would
-# be. Publish through the form, find, buy, download and compare bytes, earnings and withdraw; reading without
-# JavaScript; axe-core on every page type; phone width; the dev wallet. Screenshots land in
+# be. Publish through the form (files, a folder, bad fields), find, buy in ETH and in an ERC-20, download and
+# compare bytes, earnings and withdraw, vote on and execute a proposal; reading without JavaScript; axe-core on
+# every page type; phone width; the dev wallet and chain switching (docs/web.md lists them). Screenshots land in
 # target/web-screenshots/. Builds the debug binary (after the Rust suite only a link step).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
