@@ -1,0 +1,42 @@
+//! ONNX-ML operators that scikit-learn pipelines exported by skl2onnx use and tract 0.23 does not run:
+//! `Scaler`, `SVMClassifier`, `SVMRegressor`, `TreeEnsembleRegressor` and `ZipMap`, registered beside tract's own,
+//! and `TreeEnsembleClassifier`, which replaces tract's (whose binary labels are wrong, see `tree`).
+//!
+//! Each is a plain row-by-row loop on `f32` (with the `f64` sums onnxruntime uses where it uses them), in the
+//! order onnxruntime's CPU kernels compute, so our outputs match onnxruntime's to float rounding; none uses
+//! threads or SIMD, so each gives the same bits on any IEEE-754 machine with the same `exp`/`tanh`/`powf`.
+
+mod row_op;
+mod scaler;
+mod svm;
+mod tree;
+mod zipmap;
+
+use tract_onnx::model::OnnxOpRegister;
+
+/// The operators this crate adds, by ONNX `op_type`.
+pub const EXTENSIONS: &[&str] = &[
+    "Scaler",
+    "SVMClassifier",
+    "SVMRegressor",
+    "TreeEnsembleClassifier",
+    "TreeEnsembleRegressor",
+    "ZipMap",
+];
+
+/// tract's ONNX front end with our ONNX-ML operators registered.
+pub fn onnx() -> tract_onnx::Onnx {
+    let mut onnx = tract_onnx::onnx();
+    register(&mut onnx.op_register);
+    onnx
+}
+
+/// Registers the operators of [`EXTENSIONS`] in `reg` (replacing any of the same name).
+pub fn register(reg: &mut OnnxOpRegister) {
+    reg.insert("Scaler", scaler::build);
+    reg.insert("SVMClassifier", svm::build_classifier);
+    reg.insert("SVMRegressor", svm::build_regressor);
+    reg.insert("TreeEnsembleClassifier", tree::build_classifier);
+    reg.insert("TreeEnsembleRegressor", tree::build);
+    reg.insert("ZipMap", zipmap::build);
+}
