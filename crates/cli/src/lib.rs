@@ -66,6 +66,8 @@ pub(crate) enum Command {
     Store(commands::store::StoreArgs),
     /// Run the embedded EVM chain alone (JSON-RPC on 127.0.0.1:8545 by default).
     Devnet(commands::devnet::DevnetArgs),
+    /// Evaluate an ONNX model on a local dataset (CSV or NPY): accuracy, F1, log-loss, RMSE, ... as a report.
+    Eval(commands::eval::EvalArgs),
 }
 
 /// Runs the parsed command to completion.
@@ -94,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Deprecate(args) => commands::trade::deprecate(args).await,
             Command::Store(args) => commands::store::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
+            Command::Eval(args) => commands::eval::run(args),
         }
     })
 }

@@ -3,6 +3,7 @@
 mod api;
 mod common;
 mod errors;
+mod eval;
 mod load;
 mod story;
 mod web_api;
