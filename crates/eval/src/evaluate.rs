@@ -14,7 +14,8 @@ pub struct EvalConfig {
     /// The task; `None` infers it: classification when the model has an integer output or a classifier
     /// operator, else regression.
     pub task: Option<Task>,
-    /// Rows per model run (default 256). Batches are cut in row order, the last one shorter.
+    /// Rows per model run (default 256, at most the row count). Batches are cut in row order; the last one
+    /// is padded to the same shape and the padding's outputs dropped.
     pub batch_size: usize,
     /// The model size limit (default [`DEFAULT_MAX_MODEL_BYTES`]).
     pub max_model_bytes: u64,
@@ -109,13 +110,15 @@ pub struct Evaluation {
 pub fn evaluate(model: &Model, data: &Dataset, config: &EvalConfig) -> EvalResult<Evaluation> {
     let started = std::time::Instant::now();
     let (columns, widths, types) = bind_inputs(model, data)?;
-    let plan = model.plan(&widths, &types)?;
+    let rows = data.rows();
+    // Every batch has the same shape: the last one is padded with copies of the last row, whose outputs are
+    // dropped. A model with a fixed batch axis gets that size.
     let fixed_batch = model
         .inputs
         .iter()
         .find_map(|i| i.dims.first().copied().flatten());
-    let batch = fixed_batch.unwrap_or(config.batch_size.max(1));
-    let rows = data.rows();
+    let batch = fixed_batch.unwrap_or_else(|| config.batch_size.max(1).min(rows.max(1)));
+    let plan = model.plan(batch, &widths, &types)?;
     let run_err = |e: TractError| EvalError::Model {
         path: model.path.clone(),
         message: e
@@ -124,36 +127,46 @@ pub fn evaluate(model: &Model, data: &Dataset, config: &EvalConfig) -> EvalResul
             .collect::<Vec<_>>()
             .join(": "),
     };
+    // Each input's values, row-major in its type, padded to whole batches (copies of the last row).
+    let padded = rows.div_ceil(batch) * batch;
+    let mut matrices = vec![];
+    for ((cols, &w), &dt) in columns.iter().zip(&widths).zip(&types) {
+        let mut values = Vec::with_capacity(padded * w);
+        for r in (0..rows).chain(std::iter::repeat_n(rows.saturating_sub(1), padded - rows)) {
+            for &c in cols {
+                values.push(data.features[c][r]);
+            }
+        }
+        matrices.push(if dt == f64::datum_type() {
+            Matrix::F64(values)
+        } else {
+            Matrix::F32(values.iter().map(|&v| v as f32).collect())
+        });
+    }
+    let mut state = plan.spawn().map_err(run_err)?;
     let mut outputs: Vec<Vec<Tensor>> = vec![vec![]; model.outputs.len()];
     let mut start = 0;
     while start < rows {
         let end = (start + batch).min(rows);
-        if fixed_batch.is_some() && end - start != batch {
-            return Err(EvalError::Mismatch(format!(
-                "the model's inputs have a fixed batch of {batch} rows and {rows} rows do not divide into it: \
-                 export the model with a dynamic batch axis"
-            )));
-        }
         let mut inputs: TVec<TValue> = tvec![];
-        for ((cols, &w), &dt) in columns.iter().zip(&widths).zip(&types) {
-            let mut values = Vec::with_capacity((end - start) * w);
-            for r in start..end {
-                for &c in cols {
-                    values.push(data.features[c][r]);
-                }
-            }
-            let t = if dt == f64::datum_type() {
-                Tensor::from_shape(&[end - start, w], &values)
-            } else {
-                let v: Vec<f32> = values.iter().map(|&v| v as f32).collect();
-                Tensor::from_shape(&[end - start, w], &v)
+        for (m, &w) in matrices.iter().zip(&widths) {
+            let range = start * w..(start + batch) * w;
+            let t = match m {
+                Matrix::F64(v) => Tensor::from_shape(&[batch, w], &v[range]),
+                Matrix::F32(v) => Tensor::from_shape(&[batch, w], &v[range]),
             }
             .map_err(run_err)?;
             inputs.push(t.into_tvalue());
         }
-        let out = plan.run(inputs).map_err(run_err)?;
+        let out = state.run(inputs).map_err(run_err)?;
         for (acc, t) in outputs.iter_mut().zip(out) {
-            acc.push(t.into_tensor());
+            let t = t.into_tensor();
+            let t = if end - start < batch && t.rank() > 0 && t.shape()[0] == batch {
+                t.slice(0, 0, end - start).map_err(run_err)?
+            } else {
+                t
+            };
+            acc.push(t);
         }
         start = end;
     }
@@ -247,6 +260,11 @@ fn are_probabilities(p: &[f32], k: usize) -> bool {
         row.iter().all(|v| (0.0..=1.0).contains(v))
             && (row.iter().map(|&v| v as f64).sum::<f64>() - 1.0).abs() < 1e-3
     })
+}
+
+enum Matrix {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
 }
 
 type Binding = (Vec<Vec<usize>>, Vec<usize>, Vec<DatumType>);

@@ -180,8 +180,14 @@ impl Model {
         })
     }
 
-    /// Builds the plan for inputs of `[batch, width]` each, `batch` symbolic unless the model fixes it.
-    pub(crate) fn plan(&self, widths: &[usize], types: &[DatumType]) -> EvalResult<Plan> {
+    /// Builds the plan for inputs of `[batch, width]` each: one concrete shape, so tract picks its kernels
+    /// once and every batch runs the same code.
+    pub(crate) fn plan(
+        &self,
+        batch: usize,
+        widths: &[usize],
+        types: &[DatumType],
+    ) -> EvalResult<Plan> {
         let fail = |e: TractError| EvalError::Model {
             path: self.path.clone(),
             message: chain(&e),
@@ -189,17 +195,8 @@ impl Model {
         let mut model = ops::onnx()
             .model_for_proto_model(&self.proto)
             .map_err(&fail)?;
-        let n = model.sym("N");
-        for (i, (input, (&w, &dt))) in self.inputs.iter().zip(widths.iter().zip(types)).enumerate()
-        {
-            let batch = input
-                .dims
-                .first()
-                .copied()
-                .flatten()
-                .map(|b| b.to_dim())
-                .unwrap_or_else(|| n.to_dim());
-            let fact = InferenceFact::dt_shape(dt, tvec![batch, w.to_dim()]);
+        for (i, (&w, &dt)) in widths.iter().zip(types).enumerate() {
+            let fact = InferenceFact::dt_shape(dt, tvec![batch.to_dim(), w.to_dim()]);
             model.set_input_fact(i, fact).map_err(&fail)?;
         }
         let plan = model.into_optimized().and_then(|m| m.into_runnable()).map_err(|e| {
