@@ -12,4 +12,5 @@ npm_install tests/interop/chain
 
 step "market: the marketplace story on hardhat node"
 export HARDHAT_DISABLE_TELEMETRY_PROMPT=true
-cargo test -p scal3ml --locked --test it -- --ignored --exact story::the_marketplace_story_on_hardhat
+# --workspace, not -p scal3ml: the same feature set as the Rust suite's build, so nothing is compiled again.
+cargo test --workspace --locked --test it -- --ignored --exact story::the_marketplace_story_on_hardhat
