@@ -62,6 +62,12 @@ pub(crate) enum Command {
     Listing(commands::trade::ListingCommand),
     /// Stop selling an asset (licenses already sold stay valid).
     Deprecate(commands::trade::DeprecateArgs),
+    /// Comment on an asset or one of its proposals (signed by you with EIP-712), or reply to a comment.
+    Comment(commands::discuss::CommentArgs),
+    /// Print the comment threads of an asset or of one of its proposals.
+    Comments(commands::discuss::CommentsArgs),
+    /// As the asset's owner, hide a comment (it stays stored and verifiable), or show it again (--unhide).
+    CommentHide(commands::discuss::HideArgs),
     /// Content-addressed storage: add, cat, get, ls, CAR, pins, gc.
     Store(commands::store::StoreArgs),
     /// Run the embedded EVM chain alone (JSON-RPC on 127.0.0.1:8545 by default).
@@ -94,6 +100,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Shares(cmd) => commands::trade::shares(cmd).await,
             Command::Listing(cmd) => commands::trade::listing(cmd).await,
             Command::Deprecate(args) => commands::trade::deprecate(args).await,
+            Command::Comment(args) => commands::discuss::comment(args).await,
+            Command::Comments(args) => commands::discuss::comments(args).await,
+            Command::CommentHide(args) => commands::discuss::hide(args).await,
             Command::Store(args) => commands::store::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
             Command::Eval(args) => commands::eval::run(args),

@@ -73,6 +73,25 @@ impl NodeClient {
         get_json(&self.http, &self.base, path).await
     }
 
+    /// POSTs JSON to the node and reads its JSON answer; a node error becomes its message.
+    pub(crate) async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .reqwest()
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(body)?)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the node at {}", self.base))?;
+        read_json(&url, response).await
+    }
+
     /// Resolves `ETH`, a token symbol the node announces, or a token address to (address, symbol, decimals).
     pub(crate) async fn token(
         &self,

@@ -39,6 +39,8 @@ pub(crate) struct AppState {
     pub(crate) dev_wallet: bool,
     /// The marketplace for chain reads (no sender): prepared transactions, earnings, access state.
     pub(crate) market: scal3ml_market::Market<alloy::providers::DynProvider>,
+    /// Signed comments on assets and proposals (their own SQLite file, not the chain catalog).
+    pub(crate) discussions: crate::discuss::store::Discussions,
 }
 
 /// The chain and contracts a node serves: clients read it to know where to send transactions.
@@ -418,7 +420,13 @@ pub(crate) async fn hand_on(
         crate::tx::access,
         crate::tx::earnings,
         crate::publish::publish,
-        crate::devrpc::dev_rpc
+        crate::devrpc::dev_rpc,
+        crate::discuss::routes::thread,
+        crate::discuss::routes::comment,
+        crate::discuss::routes::post_comment,
+        crate::discuss::routes::comment_typed_data,
+        crate::discuss::routes::hide,
+        crate::discuss::routes::hide_typed_data
     )
 )]
 pub(crate) struct ApiDoc;

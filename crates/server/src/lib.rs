@@ -11,6 +11,7 @@ mod api;
 mod catalog;
 mod csrf;
 mod devrpc;
+pub mod discuss;
 mod metrics;
 mod node;
 mod publish;

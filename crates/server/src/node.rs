@@ -225,9 +225,16 @@ impl Node {
             Arc::new(CatalogDirectory(index.clone())),
             blocks.clone(),
         )?;
+        let discussions =
+            crate::discuss::store::Discussions::open(&config.data_dir.join("discussions.sqlite"))
+                .map_err(|e| NodeError::Io {
+                what: "opening the discussions".into(),
+                source: std::io::Error::other(e),
+            })?;
         let metrics = Arc::new(Metrics::default());
         let state = Arc::new(AppState {
             dev_wallet: config.dev_wallet,
+            discussions,
             market,
             network: network.clone(),
             store,
@@ -249,6 +256,7 @@ impl Node {
             ))
             .merge(crate::web::router(state.clone()))
             .merge(crate::tx::router(state.clone()))
+            .merge(crate::discuss::routes::router(state.clone()))
             .nest("/access", scal3ml_access::router(access))
             .merge(scal3ml_store::gateway::router(blocks.clone()))
             .layer(axum::middleware::from_fn_with_state(

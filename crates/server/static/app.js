@@ -531,11 +531,137 @@ function bindPublish() {
   });
 }
 
+// ------------------------------------------------------------------------------------------------ discussions
+
+// The Discussion sections (templates/discussion.html): the form and Reply buttons appear with this script, the
+// Hide buttons only to the asset's owner. A comment is signed in the wallet (eth_signTypedData_v4 over the typed
+// data the node hands out), posted, and the section is loaded again from /assets/{id}/discussion.
+
+function commentStatus(section) {
+  return statusView(section?.querySelector('.comment-status'));
+}
+
+function showDiscussionControls() {
+  const account = (wallet.state.account || '').toLowerCase();
+  for (const section of $$('.js-discussion')) {
+    const form = $('form.js-comment', section);
+    if (form) form.hidden = false;
+    for (const b of $$('button.js-reply', section)) b.hidden = false;
+    const owner = (section.dataset.owner || '').toLowerCase();
+    for (const b of $$('button.js-hide', section)) b.hidden = !account || account !== owner;
+  }
+}
+
+async function reloadDiscussion(section) {
+  const proposal = Number(section.dataset.proposal || 0);
+  const query = proposal ? `?proposal=${encodeURIComponent(proposal)}` : '';
+  const res = await fetch(`/assets/${encodeURIComponent(section.dataset.asset)}/discussion${query}`, {
+    credentials: 'same-origin',
+    headers: { accept: 'text/html' },
+  });
+  if (!res.ok) throw new Error(`The node answered ${res.status} for the discussion: reload the page`);
+  const template = document.createElement('template');
+  template.innerHTML = await res.text();
+  const fresh = template.content.querySelector('.js-discussion');
+  if (!fresh) throw new Error('The node sent no discussion: reload the page');
+  section.replaceWith(fresh);
+  showDiscussionControls();
+  return fresh;
+}
+
+async function signTyped(account, typed) {
+  return wallet.request('eth_signTypedData_v4', [account, typeof typed === 'string' ? typed : JSON.stringify(typed)]);
+}
+
+function setReplying(form, cid) {
+  const parent = form.querySelector('input[name=parent]');
+  const note = form.querySelector('.js-replying');
+  parent.value = cid || '';
+  if (note) {
+    note.hidden = !cid;
+    const to = note.querySelector('.js-replying-to');
+    if (to) to.textContent = cid || '';
+  }
+}
+
+function bindDiscussions() {
+  document.addEventListener('submit', async (event) => {
+    const form = event.target.closest?.('form.js-comment');
+    if (!form) return;
+    event.preventDefault();
+    const section = form.closest('.js-discussion');
+    const view = commentStatus(section);
+    const submit = form.querySelector('[type=submit]');
+    busy(submit, true);
+    try {
+      const account = await needAccount(section.querySelector('.comment-status'));
+      if (!account) return;
+      view.message('Preparing the comment…', 'pending');
+      const prepared = await postJson('/api/comments/typed-data', {
+        author: account,
+        asset: idValue(form.dataset.asset),
+        proposal: idValue(form.dataset.proposal || 0),
+        parent: form.querySelector('input[name=parent]')?.value || '',
+        body: form.querySelector('textarea[name=body]')?.value || '',
+      });
+      view.message('Sign the comment in your wallet…', 'pending');
+      const signature = await signTyped(account, prepared.typed_data);
+      const posted = await postJson('/api/comments', { ...prepared.document, signature });
+      const fresh = await reloadDiscussion(section);
+      commentStatus(fresh).message('Posted: your signed comment is stored.', 'confirmed');
+      fresh.querySelector(`[data-cid="${CSS.escape(posted.cid)}"]`)?.scrollIntoView({ block: 'nearest' });
+    } catch (err) {
+      view.message(explain(err), 'failed');
+    } finally {
+      busy(submit, false);
+    }
+  });
+  document.addEventListener('click', async (event) => {
+    const target = event.target;
+    const reply = target.closest?.('button.js-reply');
+    const cancel = target.closest?.('button.js-cancel-reply');
+    const hide = target.closest?.('button.js-hide');
+    if (!reply && !cancel && !hide) return;
+    const section = target.closest('.js-discussion');
+    const form = section?.querySelector('form.js-comment');
+    if (reply && form) {
+      setReplying(form, reply.dataset.cid);
+      form.querySelector('textarea')?.focus();
+      return;
+    }
+    if (cancel && form) {
+      setReplying(form, '');
+      return;
+    }
+    if (!hide) return;
+    const view = commentStatus(section);
+    busy(hide, true);
+    try {
+      const account = await needAccount(section.querySelector('.comment-status'));
+      if (!account) return;
+      const cid = hide.dataset.cid;
+      const hidden = parseBool(hide.dataset.hidden);
+      view.message(hidden ? 'Hiding the comment…' : 'Showing the comment again…', 'pending');
+      const prepared = await postJson(`/api/comments/${encodeURIComponent(cid)}/hide/typed-data`, { owner: account, hidden });
+      view.message('Sign the decision in your wallet…', 'pending');
+      const signature = await signTyped(account, prepared.typed_data);
+      await postJson(`/api/comments/${encodeURIComponent(cid)}/hide`, { ...prepared.document, signature });
+      const fresh = await reloadDiscussion(section);
+      commentStatus(fresh).message(hidden ? 'Hidden: the comment is folded, still stored and verifiable.' : 'Shown again.', 'confirmed');
+    } catch (err) {
+      view.message(explain(err), 'failed');
+    } finally {
+      busy(hide, false);
+    }
+  });
+}
+
 // ------------------------------------------------------------------------------------------------ start
 
 wallet.onChange((state) => {
   showAccount(state);
   refreshAccess();
+  showDiscussionControls();
 });
 bindConnect();
 bindBuy();
@@ -543,6 +669,8 @@ bindWithdraw();
 bindProposals();
 bindDownloads();
 bindPublish();
+bindDiscussions();
+showDiscussionControls();
 showAccount(wallet.state);
 refreshAccess();
 

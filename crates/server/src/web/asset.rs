@@ -3,7 +3,7 @@
 
 use crate::{
     api::{AppState, query},
-    web::{Ctx, Layout, Nav, PageError, asset_id, format, lineage, markdown},
+    web::{Ctx, Layout, Nav, PageError, asset_id, discussion, format, lineage, markdown},
 };
 use alloy::primitives::U256;
 use askama::Template;
@@ -162,6 +162,8 @@ struct AssetPage {
     licenses_sold: String,
     /// "2 proposals, 1 open".
     proposal_counts: String,
+    /// The Discussion section (web/discussion.rs), rendered.
+    discussion_html: String,
 }
 
 pub(crate) async fn page(
@@ -195,7 +197,10 @@ async fn build(ctx: &Ctx, id_text: &str) -> Result<AssetPage, PageError> {
     .await?;
     let detail = detail.ok_or_else(|| PageError::no_asset(id_text))?;
     let open_proposals = proposals.iter().filter(|p| p.state == "open").count();
-    Ok(view(ctx, detail, &lineage, proposals.len(), open_proposals))
+    let discussion = discussion::section(&ctx.state, id, 0, detail.summary.owner).await?;
+    let mut page = view(ctx, detail, &lineage, proposals.len(), open_proposals);
+    page.discussion_html = discussion;
+    Ok(page)
 }
 
 fn view(
@@ -404,6 +409,7 @@ fn view(
             "{}, {open_proposals} open",
             format::count(proposals as u64, "proposal")
         ),
+        discussion_html: String::new(),
         name,
     }
 }

@@ -10,6 +10,7 @@
 mod asset;
 mod assets;
 mod dashboard;
+mod discussion;
 mod format;
 mod home;
 mod lineage;
@@ -44,6 +45,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/search", get(search::page))
         .route("/assets/{id}", get(asset::page))
         .route("/assets/{id}/proposals", get(proposals::page))
+        .route("/assets/{id}/discussion", get(discussion::fragment))
         .route("/publish", get(publish::page))
         .route("/dashboard", get(dashboard::page))
         .route("/static/{name}", get(assets::serve))

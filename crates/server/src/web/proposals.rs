@@ -3,7 +3,7 @@
 
 use crate::{
     api::{AppState, query},
-    web::{Ctx, Layout, Nav, PageError, asset_id, format},
+    web::{Ctx, Layout, Nav, PageError, asset_id, discussion, format},
 };
 use alloy::primitives::U256;
 use askama::Template;
@@ -34,6 +34,8 @@ struct ProposalView {
     metadata_cid: String,
     description_cid: String,
     version_index: Option<u64>,
+    /// This proposal's Discussion section (web/discussion.rs), rendered.
+    discussion_html: String,
 }
 
 #[derive(Template)]
@@ -79,7 +81,7 @@ async fn build(ctx: &Ctx, id_text: &str) -> Result<ProposalsPage, PageError> {
     } else {
         detail.summary.name.clone()
     };
-    let proposals = proposals
+    let mut proposals: Vec<ProposalView> = proposals
         .iter()
         .rev()
         .map(|p| {
@@ -106,9 +108,13 @@ async fn build(ctx: &Ctx, id_text: &str) -> Result<ProposalsPage, PageError> {
                 metadata_cid: p.metadata_cid.clone(),
                 description_cid: p.description_cid.clone(),
                 version_index: p.version_index,
+                discussion_html: String::new(),
             }
         })
         .collect();
+    for p in &mut proposals {
+        p.discussion_html = discussion::section(&ctx.state, id, p.id, detail.summary.owner).await?;
+    }
     Ok(ProposalsPage {
         layout: ctx.layout(format!("Proposals · {name}"), Nav::None),
         id,
