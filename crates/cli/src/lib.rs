@@ -72,8 +72,11 @@ pub(crate) enum Command {
     Store(commands::store::StoreArgs),
     /// Run the embedded EVM chain alone (JSON-RPC on 127.0.0.1:8545 by default).
     Devnet(commands::devnet::DevnetArgs),
-    /// Evaluate an ONNX model on a local dataset (CSV or NPY): accuracy, F1, log-loss, RMSE, ... as a report.
-    Eval(commands::eval::EvalArgs),
+    /// Evaluate an ONNX model on a dataset (local files, or published assets, then attest on-chain); `eval
+    /// verify ID` re-runs an attestation and endorses or disputes it.
+    Eval(Box<commands::eval::EvalArgs>),
+    /// A dataset's attested evaluations per metric, best first, with endorsement and dispute counts.
+    Leaderboard(commands::leaderboard::LeaderboardArgs),
 }
 
 /// Runs the parsed command to completion.
@@ -105,7 +108,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::CommentHide(args) => commands::discuss::hide(args).await,
             Command::Store(args) => commands::store::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
-            Command::Eval(args) => commands::eval::run(args),
+            Command::Eval(args) => commands::eval::run(*args).await,
+            Command::Leaderboard(args) => commands::leaderboard::run(args).await,
         }
     })
 }

@@ -245,6 +245,7 @@ pub fn evaluate(model: &Model, data: &Dataset, config: &EvalConfig) -> EvalResul
         batch_size: batch,
         predictions_sha256: predictions.sha256(),
         metrics,
+        subject: None,
     };
     Ok(Evaluation {
         report,

@@ -33,5 +33,6 @@ pub use evaluate::{EvalConfig, Evaluation, Predictions, evaluate};
 pub use metrics::{classification as classification_metrics, regression as regression_metrics};
 pub use model::{DEFAULT_MAX_MODEL_BYTES, Model, ModelInput};
 pub use report::{
-    ClassFigures, ClassificationMetrics, FileDigest, Metrics, RegressionMetrics, Report, TOOL, Task,
+    AssetFile, ClassFigures, ClassificationMetrics, FileDigest, Metrics, RegressionMetrics, Report,
+    Subject, TOOL, Task, fixed_text, to_fixed,
 };

@@ -142,4 +142,156 @@ pub struct Report {
     pub predictions_sha256: String,
     /// The figures.
     pub metrics: Metrics,
+    /// The published assets evaluated, for a report of assets rather than local files.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub subject: Option<Subject>,
+}
+
+/// One file of one version of a published asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetFile {
+    /// The asset id.
+    pub asset: u64,
+    /// The version index (0 is the first).
+    pub version: u64,
+    /// The version's content CID (of the ciphertext, for an encrypted asset).
+    pub content_cid: String,
+    /// The file's path inside the asset, as its card lists it.
+    pub file: String,
+}
+
+/// What a report of published assets evaluated, and with what, so that anyone can fetch the same files and
+/// run it again: with the report's `label`, `features`, `task` and `batch_size` these are all the settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// The command that fetched the assets and wrote the report (`scal3ml X.Y.Z`); [`Report::tool`] names the
+    /// evaluator and its inference engine.
+    pub client: String,
+    /// The model file.
+    pub model: AssetFile,
+    /// The dataset's data file (the features file for NPY).
+    pub dataset: AssetFile,
+    /// For an NPY dataset, the labels file's path inside the dataset asset.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub labels_file: Option<String>,
+}
+
+impl Report {
+    /// The report as canonical JSON: the fields in their declared order, no whitespace, every `f64` as the
+    /// shortest decimal that reads back to the same bits. Equal reports give equal bytes (and equal CIDs).
+    pub fn to_canonical_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a report serializes")
+    }
+
+    /// The named figure: `accuracy`, `f1_macro`, `log_loss` for classification, `rmse`, `mae`, `r2` for
+    /// regression. `None` when the report has no such figure (e.g. log-loss of a model without probabilities).
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        match (&self.metrics, name) {
+            (Metrics::Classification(m), "accuracy") => Some(m.accuracy),
+            (Metrics::Classification(m), "f1_macro") => Some(m.f1_macro),
+            (Metrics::Classification(m), "log_loss") => m.log_loss,
+            (Metrics::Regression(m), "rmse") => Some(m.rmse),
+            (Metrics::Regression(m), "mae") => Some(m.mae),
+            (Metrics::Regression(m), "r2") => Some(m.r2),
+            _ => None,
+        }
+    }
+
+    /// The figures [`Report::metric`] knows for this report's task.
+    pub fn metric_names(&self) -> &'static [&'static str] {
+        match self.metrics {
+            Metrics::Classification(_) => &["accuracy", "f1_macro", "log_loss"],
+            Metrics::Regression(_) => &["rmse", "mae", "r2"],
+        }
+    }
+
+    /// The figure attested when none is chosen: accuracy for classification, RMSE for regression.
+    pub fn default_metric(&self) -> &'static str {
+        match self.metrics {
+            Metrics::Classification(_) => "accuracy",
+            Metrics::Regression(_) => "rmse",
+        }
+    }
+}
+
+/// `x` as a fixed-point integer with `decimals` decimals (`round(x * 10^decimals)`), rounding half away from
+/// zero, computed exactly from the `f64`'s bits (no floating-point multiplication), so every machine gets the
+/// same integer. `None` for a non-finite `x`, more than 18 decimals, or a result beyond `i128`.
+pub fn to_fixed(x: f64, decimals: u8) -> Option<i128> {
+    if !x.is_finite() || decimals > 18 {
+        return None;
+    }
+    if x == 0.0 {
+        return Some(0);
+    }
+    let bits = x.to_bits();
+    let negative = bits >> 63 == 1;
+    let exp_bits = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    // x = mantissa * 2^exp exactly.
+    let (mantissa, exp) = if exp_bits == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), exp_bits - 1075)
+    };
+    // mantissa < 2^53 and 10^18 < 2^60: the product fits in 2^113.
+    let scaled = i128::from(mantissa) * 10i128.pow(u32::from(decimals));
+    let magnitude = if exp >= 0 {
+        if exp >= 127 {
+            return None;
+        }
+        scaled.checked_mul(1i128 << exp)?
+    } else {
+        let shift = (-exp) as u32;
+        if shift >= 127 {
+            // scaled < 2^113, so scaled / 2^127 < 1/2: rounds to 0.
+            0
+        } else {
+            (scaled + (1i128 << (shift - 1))) >> shift
+        }
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// A fixed-point integer with `decimals` decimals as a decimal string: `966667, 6` is `0.966667`.
+pub fn fixed_text(value: i128, decimals: u8) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let d = usize::from(decimals);
+    let sign = if value < 0 { "-" } else { "" };
+    if d == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = d + 1);
+    let (int, frac) = padded.split_at(padded.len() - d);
+    format!("{sign}{int}.{frac}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_point_rounds_half_away_from_zero_exactly() {
+        assert_eq!(to_fixed(0.9666666666666667, 6), Some(966_667));
+        assert_eq!(to_fixed(1.0, 6), Some(1_000_000));
+        assert_eq!(to_fixed(0.0, 6), Some(0));
+        // 2^-7 = 0.0078125 exactly: 7812.5 at 6 decimals, a true tie.
+        assert_eq!(to_fixed(0.0078125, 6), Some(7_813));
+        assert_eq!(to_fixed(-0.0078125, 6), Some(-7_813));
+        // 0.1234565 is just below the tie as an f64 (0.12345649999...): rounds down.
+        assert_eq!(to_fixed(0.1234565, 6), Some(123_456));
+        assert_eq!(to_fixed(52.75, 2), Some(5_275));
+        assert_eq!(to_fixed(123456.5, 0), Some(123_457));
+        assert_eq!(to_fixed(1e-300, 6), Some(0));
+        assert_eq!(to_fixed(f64::NAN, 6), None);
+        assert_eq!(to_fixed(1e300, 6), None);
+    }
+
+    #[test]
+    fn fixed_text_places_the_point() {
+        assert_eq!(fixed_text(966_667, 6), "0.966667");
+        assert_eq!(fixed_text(-7_813, 6), "-0.007813");
+        assert_eq!(fixed_text(52_340_000, 6), "52.340000");
+        assert_eq!(fixed_text(5, 0), "5");
+    }
 }

@@ -16,8 +16,8 @@ use axum::{
 use futures_util::TryStreamExt as _;
 use scal3ml_access::ApiError;
 use scal3ml_index::{
-    AccountView, AssetDetail, AttestationInfo, Index, Lineage, ProposalInfo, SearchPage,
-    SearchQuery, Stats, VersionInfo,
+    AccountView, AssetDetail, AttestationInfo, Index, Leaderboard, Lineage, ProposalInfo,
+    SearchPage, SearchQuery, Stats, VersionInfo,
 };
 use scal3ml_store::{BlockStore, FsStore, PinMode, PinStore, car::CarReader};
 use serde::{Deserialize, Serialize};
@@ -105,6 +105,8 @@ pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
         .route("/api/assets/{id}/lineage", get(lineage))
         .route("/api/assets/{id}/proposals", get(proposals))
         .route("/api/assets/{id}/attestations", get(attestations))
+        .route("/api/assets/{id}/leaderboard", get(leaderboard))
+        .route("/api/attestations/{id}", get(attestation))
         .route("/api/accounts/{address}", get(account))
         .route(
             "/api/car",
@@ -247,6 +249,76 @@ async fn attestations(
     Path(id): Path<u64>,
 ) -> Result<Json<Vec<AttestationInfo>>, ApiError> {
     Ok(Json(query(&state, move |i| i.attestations(id)).await?))
+}
+
+/// The filters of a leaderboard.
+#[derive(Debug, Deserialize)]
+struct LeaderboardQuery {
+    metric: Option<String>,
+    dataset_version: Option<u64>,
+}
+
+/// A dataset's leaderboards: its attestations per metric, best first (higher is better for accuracy, F1 and
+/// R², lower for RMSE, MAE and log-loss; unknown metrics are ranked as higher is better and say so), with
+/// endorsement and dispute counts. Without `metric`, one board per metric attested on this dataset.
+#[utoipa::path(get, path = "/api/assets/{id}/leaderboard",
+    params(
+        ("id" = u64, Path, description = "dataset asset id"),
+        ("metric" = Option<String>, Query, description = "one metric, e.g. accuracy or rmse [default: every metric attested]"),
+        ("dataset_version" = Option<u64>, Query, description = "only evaluations on this dataset version"),
+    ),
+    responses((status = 200, body = [Leaderboard]), (status = 404, description = "no such asset"),
+        (status = 400, description = "the asset is a model, or a filter does not parse")))]
+async fn leaderboard(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+    q: Result<Query<LeaderboardQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<Leaderboard>>, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::bad_request(format!(
+            "{}; the filters are metric=NAME and dataset_version=N",
+            e.body_text()
+        ))
+    })?;
+    let summary = query(&state, move |i| i.summary(id))
+        .await?
+        .ok_or_else(|| missing(id))?;
+    if summary.kind != scal3ml_primitives::AssetKind::Dataset {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "not_a_dataset",
+            format!(
+                "asset {id} is a {}: leaderboards are per dataset; its evaluations are at /api/assets/{id}/attestations",
+                summary.kind
+            ),
+        ));
+    }
+    Ok(Json(
+        query(&state, move |i| {
+            i.leaderboard(id, q.metric.as_deref(), q.dataset_version)
+        })
+        .await?,
+    ))
+}
+
+/// One attestation with its endorsements and disputes.
+#[utoipa::path(get, path = "/api/attestations/{id}", params(("id" = u64, Path, description = "attestation id")),
+    responses((status = 200, body = AttestationInfo), (status = 404, description = "no such attestation")))]
+async fn attestation(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+) -> Result<Json<AttestationInfo>, ApiError> {
+    query(&state, move |i| i.attestation(id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "no_such_attestation",
+                format!(
+                    "no attestation {id} in the catalog: check the id on the asset page or with `scal3ml leaderboard`, or wait a moment if it was just sent"
+                ),
+            )
+        })
 }
 
 /// What an account owns, holds shares in and has licenses for.
@@ -410,6 +482,8 @@ pub(crate) async fn hand_on(
         lineage,
         proposals,
         attestations,
+        leaderboard,
+        attestation,
         account,
         upload_car,
         crate::tx::buy,

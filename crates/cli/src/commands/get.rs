@@ -11,9 +11,10 @@ use anyhow::Context as _;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use scal3ml_access::client::AccessClient;
-use scal3ml_index::AssetDetail;
+use scal3ml_index::{AssetDetail, VersionInfo};
 use scal3ml_market::content::{self, FileEntry};
 use scal3ml_primitives::{AssetId, card::Card};
+use scal3ml_store::crypt::FileKey;
 use scal3ml_store::{Cid, export, gateway::GatewayClient};
 use std::path::PathBuf;
 
@@ -41,11 +42,35 @@ pub(crate) struct GetArgs {
     json: bool,
 }
 
-pub(crate) async fn run(args: GetArgs) -> anyhow::Result<()> {
-    let node = NodeClient::connect(&args.node).await?;
-    let asset = AssetId(args.asset);
+/// One version of a published asset, as the catalog and its card describe it: what a download needs.
+pub(crate) struct Resolved {
+    pub(crate) asset: AssetId,
+    pub(crate) detail: AssetDetail,
+    pub(crate) version: VersionInfo,
+    /// The version's content root.
+    pub(crate) root: Cid,
+    pub(crate) card: Card,
+    /// The card's files, with their CIDs parsed.
+    pub(crate) files: Vec<FileEntry>,
+    /// The node's trustless gateway, which every block is fetched from and verified against its CID.
+    pub(crate) source: GatewayClient,
+}
+
+impl Resolved {
+    /// Whether the asset is one file (its content root is that file) rather than a folder.
+    pub(crate) fn single(&self) -> bool {
+        self.files.len() == 1 && self.files[0].cid == self.root
+    }
+}
+
+/// Looks `asset` up in the node's catalog and reads the card of `version` (the latest when `None`).
+pub(crate) async fn resolve(
+    node: &NodeClient,
+    asset: AssetId,
+    version: Option<u64>,
+) -> anyhow::Result<Resolved> {
     let detail: AssetDetail = node.get(&format!("/api/assets/{asset}")).await?;
-    let version = match args.asset_version {
+    let version = match version {
         Some(v) => detail
             .versions
             .iter()
@@ -61,7 +86,8 @@ pub(crate) async fn run(args: GetArgs) -> anyhow::Result<()> {
             .versions
             .last()
             .context("the catalog lists no version of this asset")?,
-    };
+    }
+    .clone();
     let root: Cid = version
         .content_cid
         .parse()
@@ -90,29 +116,62 @@ pub(crate) async fn run(args: GetArgs) -> anyhow::Result<()> {
             })
         })
         .collect::<anyhow::Result<_>>()?;
-    let key = if detail.summary.encrypted {
-        let signer = node.signer(&args.signer).context(
-            "this asset is encrypted: say which licensed account you are (--dev-account N, --keystore NAME or SCAL3ML_PRIVATE_KEY)",
-        )?;
-        let gateway = if detail.gateway_url.is_empty() {
-            node.network.node_url.clone()
-        } else {
-            detail.gateway_url.clone()
-        };
-        Some(
-            AccessClient::new(&gateway, &node.http)
-                .request_key(&signer, node.network.chain_id, asset)
-                .await
-                .with_context(|| {
-                    format!(
-                        "asking {gateway} for the key of asset {asset} as {}",
-                        signer.address()
-                    )
-                })?,
-        )
+    Ok(Resolved {
+        asset,
+        detail,
+        version,
+        root,
+        card,
+        files,
+        source,
+    })
+}
+
+/// The content key of an encrypted asset, from the access gateway it names, which releases it only to a
+/// licensed account; `None` for an asset stored in the clear.
+pub(crate) async fn content_key(
+    node: &NodeClient,
+    resolved: &Resolved,
+    signer: &SignerArgs,
+) -> anyhow::Result<Option<FileKey>> {
+    let (asset, detail) = (resolved.asset, &resolved.detail);
+    if !detail.summary.encrypted {
+        return Ok(None);
+    }
+    let signer = node.signer(signer).context(
+        "this asset is encrypted: say which licensed account you are (--dev-account N, --keystore NAME or SCAL3ML_PRIVATE_KEY)",
+    )?;
+    let gateway = if detail.gateway_url.is_empty() {
+        node.network.node_url.clone()
     } else {
-        None
+        detail.gateway_url.clone()
     };
+    Ok(Some(
+        AccessClient::new(&gateway, &node.http)
+            .request_key(&signer, node.network.chain_id, asset)
+            .await
+            .with_context(|| {
+                format!(
+                    "asking {gateway} for the key of asset {asset} as {}",
+                    signer.address()
+                )
+            })?,
+    ))
+}
+
+pub(crate) async fn run(args: GetArgs) -> anyhow::Result<()> {
+    let node = NodeClient::connect(&args.node).await?;
+    let asset = AssetId(args.asset);
+    let resolved = resolve(&node, asset, args.asset_version).await?;
+    let key = content_key(&node, &resolved, &args.signer).await?;
+    let Resolved {
+        version,
+        root,
+        card,
+        files,
+        source,
+        ..
+    } = resolved;
     let single = files.len() == 1 && files[0].cid == root;
     let dest = match args.output {
         // Like `cp`: a single file given an existing folder lands inside it under its own name.

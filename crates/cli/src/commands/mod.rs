@@ -8,6 +8,7 @@ pub(crate) mod devnet;
 pub(crate) mod discuss;
 pub(crate) mod eval;
 pub(crate) mod get;
+pub(crate) mod leaderboard;
 pub(crate) mod node;
 pub(crate) mod publish;
 pub(crate) mod store;

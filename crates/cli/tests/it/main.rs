@@ -5,6 +5,7 @@ mod common;
 mod discuss;
 mod errors;
 mod eval;
+mod eval_published;
 mod load;
 mod story;
 mod web_api;

@@ -12,7 +12,7 @@ use axum::{
     http::HeaderMap,
     response::Response,
 };
-use scal3ml_index::{AssetDetail, Lineage};
+use scal3ml_index::{AssetDetail, Direction, Leaderboard, Lineage};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -113,6 +113,29 @@ struct EvaluationView {
     disputes: u64,
 }
 
+/// A dataset's leaderboard of one metric.
+struct BoardView {
+    metric: String,
+    /// "higher is better", "lower is better", or "ranked as higher is better (unknown metric)".
+    direction: &'static str,
+    rows: Vec<BoardRowView>,
+}
+
+struct BoardRowView {
+    rank: u32,
+    attestation: u64,
+    model: u64,
+    model_name: String,
+    model_version: u64,
+    dataset_version: u64,
+    value: String,
+    attester: String,
+    attester_short: String,
+    endorsements: u64,
+    disputes: u64,
+    report_cid: String,
+}
+
 struct MetricView {
     name: String,
     value: String,
@@ -154,6 +177,8 @@ struct AssetPage {
     /// "2 ancestors, 1 descendant".
     lineage_counts: String,
     evaluations: Vec<EvaluationView>,
+    /// For a dataset: one leaderboard per metric attested on it.
+    leaderboards: Vec<BoardView>,
     metrics: Vec<MetricView>,
     listings: Vec<ListingView>,
     holders: Vec<HolderView>,
@@ -181,7 +206,7 @@ pub(crate) async fn page(
 async fn build(ctx: &Ctx, id_text: &str) -> Result<AssetPage, PageError> {
     let id = asset_id(id_text)?;
     // One blocking task, one read connection, for all the page's reads.
-    let (detail, lineage, proposals) = query(&ctx.state, move |i| {
+    let (detail, lineage, proposals, boards) = query(&ctx.state, move |i| {
         let Some(detail) = i.asset(id)? else {
             return Ok((
                 None,
@@ -190,17 +215,59 @@ async fn build(ctx: &Ctx, id_text: &str) -> Result<AssetPage, PageError> {
                     descendants: vec![],
                 },
                 vec![],
+                vec![],
             ));
         };
-        Ok((Some(detail), i.lineage(id)?, i.proposals(id)?))
+        let boards = if detail.summary.kind == scal3ml_primitives::AssetKind::Dataset {
+            i.leaderboard(id, None, None)?
+        } else {
+            vec![]
+        };
+        Ok((Some(detail), i.lineage(id)?, i.proposals(id)?, boards))
     })
     .await?;
     let detail = detail.ok_or_else(|| PageError::no_asset(id_text))?;
     let open_proposals = proposals.iter().filter(|p| p.state == "open").count();
     let discussion = discussion::section(&ctx.state, id, 0, detail.summary.owner).await?;
     let mut page = view(ctx, detail, &lineage, proposals.len(), open_proposals);
+    page.leaderboards = boards.into_iter().map(board_view).collect();
     page.discussion_html = discussion;
     Ok(page)
+}
+
+fn board_view(b: Leaderboard) -> BoardView {
+    BoardView {
+        direction: match b.direction {
+            Direction::HigherIsBetter => "higher is better",
+            Direction::LowerIsBetter => "lower is better",
+            Direction::AssumedHigherIsBetter => {
+                "ranked as higher is better (a metric the node does not know)"
+            }
+        },
+        metric: b.metric,
+        rows: b
+            .rows
+            .into_iter()
+            .map(|r| BoardRowView {
+                rank: r.rank,
+                attestation: r.attestation,
+                model: r.model_asset,
+                model_name: if r.model_name.is_empty() {
+                    format!("Asset {}", r.model_asset)
+                } else {
+                    r.model_name
+                },
+                model_version: r.model_version,
+                dataset_version: r.dataset_version,
+                value: r.value,
+                attester: r.attester.to_checksum(None),
+                attester_short: format::short_address(r.attester),
+                endorsements: r.endorsements,
+                disputes: r.disputes,
+                report_cid: r.report_cid,
+            })
+            .collect(),
+    }
 }
 
 fn view(
@@ -396,6 +463,7 @@ fn view(
             format::count(lineage.descendants.len() as u64, "descendant")
         ),
         evaluations,
+        leaderboards: Vec::new(),
         metrics,
         listings,
         holders,
