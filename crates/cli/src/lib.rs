@@ -68,6 +68,9 @@ pub(crate) enum Command {
     Comments(commands::discuss::CommentsArgs),
     /// As the asset's owner, hide a comment (it stays stored and verifiable), or show it again (--unhide).
     CommentHide(commands::discuss::HideArgs),
+    /// What changed between two versions: rows, schema and column statistics of tables, tensors of models;
+    /// local files or folders (--old/--new), two versions of an asset, or a proposal (--proposal).
+    Diff(Box<commands::diff::DiffArgs>),
     /// Content-addressed storage: add, cat, get, ls, CAR, pins, gc.
     Store(commands::store::StoreArgs),
     /// Run the embedded EVM chain alone (JSON-RPC on 127.0.0.1:8545 by default).
@@ -106,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Comment(args) => commands::discuss::comment(args).await,
             Command::Comments(args) => commands::discuss::comments(args).await,
             Command::CommentHide(args) => commands::discuss::hide(args).await,
+            Command::Diff(args) => commands::diff::run(*args).await,
             Command::Store(args) => commands::store::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
             Command::Eval(args) => commands::eval::run(*args).await,

@@ -11,6 +11,7 @@ mod api;
 mod catalog;
 mod csrf;
 mod devrpc;
+mod diff;
 pub mod discuss;
 mod metrics;
 mod node;
@@ -19,6 +20,7 @@ mod replicate;
 mod tx;
 mod web;
 
+pub use diff::AssetDiff;
 pub use api::{NetworkInfo, TokenInfo, UploadResult};
 pub use node::{Node, NodeConfig, NodeError};
 pub use scal3ml_access::{ApiError, ApiErrorBody};

@@ -5,6 +5,7 @@ pub(crate) mod catalog;
 pub(crate) mod deploy;
 pub(crate) mod dev;
 pub(crate) mod devnet;
+pub(crate) mod diff;
 pub(crate) mod discuss;
 pub(crate) mod eval;
 pub(crate) mod get;

@@ -10,6 +10,7 @@
 mod asset;
 mod assets;
 mod dashboard;
+pub(crate) mod diff;
 mod discussion;
 mod format;
 mod home;
