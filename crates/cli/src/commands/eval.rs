@@ -32,6 +32,9 @@ pub(crate) const ATTEST_DECIMALS: u8 = 6;
 #[command(
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
+    override_usage = "scal3ml eval --model FILE --data FILE --label COLUMN [OPTIONS]
+       scal3ml eval MODEL_ASSET --on DATASET_ASSET --label COLUMN [--attest [--metric NAME]...] [OPTIONS]
+       scal3ml eval verify ATTESTATION [--tolerance DECIMAL] [OPTIONS]",
     after_long_help = AFTER_HELP
 )]
 pub(crate) struct EvalArgs {

@@ -95,6 +95,10 @@ async fn evaluators_attest_endorse_and_dispute_and_the_leaderboard_counts_them()
         .unwrap();
     let (d, m) = (dataset.to_string(), model.to_string());
 
+    // The model comes first, and must be one.
+    let swapped = fails(node_url, &["eval", &d, "--on", &m, "--label", "label"]);
+    assert!(swapped.contains("not a model"), "{swapped}");
+
     // Without a license to the dataset, nothing is evaluated.
     let refused = fails(
         node_url,
