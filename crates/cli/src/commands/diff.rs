@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 #[command(after_long_help = AFTER_HELP)]
 pub(crate) struct DiffArgs {
     /// The published asset whose versions to compare (leave out with --old and --new).
-    #[arg(required_unless_present = "old")]
     asset: Option<u64>,
     /// A local file or folder: the old version.
     #[arg(long, value_name = "PATH", requires = "new", conflicts_with = "asset")]
@@ -93,11 +92,11 @@ pub(crate) async fn run(args: DiffArgs) -> anyhow::Result<()> {
     if let (Some(old), Some(new)) = (&args.old, &args.new) {
         let diff = compare(old.clone(), new.clone(), opts).await?;
         emit(args.json, &diff, || print!("{}", diff.render_text()));
-        return Ok(());
+        return uncompared(&diff);
     }
     let asset = AssetId(
         args.asset
-            .context("give an asset id, or --old PATH --new PATH")?,
+            .context("say what to compare: an asset id (`scal3ml diff 7`), or local paths (`--old PATH --new PATH`)")?,
     );
     let node = NodeClient::connect(&args.node).await?;
     let out = match args.proposal {
@@ -177,7 +176,29 @@ pub(crate) async fn run(args: DiffArgs) -> anyhow::Result<()> {
         }
         print!("{}", out.diff.render_text());
     });
-    Ok(())
+    uncompared(&out.diff)
+}
+
+/// After the diff is printed, fails naming the files whose content could not be compared (a key column
+/// they lack, a file that does not parse), so a script notices.
+fn uncompared(diff: &TreeDiff) -> anyhow::Result<()> {
+    let errors: Vec<String> = diff
+        .files
+        .iter()
+        .filter_map(|f| f.error.as_ref().map(|e| format!("{}: {e}", f.path)))
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} could not be compared:\n{}",
+        if errors.len() == 1 {
+            "1 file".to_string()
+        } else {
+            format!("{} files", errors.len())
+        },
+        errors.join("\n")
+    )
 }
 
 /// Compares off the async threads (the files are read three times each).

@@ -2,6 +2,7 @@
 
 mod api;
 mod common;
+mod diff;
 mod discuss;
 mod errors;
 mod eval;

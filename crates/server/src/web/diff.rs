@@ -87,8 +87,8 @@ mod tests {
         let diff = scal3ml_diff::diff_dirs(&a, &b, &scal3ml_diff::DiffOptions::default()).unwrap();
         let html = diff_html(&diff);
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&lt;script&gt;"), "{html}");
-        assert!(html.contains("&lt;b&gt;.txt</td><td>added"), "{html}");
+        assert!(html.contains("&#60;script&#62;"), "{html}");
+        assert!(html.contains("&#60;b&#62;.txt</td><td>added"), "{html}");
         assert!(html.contains("-1 removed"), "{html}");
     }
 }
