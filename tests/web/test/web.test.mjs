@@ -476,7 +476,8 @@ describe('in the browser', { concurrency: false }, () => {
       /executed/i.test(await ppage.locator(`#proposal-${proposal} .badge`).innerText()),
     );
     assert.match(await ppage.locator(`#proposal-${proposal}`).innerText(), /Became\s+version 1/);
-    assert.equal(await ppage.locator(`#proposal-${proposal} button`).count(), 0, 'no more buttons on an executed proposal');
+    // Its discussion (with its own Post button) stays open; the proposal's own buttons are gone.
+    assert.equal(await ppage.locator(`#proposal-${proposal} button:not(.js-discussion *)`).count(), 0, 'no more buttons on an executed proposal');
     await shot(ppage, 'proposal-executed');
 
     // The asset page: the new version by the proposer, and the proposer among the shareholders.
