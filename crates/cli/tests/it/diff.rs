@@ -130,6 +130,13 @@ async fn published_versions_and_a_proposal_diffed_by_cli_and_api() {
     let url = node.server.url.clone();
     let url = url.as_str();
     let info = get(&format!("{url}/api/network")).await.1;
+    let doc = get(&format!("{url}/api/openapi.json")).await.1;
+    for route in ["/api/assets/{id}/diff", "/api/proposals/{id}/diff"] {
+        assert!(
+            doc["paths"].get(route).is_some(),
+            "{route} is not in the OpenAPI document"
+        );
+    }
 
     // v0, then a cleaned v1 (rows 2 and 4 removed, row 3 fixed), then a proposal adding a row to v1.
     let files = work.path().join("files");
