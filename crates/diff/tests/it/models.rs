@@ -158,3 +158,143 @@ fn a_file_that_is_not_a_model_is_an_error() {
     let e = diff_files(&p, &p, &DiffOptions::default()).unwrap_err();
     assert!(e.to_string().contains("no graph"), "{e}");
 }
+
+/// A protobuf field: tag then payload.
+fn field(out: &mut Vec<u8>, number: u64, wire: u64, payload: &[u8]) {
+    varint(out, number << 3 | wire);
+    if wire == 2 {
+        varint(out, payload.len() as u64);
+    }
+    out.extend_from_slice(payload);
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn v(n: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    varint(&mut out, n);
+    out
+}
+
+/// A float initializer: dims packed, data_type 1 (float), name, raw_data.
+fn initializer(name: &str, dims: &[u64], values: &[f32]) -> Vec<u8> {
+    let mut t = Vec::new();
+    let packed: Vec<u8> = dims.iter().flat_map(|d| v(*d)).collect();
+    field(&mut t, 1, 2, &packed);
+    field(&mut t, 2, 0, &v(1));
+    field(&mut t, 8, 2, name.as_bytes());
+    let raw: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+    field(&mut t, 9, 2, &raw);
+    t
+}
+
+/// A float input `name` of shape [N, width].
+fn input(name: &str, width: u64) -> Vec<u8> {
+    let (mut dim_n, mut dim_w, mut shape, mut tensor, mut ty, mut info) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    field(&mut dim_n, 2, 2, b"N");
+    field(&mut dim_w, 1, 0, &v(width));
+    field(&mut shape, 1, 2, &dim_n);
+    field(&mut shape, 1, 2, &dim_w);
+    field(&mut tensor, 1, 0, &v(1));
+    field(&mut tensor, 2, 2, &shape);
+    field(&mut ty, 1, 2, &tensor);
+    field(&mut info, 1, 2, name.as_bytes());
+    field(&mut info, 2, 2, &ty);
+    info
+}
+
+fn onnx(ops: &[&str], inits: &[Vec<u8>], width: u64) -> Vec<u8> {
+    let mut graph = Vec::new();
+    for op in ops {
+        let mut node = Vec::new();
+        field(&mut node, 4, 2, op.as_bytes());
+        field(&mut graph, 1, 2, &node);
+    }
+    field(&mut graph, 2, 2, b"g");
+    for i in inits {
+        field(&mut graph, 5, 2, i);
+    }
+    field(&mut graph, 11, 2, &input("x", width));
+    let mut opset = Vec::new();
+    field(&mut opset, 2, 0, &v(13));
+    let mut model = Vec::new();
+    field(&mut model, 1, 0, &v(8));
+    field(&mut model, 2, 2, b"handmade");
+    field(&mut model, 7, 2, &graph);
+    field(&mut model, 8, 2, &opset);
+    model
+}
+
+#[test]
+fn onnx_tensor_values_shapes_and_inputs_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.onnx"), dir.path().join("b.onnx"));
+    let old = onnx(
+        &["MatMul", "Add"],
+        &[
+            initializer("W", &[2, 2], &[1., 2., 3., 4.]),
+            initializer("B", &[2], &[0., 0.]),
+        ],
+        2,
+    );
+    let new = onnx(
+        &["MatMul", "Add", "Relu"],
+        &[
+            initializer("W", &[2, 2], &[1., 2., 3., 5.]),
+            initializer("B", &[3], &[0., 0., 0.]),
+            initializer("S", &[1], &[2.]),
+        ],
+        3,
+    );
+    std::fs::write(&a, old).unwrap();
+    std::fs::write(&b, new).unwrap();
+    let m = model(&a, &b);
+    assert_eq!((m.old.parameters, m.new.parameters), (6, 8));
+    assert_eq!(m.old.ir_version, Some(8));
+    assert_eq!(m.old.producer.as_deref(), Some("handmade"));
+    assert_eq!(m.old.opsets["ai.onnx"], 13);
+    let w = m.tensors_changed.iter().find(|c| c.name == "W").unwrap();
+    assert!(w.values_changed && !w.shape_changed && !w.dtype_changed);
+    assert_eq!(w.old.dtype, "float");
+    let bias = m.tensors_changed.iter().find(|c| c.name == "B").unwrap();
+    assert!(bias.shape_changed);
+    assert_eq!(m.tensors_added[0].name, "S");
+    assert_eq!(m.old.inputs[0].kind, "float[N,2]");
+    assert_eq!(
+        (
+            m.inputs.changed[0].0.kind.as_str(),
+            m.inputs.changed[0].1.kind.as_str()
+        ),
+        ("float[N,2]", "float[N,3]")
+    );
+    assert_eq!(
+        (
+            m.ops_changed[0].op.as_str(),
+            m.ops_changed[0].old,
+            m.ops_changed[0].new
+        ),
+        ("Relu", 0, 1)
+    );
+    // A truncated file says where it ends.
+    let cut = std::fs::read(&b).unwrap();
+    std::fs::write(&b, &cut[..cut.len() - 5]).unwrap();
+    let e = diff_files(&a, &b, &DiffOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("not a valid ONNX file"), "{e}");
+}
