@@ -191,15 +191,27 @@ pub(crate) async fn proposal_diff(
 ) -> Result<Json<AssetDiff>, ApiError> {
     let q = parse_query(q)?;
     let opts = options(&q)?;
-    let (proposal, _) = query(&state, move |i| i.proposal(id))
+    let no_proposal = || {
+        ApiError::not_found(
+            "no_such_proposal",
+            format!(
+                "no proposal {id} in the catalog: list an asset's proposals at /api/assets/ASSET/proposals"
+            ),
+        )
+    };
+    // The chain names the proposal's asset; the catalog lists that asset's proposals with their content.
+    let asset = state
+        .market
+        .proposal(id)
+        .await
+        .map_err(|_| no_proposal())?
+        .asset
+        .0;
+    let proposal = query(&state, move |i| i.proposals(asset))
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "no_such_proposal",
-                format!("no proposal {id} in the catalog: list an asset's proposals at /api/assets/ASSET/proposals"),
-            )
-        })?;
-    let asset = proposal.asset;
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(no_proposal)?;
     let detail = query(&state, move |i| i.asset(asset))
         .await?
         .ok_or_else(|| no_asset(asset))?;

@@ -270,6 +270,11 @@ async fn published_versions_and_a_proposal_diffed_by_cli_and_api() {
     let (status, api) = get(&format!("{url}/api/proposals/{proposal}/diff?key=id")).await;
     assert_eq!(status, 200, "{api}");
     assert_eq!(api["diff"]["files"][0]["content"]["added"], t["added"]);
+    let (status, api) = get(&format!("{url}/api/proposals/999/diff")).await;
+    assert_eq!(
+        (status, api["error"]["code"].clone()),
+        (404, "no_such_proposal".into())
+    );
     let missing = fails(url, &["diff", &a, "--proposal", "999"]);
     assert!(missing.contains("has no proposal 999"), "{missing}");
 
