@@ -20,7 +20,7 @@ mod replicate;
 mod tx;
 mod web;
 
-pub use diff::AssetDiff;
 pub use api::{NetworkInfo, TokenInfo, UploadResult};
+pub use diff::AssetDiff;
 pub use node::{Node, NodeConfig, NodeError};
 pub use scal3ml_access::{ApiError, ApiErrorBody};
