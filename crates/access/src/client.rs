@@ -84,15 +84,39 @@ impl AccessClient {
         path: &str,
         range: Option<&str>,
     ) -> AccessResult<Bytes> {
+        let base = format!("{}/access/content/{asset}", self.base);
+        self.fetch(signer, chain_id, asset, &base, path, range)
+            .await
+    }
+
+    /// Fetches the decrypted bytes of proposal `proposal` of `asset` (or `path` inside it): the proposer and
+    /// accounts with access to the asset may read it.
+    pub async fn fetch_proposal_content(
+        &self,
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        asset: AssetId,
+        proposal: u64,
+        path: &str,
+    ) -> AccessResult<Bytes> {
+        let base = format!("{}/access/proposals/{proposal}/content", self.base);
+        self.fetch(signer, chain_id, asset, &base, path, None).await
+    }
+
+    async fn fetch(
+        &self,
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        asset: AssetId,
+        base: &str,
+        path: &str,
+        range: Option<&str>,
+    ) -> AccessResult<Bytes> {
         let req = SignedAccessRequest::sign(signer, chain_id, &self.base, asset, TTL_SECS)?;
         let url = if path.is_empty() {
-            format!("{}/access/content/{asset}", self.base)
+            base.to_owned()
         } else {
-            format!(
-                "{}/access/content/{asset}/{}",
-                self.base,
-                path.trim_start_matches('/')
-            )
+            format!("{base}/{}", path.trim_start_matches('/'))
         };
         let header = serde_json::to_string(&req).map_err(|e| AccessError::Sign(e.to_string()))?;
         let mut builder = self.http.get(&url).header(ACCESS_HEADER, header);

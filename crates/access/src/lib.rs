@@ -22,7 +22,7 @@ mod server;
 pub mod siwe;
 
 pub use error::{AccessError, AccessResult, ApiError, ApiErrorBody, ApiErrorDetail};
-pub use license::{AssetContent, AssetDirectory, ChainLicenses, LicenseChecker};
+pub use license::{AssetContent, AssetDirectory, ChainLicenses, LicenseChecker, ProposalContent};
 pub use server::{
     ACCESS_HEADER, AccessConfig, AccessState, DepositReply, KeyRelease, SESSION_COOKIE,
     SessionReply, SiweLogin, router,

@@ -71,9 +71,27 @@ pub struct AssetContent {
     pub encrypted: bool,
 }
 
+/// What the gateway needs to know of a proposed new version (the `ProposalCreated` event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposalContent {
+    /// The asset it would change: who may read it is who may read this asset.
+    pub asset: AssetId,
+    /// Who proposed it: the only depositor whose key for `content_cid` is used, and a reader too.
+    pub proposer: Address,
+    /// The proposed content.
+    pub content_cid: Cid,
+}
+
 /// Looks assets up (the node implements it over its catalog).
 #[async_trait]
 pub trait AssetDirectory: Send + Sync {
     /// The asset's publisher and content, `None` if no such asset is known.
     async fn content(&self, asset: AssetId) -> AccessResult<Option<AssetContent>>;
+
+    /// A proposal's asset, proposer and content, `None` if no such proposal is known (the default: a directory
+    /// that knows no proposals serves none).
+    async fn proposal(&self, id: u64) -> AccessResult<Option<ProposalContent>> {
+        let _ = id;
+        Ok(None)
+    }
 }

@@ -9,6 +9,7 @@
 //! | `POST /siwe` | sign in: `{message, signature}` -> session cookie and token |
 //! | `POST /logout` | end the session |
 //! | `GET /content/{asset}[/{path}]` | the asset's bytes, decrypted, with `Range` support (unencrypted assets: to anyone) |
+//! | `GET /proposals/{id}/content[/{path}]` | a proposed version's bytes, to the proposer and whoever may read its asset |
 //!
 //! The client IP used for rate limiting comes from axum's `ConnectInfo<SocketAddr>`: serve the router with
 //! `into_make_service_with_connect_info::<SocketAddr>()` (without it, refusals are limited per account only).
@@ -39,7 +40,7 @@ use crate::eip712::{
 };
 use crate::error::{AccessError, AccessResult, ApiError};
 use crate::keys::{Deposited, KeyVault};
-use crate::license::{AssetContent, AssetDirectory, LicenseChecker};
+use crate::license::{AssetContent, AssetDirectory, LicenseChecker, ProposalContent};
 use crate::limit::FailureLimiter;
 use crate::nonces::NonceBook;
 use crate::siwe;
@@ -209,6 +210,8 @@ pub fn router(state: AccessState) -> Router {
         .route("/logout", post(logout))
         .route("/content/{asset}", get(content_root))
         .route("/content/{asset}/{*path}", get(content_path))
+        .route("/proposals/{id}/content", get(proposal_root))
+        .route("/proposals/{id}/content/{*path}", get(proposal_path))
         .with_state(state)
 }
 
@@ -1018,61 +1021,15 @@ async fn serve_content(
         } else {
             None
         };
-        let charge = |err: ApiError| Fail { err, verified };
-        let root = scal3ml_store::Cid::from_bytes(content.latest_content_cid.as_bytes())
-            .map_err(|e| charge(ApiError::internal(format!("the asset's content CID: {e}"))))?;
-        let cid = export::resolve(s.store.as_ref(), &root, &path)
-            .await
-            .map_err(|e| charge(AccessError::from(e).into()))?;
-        let source = Source {
-            store: s.store.clone(),
-            cid,
+        stream(
+            s,
+            &headers,
+            &content.latest_content_cid,
+            &path,
             key,
-        };
-        let len = source.len().await.map_err(|e| charge(e.into()))?;
-        let range = parse_range(
-            headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
-            len,
-        );
-        let (status, start, end) = match range {
-            RangeAnswer::Whole => (StatusCode::OK, 0, len),
-            RangeAnswer::Part(a, b) => (StatusCode::PARTIAL_CONTENT, a, b),
-            RangeAnswer::Unsatisfiable => {
-                let mut r = ApiError::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    "range_not_satisfiable",
-                    format!("the requested range is outside the content ({len} bytes)"),
-                )
-                .into_response();
-                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                    r.headers_mut().insert(header::CONTENT_RANGE, v);
-                }
-                return Ok(r);
-            }
-        };
-        let body = source
-            .body(start, end)
-            .await
-            .map_err(|e| charge(e.into()))?;
-        let mut r = Response::new(body);
-        *r.status_mut() = status;
-        let h = r.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        );
-        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        );
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
-        if status == StatusCode::PARTIAL_CONTENT
-            && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{len}", end - 1))
-        {
-            h.insert(header::CONTENT_RANGE, v);
-        }
-        Ok(r)
+            verified,
+        )
+        .await
     }
     .await;
     match result {
@@ -1093,4 +1050,197 @@ async fn serve_content(
             fail.err.into_response()
         }
     }
+}
+
+async fn proposal_root(
+    state: State<AccessState>,
+    ext: Extensions,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+) -> Response {
+    serve_proposal(state, ext, headers, id, String::new()).await
+}
+
+async fn proposal_path(
+    state: State<AccessState>,
+    ext: Extensions,
+    headers: HeaderMap,
+    Path((id, path)): Path<(u64, String)>,
+) -> Response {
+    serve_proposal(state, ext, headers, id, path).await
+}
+
+/// A proposal's content: reviewers need to read a proposed version before they vote. It is encrypted (under
+/// the asset's key) when the asset is, and then it goes to the same accounts as the asset's own content (the
+/// chain's `hasAccess`: owner, shareholders, licensees), and to the proposer. The key used is the one the
+/// proposer deposited for the proposal's content CID; nobody else's deposit for that CID counts.
+async fn serve_proposal(
+    State(state): State<AccessState>,
+    ext: Extensions,
+    headers: HeaderMap,
+    id: u64,
+    path: String,
+) -> Response {
+    let s = &state.0;
+    let ip = client_ip(&ext);
+    if let Err(e) = s.check_rate(ip, "content") {
+        return e.into_response();
+    }
+    let mut entry = AuditEntry {
+        action: "proposal",
+        ip,
+        ..Default::default()
+    };
+    let result: Result<Response, Fail> = async {
+        let proposal: ProposalContent = s.directory.proposal(id).await?.ok_or_else(|| {
+            ApiError::not_found(
+                "unknown_proposal",
+                format!(
+                    "proposal {id} is not in this node's catalog: check the id (`scal3ml proposals <asset>`), or \
+                     wait a few seconds if it was just made"
+                ),
+            )
+        })?;
+        let asset = proposal.asset;
+        entry.asset = Some(asset.0);
+        entry.cid = Some(proposal.content_cid.to_string());
+        let content = s.lookup(asset).await?;
+        let mut verified = None;
+        let key = if content.encrypted {
+            let account = authenticate(s, &headers, asset, &mut entry)?;
+            verified = Some(account);
+            let charge = |err: ApiError| Fail {
+                err,
+                verified: Some(account),
+            };
+            s.limiter
+                .check(&[format!("account:{account}")])
+                .map_err(|wait| {
+                    ApiError::rate_limited(
+                        wait,
+                        format!("too many refused requests for account {account}: wait {wait} s"),
+                    )
+                })?;
+            let key = s
+                .vault
+                .get(&proposal.content_cid, proposal.proposer)
+                .map_err(|e| charge(e.into()))?
+                .ok_or_else(|| {
+                    charge(ApiError::not_found(
+                        "no_key",
+                        format!(
+                            "this gateway holds no key for proposal {id} deposited by its proposer {}: the proposer \
+                             must deposit it here (`scal3ml propose` does before the transaction)",
+                            proposal.proposer
+                        ),
+                    ))
+                })?;
+            if account != proposal.proposer
+                && !s
+                    .licenses
+                    .has_access(asset, account)
+                    .await
+                    .map_err(|e| charge(e.into()))?
+            {
+                return Err(charge(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "no_license",
+                    format!(
+                        "account {account} may not read proposal {id}: its content goes to the proposer and to \
+                         accounts with access to asset {asset} (its owner, shareholders and licensees); buy a \
+                         license with `scal3ml buy {asset}`, then ask again"
+                    ),
+                )));
+            }
+            Some(key)
+        } else {
+            None
+        };
+        stream(s, &headers, &proposal.content_cid, &path, key, verified).await
+    }
+    .await;
+    match result {
+        Ok(r) => {
+            entry.decision = "release";
+            entry.reason = if entry.account.is_some() {
+                "ok"
+            } else {
+                "public"
+            }
+            .into();
+            s.audit.write(entry);
+            r
+        }
+        Err(fail) => {
+            s.refuse(&fail, entry);
+            fail.err.into_response()
+        }
+    }
+}
+
+/// Streams `path` inside the content `root` (decrypted with `key` if given), honouring `Range`.
+async fn stream(
+    s: &Inner,
+    headers: &HeaderMap,
+    root: &Cid,
+    path: &str,
+    key: Option<FileKey>,
+    verified: Option<Address>,
+) -> Result<Response, Fail> {
+    let charge = |err: ApiError| Fail { err, verified };
+    let root = scal3ml_store::Cid::from_bytes(root.as_bytes())
+        .map_err(|e| charge(ApiError::internal(format!("the content CID: {e}"))))?;
+    let path = path.to_owned();
+    let cid = export::resolve(s.store.as_ref(), &root, &path)
+        .await
+        .map_err(|e| charge(AccessError::from(e).into()))?;
+    let source = Source {
+        store: s.store.clone(),
+        cid,
+        key,
+    };
+    let len = source.len().await.map_err(|e| charge(e.into()))?;
+    let range = parse_range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        len,
+    );
+    let (status, start, end) = match range {
+        RangeAnswer::Whole => (StatusCode::OK, 0, len),
+        RangeAnswer::Part(a, b) => (StatusCode::PARTIAL_CONTENT, a, b),
+        RangeAnswer::Unsatisfiable => {
+            let mut r = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                format!("the requested range is outside the content ({len} bytes)"),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(r);
+        }
+    };
+    let body = source
+        .body(start, end)
+        .await
+        .map_err(|e| charge(e.into()))?;
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{len}", end - 1))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(r)
 }

@@ -592,33 +592,39 @@ impl Index {
     /// Proposals for an asset, oldest first.
     pub fn proposals(&self, id: u64) -> IndexResult<Vec<ProposalInfo>> {
         let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT p.id, p.asset_id, p.proposer, p.content_cid, p.metadata_cid, p.requested_shares,
-                p.description_cid, p.snapshot_block, p.deadline, p.state, p.version_index, p.yes_votes,
-                p.no_votes, (SELECT count(*) FROM votes v WHERE v.proposal_id = p.id)
-             FROM proposals p WHERE p.asset_id = ?1 ORDER BY p.id",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "{PROPOSAL_COLUMNS} WHERE p.asset_id = ?1 ORDER BY p.id"
+        ))?;
         let mut rows = stmt.query(params![id as i64])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            out.push(ProposalInfo {
-                id: r.get::<_, i64>(0)? as u64,
-                asset: r.get::<_, i64>(1)? as u64,
-                proposer: parse_addr(&r.get::<_, String>(2)?)?,
-                content_cid: cid_text(&r.get::<_, Vec<u8>>(3)?),
-                metadata_cid: cid_text(&r.get::<_, Vec<u8>>(4)?),
-                requested_shares: parse_num(&r.get::<_, String>(5)?)?,
-                description_cid: cid_text(&r.get::<_, Vec<u8>>(6)?),
-                snapshot_block: r.get::<_, i64>(7)? as u64,
-                deadline: r.get::<_, i64>(8)? as u64,
-                state: r.get(9)?,
-                version_index: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
-                yes_votes: parse_num(&r.get::<_, String>(11)?)?,
-                no_votes: parse_num(&r.get::<_, String>(12)?)?,
-                votes: r.get::<_, i64>(13)? as u64,
-            });
+            out.push(proposal_row(r)?);
         }
         Ok(out)
+    }
+
+    /// One proposal by its id, with its votes (largest weight first), `None` if the catalog has no such proposal.
+    pub fn proposal(&self, id: u64) -> IndexResult<Option<(ProposalInfo, Vec<ProposalVote>)>> {
+        let conn = self.reader()?;
+        let found = conn
+            .prepare_cached(&format!("{PROPOSAL_COLUMNS} WHERE p.id = ?1"))?
+            .query_row(params![id as i64], |r| Ok(proposal_row(r)))
+            .optional()?
+            .transpose()?;
+        let Some(found) = found else { return Ok(None) };
+        let mut stmt =
+            conn.prepare_cached("SELECT voter, support, weight FROM votes WHERE proposal_id = ?1")?;
+        let mut rows = stmt.query(params![id as i64])?;
+        let mut votes = Vec::new();
+        while let Some(r) = rows.next()? {
+            votes.push(ProposalVote {
+                voter: parse_addr(&r.get::<_, String>(0)?)?,
+                support: r.get(1)?,
+                weight: parse_num(&r.get::<_, String>(2)?)?,
+            });
+        }
+        votes.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.voter.cmp(&b.voter)));
+        Ok(Some((found, votes)))
     }
 
     /// Attestations where the asset is the model or the dataset, oldest first.
@@ -777,6 +783,31 @@ fn attestations(conn: &Connection, id: u64) -> IndexResult<Vec<AttestationInfo>>
         });
     }
     Ok(out)
+}
+
+const PROPOSAL_COLUMNS: &str =
+    "SELECT p.id, p.asset_id, p.proposer, p.content_cid, p.metadata_cid, p.requested_shares,
+    p.description_cid, p.snapshot_block, p.deadline, p.state, p.version_index, p.yes_votes,
+    p.no_votes, (SELECT count(*) FROM votes v WHERE v.proposal_id = p.id)
+ FROM proposals p";
+
+fn proposal_row(r: &Row<'_>) -> IndexResult<ProposalInfo> {
+    Ok(ProposalInfo {
+        id: r.get::<_, i64>(0)? as u64,
+        asset: r.get::<_, i64>(1)? as u64,
+        proposer: parse_addr(&r.get::<_, String>(2)?)?,
+        content_cid: cid_text(&r.get::<_, Vec<u8>>(3)?),
+        metadata_cid: cid_text(&r.get::<_, Vec<u8>>(4)?),
+        requested_shares: parse_num(&r.get::<_, String>(5)?)?,
+        description_cid: cid_text(&r.get::<_, Vec<u8>>(6)?),
+        snapshot_block: r.get::<_, i64>(7)? as u64,
+        deadline: r.get::<_, i64>(8)? as u64,
+        state: r.get(9)?,
+        version_index: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
+        yes_votes: parse_num(&r.get::<_, String>(11)?)?,
+        no_votes: parse_num(&r.get::<_, String>(12)?)?,
+        votes: r.get::<_, i64>(13)? as u64,
+    })
 }
 
 #[cfg(test)]

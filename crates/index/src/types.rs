@@ -386,6 +386,19 @@ pub struct ProposalInfo {
     pub votes: u64,
 }
 
+/// A vote on a proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProposalVote {
+    /// Who voted.
+    #[schema(value_type = String)]
+    pub voter: Address,
+    /// Yes (`true`) or no.
+    pub support: bool,
+    /// The shares it held at the proposal's snapshot block.
+    #[schema(value_type = String)]
+    pub weight: U256,
+}
+
 /// Sales in one payment token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenSales {

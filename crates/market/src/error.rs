@@ -393,20 +393,30 @@ fn from_marketplace(op: &'static str, e: MarketplaceErrors) -> MarketError {
             e.proposalId
         )),
         E::ProposalNotOpen(e) => rejected(format!(
-            "proposal {} is not open (state {}: 2 executed, 3 rejected, 4 expired)",
-            e.proposalId, e.state
+            "proposal {} is not open: {}",
+            e.proposalId,
+            match e.state {
+                2 => "it was already executed",
+                3 => "the asset's owner rejected it",
+                4 => "its voting deadline passed (it expired); propose it again with `scal3ml propose`",
+                _ => "it is in no state that takes this",
+            }
         )),
         E::AlreadyVoted(e) => rejected(format!(
-            "{} already voted on proposal {}",
-            e.voter, e.proposalId
+            "{} already voted on proposal {}; a vote cannot be changed (see the tally with `scal3ml proposal {}`)",
+            e.voter, e.proposalId, e.proposalId
         )),
         E::NoVotingPower(e) => rejected(format!(
             "{} held no shares of the asset when proposal {} was made, so it cannot vote",
             e.voter, e.proposalId
         )),
         E::ProposalNotPassed(e) => rejected(format!(
-            "proposal {} has {} yes votes but needs {} (a majority of all shares); wait for more votes",
-            e.proposalId, e.yesVotes, e.needed
+            "proposal {} has {} yes votes but needs {}: it needs {} more yes shares (a majority of all shares at \
+             its snapshot); wait for more votes",
+            e.proposalId,
+            e.yesVotes,
+            e.needed,
+            e.needed.saturating_sub(e.yesVotes)
         )),
         other => rejected(format!("{other:?}")),
     }

@@ -105,6 +105,7 @@ pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
         .route("/api/assets/{id}/lineage", get(lineage))
         .route("/api/assets/{id}/proposals", get(proposals))
         .route("/api/assets/{id}/attestations", get(attestations))
+        .route("/api/proposals/{id}", get(crate::proposal::detail))
         .route("/api/assets/{id}/leaderboard", get(leaderboard))
         .route("/api/attestations/{id}", get(attestation))
         .route("/api/accounts/{address}", get(account))
@@ -482,6 +483,7 @@ pub(crate) async fn hand_on(
         versions,
         lineage,
         proposals,
+        crate::proposal::detail,
         attestations,
         leaderboard,
         attestation,

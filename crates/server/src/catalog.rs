@@ -1,7 +1,7 @@
 //! The glue between the node's parts: the indexer reads cards from the block store, and the access gateway
 //! looks assets up in the catalog.
 
-use scal3ml_access::{AccessError, AccessResult, AssetContent, AssetDirectory};
+use scal3ml_access::{AccessError, AccessResult, AssetContent, AssetDirectory, ProposalContent};
 use scal3ml_index::{CardFuture, CardSource, Index};
 use scal3ml_primitives::{AssetId, Cid};
 use scal3ml_store::{BlockStore, StoreError, export};
@@ -51,6 +51,25 @@ impl AssetDirectory for CatalogDirectory {
             first_content_cid: parse(&found.first_content_cid)?,
             latest_content_cid: parse(&found.latest_content_cid)?,
             encrypted: found.encrypted,
+        }))
+    }
+
+    async fn proposal(&self, id: u64) -> AccessResult<Option<ProposalContent>> {
+        let index = self.0.clone();
+        let found = tokio::task::spawn_blocking(move || index.proposal(id))
+            .await
+            .map_err(|e| AccessError::Config(format!("catalog lookup task failed: {e}")))?
+            .map_err(|e| AccessError::Config(format!("catalog lookup of proposal {id}: {e}")))?;
+        let Some((p, _)) = found else { return Ok(None) };
+        let content_cid = p.content_cid.parse::<Cid>().map_err(|e| {
+            AccessError::Config(format!(
+                "proposal {id} has a content id that is no CID: {e}"
+            ))
+        })?;
+        Ok(Some(ProposalContent {
+            asset: AssetId(p.asset),
+            proposer: p.proposer,
+            content_cid,
         }))
     }
 }

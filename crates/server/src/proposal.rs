@@ -1,0 +1,244 @@
+//! `GET /api/proposals/{id}`: one proposal with what a voter needs to decide: its votes, the tally against
+//! the majority it needs (the chain's `totalAtSnapshot`, read live, as is whether it expired), its description
+//! from the block store, and what passing would change in the asset's shares. The proposals page renders the
+//! same [`ProposalDetail`].
+
+use crate::api::{AppState, query};
+use alloy::primitives::{Address, U256};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use scal3ml_access::ApiError;
+use scal3ml_index::{ProposalInfo, ProposalVote, Shareholder};
+use scal3ml_store::{StoreError, export};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// Largest description returned inline (a description is a Markdown message, not a document).
+const MAX_DESCRIPTION_BYTES: u64 = 64 << 10;
+
+/// A proposal and what it would change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProposalDetail {
+    /// The proposal as the catalog has it.
+    pub proposal: ProposalInfo,
+    /// `open` (voting, not yet a majority), `passed` (a majority voted yes: anyone may execute it), `expired`
+    /// (the deadline passed before it was executed), `executed` or `rejected`.
+    pub status: String,
+    /// All shares of the asset at the snapshot block: yes and no are fractions of it.
+    #[schema(value_type = String)]
+    pub total_at_snapshot: U256,
+    /// Yes shares it needs to pass: more than half of `total_at_snapshot`.
+    #[schema(value_type = String)]
+    pub needed: U256,
+    /// Shares at the snapshot that have not voted.
+    #[schema(value_type = String)]
+    pub not_voted: U256,
+    /// The votes, largest first.
+    pub votes: Vec<ProposalVote>,
+    /// The description (Markdown) from the node's store; `null` if the node does not hold it.
+    pub description: Option<String>,
+    /// Shares outstanding now.
+    #[schema(value_type = String)]
+    pub total_now: U256,
+    /// Shares outstanding if it is executed: `total_now` plus the requested shares.
+    #[schema(value_type = String)]
+    pub total_after: U256,
+    /// What executing it would change, per holder (the proposer last if it holds none now); empty once it is
+    /// executed, rejected or expired.
+    pub share_change: Vec<ShareChange>,
+}
+
+/// One holder's shares now and after the proposal is executed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShareChange {
+    /// The holder.
+    #[schema(value_type = String)]
+    pub holder: Address,
+    /// Whether this is the proposer (who receives the requested shares).
+    pub proposer: bool,
+    /// Shares now.
+    #[schema(value_type = String)]
+    pub shares_now: U256,
+    /// Shares after.
+    #[schema(value_type = String)]
+    pub shares_after: U256,
+    /// Share of the total now, in hundredths of a percent (basis points), rounded down.
+    pub bps_now: u64,
+    /// Share of the total after, in basis points, rounded down.
+    pub bps_after: u64,
+}
+
+/// Basis points of `part` in `whole`, rounded down.
+fn bps(part: U256, whole: U256) -> u64 {
+    if whole.is_zero() {
+        return 0;
+    }
+    (part * U256::from(10_000u64) / whole).to::<u64>()
+}
+
+/// The share table if `requested` new shares go to `proposer`.
+pub(crate) fn share_change(
+    holders: &[Shareholder],
+    proposer: Address,
+    requested: U256,
+) -> Vec<ShareChange> {
+    let total_now: U256 = holders.iter().fold(U256::ZERO, |a, h| a + h.shares);
+    let total_after = total_now + requested;
+    let mut out: Vec<ShareChange> = holders
+        .iter()
+        .map(|h| {
+            let after = if h.holder == proposer {
+                h.shares + requested
+            } else {
+                h.shares
+            };
+            ShareChange {
+                holder: h.holder,
+                proposer: h.holder == proposer,
+                shares_now: h.shares,
+                shares_after: after,
+                bps_now: bps(h.shares, total_now),
+                bps_after: bps(after, total_after),
+            }
+        })
+        .collect();
+    if !out.iter().any(|c| c.proposer) && !requested.is_zero() {
+        out.push(ShareChange {
+            holder: proposer,
+            proposer: true,
+            shares_now: U256::ZERO,
+            shares_after: requested,
+            bps_now: 0,
+            bps_after: bps(requested, total_after),
+        });
+    }
+    out
+}
+
+/// Builds the detail of proposal `id`; `Ok(None)` if the catalog does not have it.
+pub(crate) async fn detail_of(
+    state: &Arc<AppState>,
+    id: u64,
+) -> Result<Option<ProposalDetail>, ApiError> {
+    let found = query(state, move |i| {
+        let Some((p, votes)) = i.proposal(id)? else {
+            return Ok(None);
+        };
+        let holders = i
+            .asset(p.asset)?
+            .map(|d| d.shareholders)
+            .unwrap_or_default();
+        Ok(Some((p, votes, holders)))
+    })
+    .await?;
+    let Some((proposal, votes, holders)) = found else {
+        return Ok(None);
+    };
+    let chain = state
+        .market
+        .proposal(id)
+        .await
+        .map_err(crate::tx::market_error)?;
+    let total_at_snapshot = U256::from(chain.total_at_snapshot);
+    let needed = total_at_snapshot / U256::from(2u64) + U256::from(1u64);
+    let yes = U256::from(chain.yes_votes);
+    let no = U256::from(chain.no_votes);
+    let status = match chain.state {
+        1 if yes >= needed => "passed",
+        1 => "open",
+        2 => "executed",
+        3 => "rejected",
+        _ => "expired",
+    };
+    let total_now: U256 = holders.iter().fold(U256::ZERO, |a, h| a + h.shares);
+    let requested = proposal.requested_shares;
+    let share_change = if matches!(status, "open" | "passed") {
+        share_change(&holders, proposal.proposer, requested)
+    } else {
+        Vec::new()
+    };
+    let description = description(state, &proposal.description_cid).await;
+    Ok(Some(ProposalDetail {
+        status: status.into(),
+        total_at_snapshot,
+        needed,
+        not_voted: total_at_snapshot.saturating_sub(yes + no),
+        votes,
+        description,
+        total_now,
+        total_after: total_now + requested,
+        share_change,
+        proposal,
+    }))
+}
+
+/// The description text, if the node holds it and it is small UTF-8.
+async fn description(state: &AppState, cid: &str) -> Option<String> {
+    let cid: scal3ml_store::Cid = cid.parse().ok()?;
+    match export::stat(&state.store, &cid).await {
+        Ok(info) if info.size <= MAX_DESCRIPTION_BYTES => {}
+        Ok(_) | Err(StoreError::NotFound { .. }) => return None,
+        Err(e) => {
+            tracing::warn!(target: "server::proposal", %cid, error = %e, "reading a description");
+            return None;
+        }
+    }
+    let bytes = export::cat_to_vec(&state.store, &cid).await.ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// One proposal: votes, the tally against the majority it needs, its description and the share change.
+#[utoipa::path(get, path = "/api/proposals/{id}", params(("id" = u64, Path, description = "proposal id")),
+    responses((status = 200, body = ProposalDetail), (status = 404, description = "no such proposal"),
+        (status = 502, description = "the chain did not answer")))]
+pub(crate) async fn detail(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+) -> Result<Json<ProposalDetail>, ApiError> {
+    detail_of(&state, id).await?.map(Json).ok_or_else(|| {
+        ApiError::not_found(
+            "no_such_proposal",
+            format!(
+                "no proposal {id} in the catalog: list an asset's proposals with `scal3ml proposals <asset>`, \
+                 or wait a moment if it was just made"
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(byte: u8, shares: u64) -> Shareholder {
+        Shareholder {
+            holder: Address::repeat_byte(byte),
+            shares: U256::from(shares),
+        }
+    }
+
+    #[test]
+    fn a_new_proposer_is_added_and_everyone_else_is_diluted() {
+        let holders = [holder(1, 7_000), holder(2, 3_000)];
+        let table = share_change(&holders, Address::repeat_byte(9), U256::from(1_111u64));
+        assert_eq!(table.len(), 3);
+        assert_eq!((table[0].bps_now, table[0].bps_after), (7_000, 6_300));
+        assert_eq!((table[1].bps_now, table[1].bps_after), (3_000, 2_700));
+        assert!(table[2].proposer);
+        assert_eq!(table[2].shares_after, U256::from(1_111u64));
+        assert_eq!(table[2].bps_after, 999);
+    }
+
+    #[test]
+    fn a_holder_who_proposes_keeps_one_row() {
+        let holders = [holder(1, 5_000), holder(2, 5_000)];
+        let table = share_change(&holders, Address::repeat_byte(2), U256::from(10_000u64));
+        assert_eq!(table.len(), 2);
+        assert!(table[1].proposer);
+        assert_eq!(table[1].shares_after, U256::from(15_000u64));
+        assert_eq!(table[1].bps_after, 7_500);
+    }
+}
