@@ -958,6 +958,50 @@ fn authenticate(
     Ok(account)
 }
 
+/// The account asking for encrypted content: authenticated (a signed request or a SIWE session), and not over
+/// its limit of refused requests.
+fn reader(
+    s: &Inner,
+    headers: &HeaderMap,
+    asset: AssetId,
+    entry: &mut AuditEntry,
+) -> Result<Address, Fail> {
+    let account = authenticate(s, headers, asset, entry)?;
+    s.limiter
+        .check(&[format!("account:{account}")])
+        .map_err(|wait| {
+            ApiError::rate_limited(
+                wait,
+                format!("too many refused requests for account {account}: wait {wait} s"),
+            )
+        })?;
+    Ok(account)
+}
+
+impl Inner {
+    /// Audits a content answer and turns it into the response: a release (`ok` for an account, `public` for
+    /// content in the clear, served to anyone) or the refusal.
+    fn finish(&self, mut entry: AuditEntry, result: Result<Response, Fail>) -> Response {
+        match result {
+            Ok(r) => {
+                entry.decision = "release";
+                entry.reason = if entry.account.is_some() {
+                    "ok"
+                } else {
+                    "public"
+                }
+                .into();
+                self.audit.write(entry);
+                r
+            }
+            Err(fail) => {
+                self.refuse(&fail, entry);
+                fail.err.into_response()
+            }
+        }
+    }
+}
+
 async fn content_root(
     state: State<AccessState>,
     ext: Extensions,
@@ -1001,20 +1045,12 @@ async fn serve_content(
         let content = s.lookup(asset).await?;
         let mut verified = None;
         let key = if content.encrypted {
-            let account = authenticate(s, &headers, asset, &mut entry)?;
+            let account = reader(s, &headers, asset, &mut entry)?;
             verified = Some(account);
             let charge = |err: ApiError| Fail {
                 err,
                 verified: Some(account),
             };
-            s.limiter
-                .check(&[format!("account:{account}")])
-                .map_err(|wait| {
-                    ApiError::rate_limited(
-                        wait,
-                        format!("too many refused requests for account {account}: wait {wait} s"),
-                    )
-                })?;
             let key = s.publisher_key(asset, &content).map_err(charge)?;
             s.require_license(asset, account).await.map_err(charge)?;
             Some(key)
@@ -1032,24 +1068,7 @@ async fn serve_content(
         .await
     }
     .await;
-    match result {
-        Ok(r) => {
-            entry.decision = "release";
-            // No account: an unencrypted asset, served to anyone.
-            entry.reason = if entry.account.is_some() {
-                "ok"
-            } else {
-                "public"
-            }
-            .into();
-            s.audit.write(entry);
-            r
-        }
-        Err(fail) => {
-            s.refuse(&fail, entry);
-            fail.err.into_response()
-        }
-    }
+    s.finish(entry, result)
 }
 
 async fn proposal_root(
@@ -1107,20 +1126,12 @@ async fn serve_proposal(
         let content = s.lookup(asset).await?;
         let mut verified = None;
         let key = if content.encrypted {
-            let account = authenticate(s, &headers, asset, &mut entry)?;
+            let account = reader(s, &headers, asset, &mut entry)?;
             verified = Some(account);
             let charge = |err: ApiError| Fail {
                 err,
                 verified: Some(account),
             };
-            s.limiter
-                .check(&[format!("account:{account}")])
-                .map_err(|wait| {
-                    ApiError::rate_limited(
-                        wait,
-                        format!("too many refused requests for account {account}: wait {wait} s"),
-                    )
-                })?;
             let key = s
                 .vault
                 .get(&proposal.content_cid, proposal.proposer)
@@ -1159,23 +1170,7 @@ async fn serve_proposal(
         stream(s, &headers, &proposal.content_cid, &path, key, verified).await
     }
     .await;
-    match result {
-        Ok(r) => {
-            entry.decision = "release";
-            entry.reason = if entry.account.is_some() {
-                "ok"
-            } else {
-                "public"
-            }
-            .into();
-            s.audit.write(entry);
-            r
-        }
-        Err(fail) => {
-            s.refuse(&fail, entry);
-            fail.err.into_response()
-        }
-    }
+    s.finish(entry, result)
 }
 
 /// Streams `path` inside the content `root` (decrypted with `key` if given), honouring `Range`.

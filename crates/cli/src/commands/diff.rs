@@ -5,6 +5,7 @@
 //! compared by scal3ml-diff.
 
 use crate::{
+    commands::get,
     node_client::{NodeArgs, NodeClient, emit},
     wallet::SignerArgs,
 };
@@ -13,9 +14,9 @@ use clap::Args;
 use scal3ml_access::client::AccessClient;
 use scal3ml_diff::{DiffOptions, TreeDiff};
 use scal3ml_index::{AssetDetail, ProposalInfo};
-use scal3ml_market::content::{self, FileEntry};
-use scal3ml_primitives::{AssetId, card::Card};
-use scal3ml_store::{Cid, crypt::FileKey, export, gateway::GatewayClient};
+use scal3ml_market::content;
+use scal3ml_primitives::AssetId;
+use scal3ml_store::{Cid, crypt::FileKey, gateway::GatewayClient};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::path::{Path, PathBuf};
@@ -352,25 +353,7 @@ async fn fetch(
     let root: Cid = content_cid.parse().context("the content id is not a CID")?;
     let card_cid: Cid = metadata_cid.parse().context("the card id is not a CID")?;
     let source = GatewayClient::new(&node.base).with_http(&node.http);
-    let card_bytes = export::cat_to_vec(&source, &card_cid)
-        .await
-        .with_context(|| format!("fetching the card {card_cid} from {}", node.base))?;
-    let card = Card::from_json(&card_bytes).context("the card is not valid")?;
-    let files: Vec<FileEntry> = card
-        .files
-        .iter()
-        .map(|f| {
-            Ok(FileEntry {
-                path: f.path.clone(),
-                size: f.size,
-                sha256: f.sha256.clone(),
-                cid: f
-                    .cid
-                    .parse()
-                    .with_context(|| format!("the card's file {} has no valid CID", f.path))?,
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let (_, files) = get::read_card(node, &source, &card_cid).await?;
     std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
     let single = files.len() == 1 && files[0].cid == root;
     let target = if single {

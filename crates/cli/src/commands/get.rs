@@ -97,11 +97,30 @@ pub(crate) async fn resolve(
         .parse()
         .context("the version's card id is not a CID")?;
     let source = GatewayClient::new(&node.base).with_http(&node.http);
-    let card_bytes = export::cat_to_vec(&source, &card_cid)
+    let (card, files) = read_card(node, &source, &card_cid).await?;
+    Ok(Resolved {
+        asset,
+        detail,
+        version,
+        root,
+        card,
+        files,
+        source,
+    })
+}
+
+/// Fetches the card `card_cid` from the node and lists the files it names (path, size, SHA-256, CID): what a
+/// verified download of that version checks each file against.
+pub(crate) async fn read_card(
+    node: &NodeClient,
+    source: &GatewayClient,
+    card_cid: &Cid,
+) -> anyhow::Result<(Card, Vec<FileEntry>)> {
+    let card_bytes = export::cat_to_vec(source, card_cid)
         .await
         .with_context(|| format!("fetching the card {card_cid} from {}", node.base))?;
     let card = Card::from_json(&card_bytes).context("the asset's card is not valid")?;
-    let files: Vec<FileEntry> = card
+    let files = card
         .files
         .iter()
         .map(|f| {
@@ -116,15 +135,7 @@ pub(crate) async fn resolve(
             })
         })
         .collect::<anyhow::Result<_>>()?;
-    Ok(Resolved {
-        asset,
-        detail,
-        version,
-        root,
-        card,
-        files,
-        source,
-    })
+    Ok((card, files))
 }
 
 /// The content key of an encrypted asset, from the access gateway it names, which releases it only to a
