@@ -68,6 +68,18 @@ pub(crate) enum Command {
     Comments(commands::discuss::CommentsArgs),
     /// As the asset's owner, hide a comment (it stays stored and verifiable), or show it again (--unhide).
     CommentHide(commands::discuss::HideArgs),
+    /// Propose a new version of an asset you need not own, asking for shares if the shareholders accept it.
+    Propose(Box<commands::propose::ProposeArgs>),
+    /// List an asset's proposals: shares asked for, yes/no of the shares at the snapshot, state, deadline.
+    Proposals(commands::propose::ProposalsArgs),
+    /// One proposal: its message, votes, tally, what passing would change in the shares, and its diff.
+    Proposal(commands::propose::ProposalArgs),
+    /// Vote yes or no on a proposal with the shares you held at its snapshot.
+    Vote(commands::propose::VoteArgs),
+    /// Execute a proposal that more than half of the shares voted for: the new version and its shares.
+    Execute(commands::propose::ProposalTxArgs),
+    /// As the asset's owner, reject an open proposal.
+    Reject(commands::propose::ProposalTxArgs),
     /// What changed between two versions: rows, schema and column statistics of tables, tensors of models;
     /// local files or folders (--old/--new), two versions of an asset, or a proposal (--proposal).
     Diff(Box<commands::diff::DiffArgs>),
@@ -109,6 +121,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Comment(args) => commands::discuss::comment(args).await,
             Command::Comments(args) => commands::discuss::comments(args).await,
             Command::CommentHide(args) => commands::discuss::hide(args).await,
+            Command::Propose(args) => commands::propose::propose(*args).await,
+            Command::Proposals(args) => commands::propose::list(args).await,
+            Command::Proposal(args) => commands::propose::show(args).await,
+            Command::Vote(args) => commands::propose::vote(args).await,
+            Command::Execute(args) => commands::propose::execute(args).await,
+            Command::Reject(args) => commands::propose::reject(args).await,
             Command::Diff(args) => commands::diff::run(*args).await,
             Command::Store(args) => commands::store::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,

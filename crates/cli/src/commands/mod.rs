@@ -11,6 +11,7 @@ pub(crate) mod eval;
 pub(crate) mod get;
 pub(crate) mod leaderboard;
 pub(crate) mod node;
+pub(crate) mod propose;
 pub(crate) mod publish;
 pub(crate) mod store;
 pub(crate) mod trade;
