@@ -71,7 +71,12 @@ impl AccessClient {
         asset: AssetId,
     ) -> AccessResult<KeyRelease> {
         let req = SignedAccessRequest::sign(signer, chain_id, &self.base, asset, TTL_SECS)?;
-        self.post("/access/key", &req).await
+        self.release_signed(&req).await
+    }
+
+    /// Asks for the key with a request signed elsewhere (a browser wallet's signature, handed on by a node).
+    pub async fn release_signed(&self, req: &SignedAccessRequest) -> AccessResult<KeyRelease> {
+        self.post("/access/key", req).await
     }
 
     /// Fetches the decrypted bytes of `asset` (its latest content, or `path` inside it), optionally a `Range`

@@ -15,7 +15,7 @@ use crate::error::{AccessError, AccessResult};
 pub mod typed {
     alloy_sol_types::sol! {
         /// Ask for the content key (or the content) of `asset` as `account`.
-        #[derive(Debug, PartialEq, Eq)]
+        #[derive(Debug, PartialEq, Eq, serde::Serialize)]
         struct AccessRequest {
             uint256 asset;
             address account;
@@ -86,6 +86,37 @@ impl SignedAccessRequest {
         }
     }
 
+    /// A fresh request by `account`, valid for `ttl_secs`, not signed yet (`signature` empty): what a browser
+    /// wallet is asked to sign as [`SignedAccessRequest::typed_data`].
+    pub fn unsigned(
+        account: Address,
+        chain_id: u64,
+        gateway: &str,
+        asset: AssetId,
+        ttl_secs: u64,
+    ) -> AccessResult<Self> {
+        Ok(Self {
+            asset,
+            account,
+            nonce: random_nonce()?,
+            expiry: now_secs() + ttl_secs,
+            chain_id,
+            gateway: normalize_gateway(gateway),
+            signature: String::new(),
+        })
+    }
+
+    /// The request as a wallet signs it with `eth_signTypedData_v4` (see [`SignedKeyDeposit::typed_data`]).
+    pub fn typed_data(&self) -> AccessResult<serde_json::Value> {
+        let data =
+            alloy::dyn_abi::TypedData::from_struct(&self.typed(), Some(domain(self.chain_id)));
+        let mut json = serde_json::to_value(&data)
+            .map_err(|e| AccessError::Sign(format!("the typed data does not serialize: {e}")))?;
+        json["domain"]["chainId"] = self.chain_id.into();
+        json["message"]["chainId"] = self.chain_id.into();
+        Ok(json)
+    }
+
     /// Signs a fresh request with `signer`, valid for `ttl_secs`.
     pub fn sign(
         signer: &PrivateKeySigner,
@@ -94,15 +125,7 @@ impl SignedAccessRequest {
         asset: AssetId,
         ttl_secs: u64,
     ) -> AccessResult<Self> {
-        let mut req = Self {
-            asset,
-            account: signer.address(),
-            nonce: random_nonce()?,
-            expiry: now_secs() + ttl_secs,
-            chain_id,
-            gateway: normalize_gateway(gateway),
-            signature: String::new(),
-        };
+        let mut req = Self::unsigned(signer.address(), chain_id, gateway, asset, ttl_secs)?;
         let hash = req.typed().eip712_signing_hash(&domain(chain_id));
         req.signature = sign_hash(signer, &hash)?;
         Ok(req)

@@ -936,18 +936,34 @@ impl<P: Provider> Market<P> {
         requested_shares: u64,
         description_cid: &Cid,
     ) -> MarketResult<(u64, TxInfo)> {
-        let c = self.mp();
-        let call = c.propose(
-            asset.to_u256(),
-            cid_bytes(content_cid),
-            cid_bytes(metadata_cid),
-            u96(requested_shares),
-            cid_bytes(description_cid),
+        let call = self.propose_call(
+            asset,
+            content_cid,
+            metadata_cid,
+            requested_shares,
+            description_cid,
         );
         let receipt = self.send("propose", call).await?;
         let e: Marketplace::ProposalCreated =
             self.first_event("propose", &receipt, self.deployment.marketplace)?;
         Ok((e.proposalId.to::<u64>(), fee_of(&receipt)))
+    }
+
+    pub(crate) fn propose_call(
+        &self,
+        asset: AssetId,
+        content_cid: &Cid,
+        metadata_cid: &Cid,
+        requested_shares: u64,
+        description_cid: &Cid,
+    ) -> SolCallBuilder<&P, Marketplace::proposeCall> {
+        self.mp_call(Marketplace::proposeCall {
+            assetId: asset.to_u256(),
+            contentCid: cid_bytes(content_cid),
+            metadataCid: cid_bytes(metadata_cid),
+            requestedShares: u96(requested_shares),
+            descriptionCid: cid_bytes(description_cid),
+        })
     }
 
     /// Votes on an open proposal with the shares the sender held at its snapshot.

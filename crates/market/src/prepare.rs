@@ -14,7 +14,7 @@ use alloy::{
     providers::Provider,
     sol_types::SolCall,
 };
-use scal3ml_primitives::AssetId;
+use scal3ml_primitives::{AssetId, Cid};
 use serde::{Deserialize, Serialize};
 
 use crate::{Market, MarketError, MarketResult, PublishRequest};
@@ -124,6 +124,27 @@ impl<P: Provider> Market<P> {
             }
         };
         Ok(vec![step])
+    }
+
+    /// A proposal of a new version of `asset` (content, card and description already stored), asking for
+    /// `requested_shares`.
+    pub async fn prepare_propose(
+        &self,
+        asset: AssetId,
+        content_cid: &Cid,
+        metadata_cid: &Cid,
+        requested_shares: u64,
+        description_cid: &Cid,
+    ) -> MarketResult<Vec<PreparedCall>> {
+        let label = format!("Propose a new version of asset {asset} for {requested_shares} shares");
+        let call = self.propose_call(
+            asset,
+            content_cid,
+            metadata_cid,
+            requested_shares,
+            description_cid,
+        );
+        Ok(vec![self.checked("propose", label, call).await?])
     }
 
     /// A vote on an open proposal.

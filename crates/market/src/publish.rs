@@ -86,6 +86,35 @@ pub fn parse_percent(text: &str, field: &'static str) -> Result<u64, InputError>
         })
 }
 
+/// The shares a proposal asks for (field `shares`): a count (`1000`), or `P%` of all shares after the mint,
+/// which is `total * p / (100 - p)` new shares, rounded down (10% of 10000 outstanding is 1111 of 11111).
+pub fn parse_requested_shares(text: &str, total: u128) -> Result<u64, InputError> {
+    let field = "shares";
+    let text = text.trim();
+    if text.ends_with('%') {
+        let bps = parse_percent(text, field)?;
+        if bps >= 10_000 {
+            return Err(bad(
+                field,
+                format!(
+                    "{text}: a proposal cannot ask for 100% or more of the shares after it passes"
+                ),
+            ));
+        }
+        let n = total * u128::from(bps) / u128::from(10_000 - bps);
+        u64::try_from(n).map_err(|_| bad(field, format!("{text}: {n} shares is too many")))
+    } else {
+        text.parse::<u64>().map_err(|_| {
+            bad(
+                field,
+                format!(
+                    "{text:?}: give a number of shares (1000) or a percentage of the shares after it passes (10%)"
+                ),
+            )
+        })
+    }
+}
+
 /// `ADDRESS=PERCENT` items: the collaborators and their shares (field `collaborator`). Each is named once,
 /// never the publisher, and together they leave the publisher something.
 pub fn parse_collaborators(

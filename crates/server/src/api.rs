@@ -118,6 +118,7 @@ pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
         .route("/metrics", get(metrics))
         .with_state(state.clone())
         .merge(crate::publish::router(state.clone(), max_upload))
+        .merge(crate::propose::router(state.clone(), max_upload))
         .merge(crate::diff::router(state.clone()))
         .merge(crate::devrpc::router(state))
 }
@@ -497,6 +498,8 @@ pub(crate) async fn hand_on(
         crate::tx::access,
         crate::tx::earnings,
         crate::publish::publish,
+        crate::propose::propose,
+        crate::propose::key_request,
         crate::diff::asset_diff,
         crate::diff::proposal_diff,
         crate::devrpc::dev_rpc,

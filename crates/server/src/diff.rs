@@ -1,13 +1,15 @@
 //! `GET /api/assets/{id}/diff` and `GET /api/proposals/{id}/diff`: what changed between two versions of an
 //! asset, or between its latest version and a proposal, compared by scal3ml-diff. For content stored in the
-//! clear only: the node exports both sides from its own block store into a temporary folder. Encrypted content
-//! is refused with 403: the node holds no plaintext, so a licensee compares it with `scal3ml diff`.
+//! clear, the node exports both sides from its own block store into a temporary folder. For an encrypted proposal,
+//! it reads both sides' plaintext from its own access gateway as the viewer (the request's session cookie or
+//! bearer token handed on, so the gateway's access checks and audit log apply); without a session, or for two
+//! encrypted versions, 403: a licensee compares them with `scal3ml diff`.
 
 use crate::api::{AppState, query};
 use axum::{
     Json, Router,
     extract::{Path, Query, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode, header},
     routing::get,
 };
 use scal3ml_access::ApiError;
@@ -86,7 +88,8 @@ fn encrypted(id: u64, what: &str) -> ApiError {
         StatusCode::FORBIDDEN,
         "encrypted_content",
         format!(
-            "asset {id} is encrypted, so the node cannot read {what}: as a licensee (or the proposer), run \
+            "asset {id} is encrypted, so the node reads {what} only for a signed-in viewer with access (a \
+             session of this node's access gateway, for proposals); as a licensee (or the proposer), run \
              `scal3ml diff {id} {}` with your signer flags",
             if what.starts_with("proposal") {
                 format!("--proposal {}", what.trim_start_matches("proposal "))
@@ -156,10 +159,12 @@ pub(crate) async fn asset_diff(
     }
     let diff = compare(
         &state,
-        (&a.content_cid, &a.metadata_cid),
-        (&b.content_cid, &b.metadata_cid),
+        Side::clear(&a.content_cid, &a.metadata_cid),
+        Side::clear(&b.content_cid, &b.metadata_cid),
         opts,
         (format!("asset {id} v{from}"), format!("asset {id} v{to}")),
+        MAX_DIFF_BYTES,
+        None,
     )
     .await?;
     Ok(Json(AssetDiff {
@@ -187,10 +192,27 @@ pub(crate) async fn asset_diff(
 pub(crate) async fn proposal_diff(
     State(state): State<Arc<AppState>>,
     Path(id): Path<u64>,
+    headers: HeaderMap,
     q: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AssetDiff>, ApiError> {
     let q = parse_query(q)?;
     let opts = options(&q)?;
+    let viewer = Viewer::from_headers(&headers);
+    of_proposal(&state, id, opts, MAX_DIFF_BYTES, viewer.as_ref())
+        .await
+        .map(Json)
+}
+
+/// Proposal `id`'s content compared with its asset's latest version, when both sides together are at most
+/// `budget` bytes (the proposals page shows smaller diffs than the API computes). Encrypted content is read
+/// through this node's access gateway as `viewer` (a signed-in session), who must have access.
+pub(crate) async fn of_proposal(
+    state: &AppState,
+    id: u64,
+    opts: DiffOptions,
+    budget: u64,
+    viewer: Option<&Viewer>,
+) -> Result<AssetDiff, ApiError> {
     let no_proposal = || {
         ApiError::not_found(
             "no_such_proposal",
@@ -207,36 +229,63 @@ pub(crate) async fn proposal_diff(
         .map_err(|_| no_proposal())?
         .asset
         .0;
-    let proposal = query(&state, move |i| i.proposals(asset))
+    let proposal = query(state, move |i| i.proposals(asset))
         .await?
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(no_proposal)?;
-    let detail = query(&state, move |i| i.asset(asset))
+    let detail = query(state, move |i| i.asset(asset))
         .await?
         .ok_or_else(|| no_asset(asset))?;
     let latest = detail.versions.last().ok_or_else(|| no_asset(asset))?;
-    if detail.summary.encrypted {
-        return Err(encrypted(asset, &format!("proposal {id}")));
-    }
+    let (old, new) = if detail.summary.encrypted {
+        if viewer.is_none() || !gateway_is_here(state, &detail.gateway_url) {
+            return Err(encrypted(asset, &format!("proposal {id}")));
+        }
+        let node = state.network.node_url.trim_end_matches('/');
+        (
+            Side {
+                plaintext_at: Some(format!("{node}/access/content/{asset}")),
+                ..Side::clear(&latest.content_cid, &latest.metadata_cid)
+            },
+            Side {
+                plaintext_at: Some(format!("{node}/access/proposals/{id}/content")),
+                ..Side::clear(&proposal.content_cid, &proposal.metadata_cid)
+            },
+        )
+    } else {
+        (
+            Side::clear(&latest.content_cid, &latest.metadata_cid),
+            Side::clear(&proposal.content_cid, &proposal.metadata_cid),
+        )
+    };
     let diff = compare(
-        &state,
-        (&latest.content_cid, &latest.metadata_cid),
-        (&proposal.content_cid, &proposal.metadata_cid),
+        state,
+        old,
+        new,
         opts,
         (
             format!("asset {asset} v{}", latest.index),
             format!("proposal {id}"),
         ),
+        budget,
+        viewer,
     )
     .await?;
-    Ok(Json(AssetDiff {
+    Ok(AssetDiff {
         asset,
         from: latest.index,
         to: None,
         proposal: Some(id),
         diff,
-    }))
+    })
+}
+
+/// Whether an asset's access gateway is this node (the only one it hands a viewer's session to).
+fn gateway_is_here(state: &AppState, gateway_url: &str) -> bool {
+    use scal3ml_access::eip712::normalize_gateway;
+    gateway_url.is_empty()
+        || normalize_gateway(gateway_url) == normalize_gateway(&state.network.node_url)
 }
 
 fn no_asset(id: u64) -> ApiError {
@@ -246,19 +295,72 @@ fn no_asset(id: u64) -> ApiError {
     )
 }
 
+/// One side of a comparison: its content and card CIDs, and for encrypted content the access gateway URL that
+/// serves its plaintext (`.../access/content/{asset}` or `.../access/proposals/{id}/content`).
+struct Side<'a> {
+    content: &'a str,
+    metadata: &'a str,
+    plaintext_at: Option<String>,
+}
+
+impl<'a> Side<'a> {
+    fn clear(content: &'a str, metadata: &'a str) -> Self {
+        Self {
+            content,
+            metadata,
+            plaintext_at: None,
+        }
+    }
+}
+
+/// The viewer's credentials for the access gateway (its `Cookie` and `Authorization` headers), handed on so
+/// that encrypted content is read as the viewer, with the gateway's checks and audit log.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Viewer(Vec<(header::HeaderName, header::HeaderValue)>);
+
+impl Viewer {
+    /// The credentials in a request's headers; `None` when it carries none.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        let found: Vec<_> = [header::COOKIE, header::AUTHORIZATION]
+            .into_iter()
+            .filter_map(|name| headers.get(&name).map(|v| (name, v.clone())))
+            .collect();
+        (!found.is_empty()).then_some(Self(found))
+    }
+}
+
 /// Exports both sides into a temporary folder and compares them off the async threads.
 async fn compare(
     state: &AppState,
-    old: (&str, &str),
-    new: (&str, &str),
+    old: Side<'_>,
+    new: Side<'_>,
     opts: DiffOptions,
     labels: (String, String),
+    budget: u64,
+    viewer: Option<&Viewer>,
 ) -> Result<TreeDiff, ApiError> {
     let dir = tempfile::tempdir()
         .map_err(|e| ApiError::internal(format!("creating a temporary folder: {e}")))?;
-    let mut budget = MAX_DIFF_BYTES;
-    let a = export_side(state, old, &dir.path().join("old"), &mut budget).await?;
-    let b = export_side(state, new, &dir.path().join("new"), &mut budget).await?;
+    let limit = budget;
+    let mut budget = budget;
+    let a = export_side(
+        state,
+        &old,
+        &dir.path().join("old"),
+        &mut budget,
+        limit,
+        viewer,
+    )
+    .await?;
+    let b = export_side(
+        state,
+        &new,
+        &dir.path().join("new"),
+        &mut budget,
+        limit,
+        viewer,
+    )
+    .await?;
     let mut diff = tokio::task::spawn_blocking(move || {
         let diff = scal3ml_diff::diff_dirs(&a, &b, &opts);
         drop(dir);
@@ -273,13 +375,16 @@ async fn compare(
 }
 
 /// Writes one side's content under `dest` (a single file under its card name, so its extension names its
-/// format; a folder as `dest/content`), refusing it when it would exceed `budget`.
+/// format; a folder as `dest/content`), refusing it when it would exceed what is left of `budget` (of `limit`).
 async fn export_side(
     state: &AppState,
-    (content, metadata): (&str, &str),
+    side: &Side<'_>,
     dest: &std::path::Path,
     budget: &mut u64,
+    limit: u64,
+    viewer: Option<&Viewer>,
 ) -> Result<std::path::PathBuf, ApiError> {
+    let (content, metadata) = (side.content, side.metadata);
     let root: Cid = content.parse().map_err(|_| {
         ApiError::internal(format!("the catalog's content id {content} is not a CID"))
     })?;
@@ -294,6 +399,35 @@ async fn export_side(
             ),
         )
     };
+    let card = async {
+        let bytes = export::cat_to_vec(&state.store, &card_cid)
+            .await
+            .map_err(|e| not_here(&format!("card {card_cid}"), e))?;
+        Card::from_json(&bytes)
+            .map_err(|e| ApiError::internal(format!("the card {card_cid} is not valid: {e}")))
+    };
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large_to_compare",
+            format!(
+                "the two sides are over {} MiB together, more than the node compares: download them with \
+                 `scal3ml get` and run `scal3ml diff --old PATH --new PATH`",
+                limit >> 20
+            ),
+        )
+    };
+    std::fs::create_dir_all(dest)
+        .map_err(|e| ApiError::internal(format!("creating {}: {e}", dest.display())))?;
+    if let Some(url) = &side.plaintext_at {
+        let card = card.await?;
+        let size: u64 = card.files.iter().map(|f| f.size).sum();
+        if size > *budget {
+            return Err(too_large());
+        }
+        *budget -= size;
+        return fetch_plaintext(url, &card, &root, dest, viewer.cloned().unwrap_or_default()).await;
+    }
     let info = export::stat(&state.store, &root)
         .await
         .map_err(|e| not_here(&format!("content {root}"), e))?;
@@ -307,37 +441,95 @@ async fn export_side(
         _ => info.size,
     };
     if size > *budget {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large_to_compare",
-            format!(
-                "the two sides are over {} MiB together, more than the node compares: download them with \
-                 `scal3ml get` and run `scal3ml diff --old PATH --new PATH`",
-                MAX_DIFF_BYTES >> 20
-            ),
-        ));
+        return Err(too_large());
     }
     *budget -= size;
-    let name = if info.kind == export::Kind::Directory {
-        "content".to_string()
+    let target = if info.kind == export::Kind::Directory {
+        dest.join("content")
     } else {
-        let card = export::cat_to_vec(&state.store, &card_cid)
-            .await
-            .map_err(|e| not_here(&format!("card {card_cid}"), e))?;
-        let card = Card::from_json(&card)
-            .map_err(|e| ApiError::internal(format!("the card {card_cid} is not valid: {e}")))?;
-        card.files
-            .first()
-            .and_then(|f| f.path.rsplit('/').next())
-            .filter(|n| !n.is_empty() && *n != "." && *n != ".." && !n.contains('\\'))
-            .unwrap_or("content")
-            .to_string()
+        dest.join(file_name(&card.await?))
     };
-    std::fs::create_dir_all(dest)
-        .map_err(|e| ApiError::internal(format!("creating {}: {e}", dest.display())))?;
-    let target = dest.join(name);
     export::get_to_path(&state.store, &root, &target)
         .await
         .map_err(|e| not_here(&format!("content {root}"), e))?;
     Ok(target)
+}
+
+/// A single file's name as its card gives it (so its extension names its format), else `content`.
+fn file_name(card: &Card) -> String {
+    card.files
+        .first()
+        .and_then(|f| f.path.rsplit('/').next())
+        .filter(|n| !n.is_empty() && *n != "." && *n != ".." && !n.contains('\\'))
+        .unwrap_or("content")
+        .to_string()
+}
+
+/// Writes the plaintext of every file of `card` under `dest`, fetched from the access gateway at `url` as the
+/// viewer: a single file as `dest/<name>`, a folder as `dest/content/<path>`.
+async fn fetch_plaintext(
+    url: &str,
+    card: &Card,
+    root: &Cid,
+    dest: &std::path::Path,
+    viewer: Viewer,
+) -> Result<std::path::PathBuf, ApiError> {
+    let single = card.files.len() == 1 && card.files[0].cid == root.to_string();
+    let http = scal3ml_store::http::HttpConfig::default()
+        .client()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let top = if single {
+        dest.join(file_name(card))
+    } else {
+        dest.join("content")
+    };
+    for f in &card.files {
+        let (from, to) = if single {
+            (url.to_string(), top.clone())
+        } else {
+            let rel: std::path::PathBuf = f
+                .path
+                .split('/')
+                .filter(|c| !c.is_empty() && *c != "." && *c != "..")
+                .collect();
+            (
+                format!("{url}/{}", crate::web::format::path_encode(&f.path)),
+                top.join(rel),
+            )
+        };
+        let mut request = http.reqwest().get(&from);
+        for (name, value) in &viewer.0 {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.map_err(|e| {
+            ApiError::internal(format!("the access gateway at {from} did not answer: {e}"))
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let reason = body["error"]["message"]
+                .as_str()
+                .unwrap_or("it refused")
+                .to_string();
+            return Err(ApiError::new(
+                if status == StatusCode::NOT_FOUND {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::FORBIDDEN
+                },
+                "encrypted_content",
+                format!("the access gateway did not serve {}: {reason}", f.path),
+            ));
+        }
+        let bytes = response.bytes().await.map_err(|e| {
+            ApiError::internal(format!("reading {} from the access gateway: {e}", f.path))
+        })?;
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ApiError::internal(format!("creating {}: {e}", dir.display())))?;
+        }
+        std::fs::write(&to, &bytes)
+            .map_err(|e| ApiError::internal(format!("writing {}: {e}", to.display())))?;
+    }
+    Ok(top)
 }

@@ -16,6 +16,7 @@ pub mod discuss;
 mod metrics;
 mod node;
 mod proposal;
+mod propose;
 mod publish;
 mod replicate;
 mod tx;

@@ -42,7 +42,7 @@ use tokio::io::AsyncWriteExt as _;
 use utoipa::ToSchema;
 
 /// How long the deposit the wallet signs stays valid: the gateway accepts at most 10 minutes.
-const DEPOSIT_TTL_SECS: u64 = 600;
+pub(crate) const DEPOSIT_TTL_SECS: u64 = 600;
 
 pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
     Router::new()
@@ -66,19 +66,20 @@ pub(crate) struct PublishAnswer {
     #[schema(value_type = Vec<Object>)]
     pub(crate) files: Vec<CardFile>,
     /// For an encrypted asset, the key deposit for the wallet to sign, else null.
-    pub(crate) deposit: Option<Deposit>,
+    pub(crate) deposit: Option<ToSign>,
     /// The publish transaction, the account as first shareholder.
     pub(crate) tx: PreparedTx,
 }
 
-/// A key deposit to sign: the wallet signs `typed_data` with `eth_signTypedData_v4`, and `body` with
-/// `signature` added is the JSON to `POST /access/keys`.
+/// Something for the wallet to sign: it signs `typed_data` with `eth_signTypedData_v4`, and `body` with
+/// `signature` added is the JSON to send on (a key deposit to `POST /access/keys`, a key request to
+/// `POST /api/propose`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct Deposit {
-    /// EIP-712 typed data: `{types, primaryType: "KeyDeposit", domain, message}`.
+pub(crate) struct ToSign {
+    /// EIP-712 typed data: `{types, primaryType, domain, message}`.
     #[schema(value_type = Object)]
     pub(crate) typed_data: serde_json::Value,
-    /// `{cid, key, depositor, nonce, expiry, chain_id, gateway}`.
+    /// The signed message's fields, e.g. `{cid, key, depositor, nonce, expiry, chain_id, gateway}`.
     #[schema(value_type = Object)]
     pub(crate) body: serde_json::Value,
 }
@@ -255,13 +256,13 @@ pub(crate) async fn publish(
 }
 
 /// The deposit of `key` for `cid` by `account`, for its wallet to sign.
-fn deposit(
+pub(crate) fn deposit(
     account: Address,
     chain_id: u64,
     gateway: &str,
     cid: &str,
     key: &FileKey,
-) -> Result<Deposit, ApiError> {
+) -> Result<ToSign, ApiError> {
     let dep = SignedKeyDeposit::unsigned(account, chain_id, gateway, cid, &key.0, DEPOSIT_TTL_SECS)
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let typed_data = dep
@@ -272,7 +273,7 @@ fn deposit(
     if let Some(body) = body.as_object_mut() {
         body.remove("signature");
     }
-    Ok(Deposit { typed_data, body })
+    Ok(ToSign { typed_data, body })
 }
 
 /// Checks every field; `has_files` says whether a file part came. All problems are reported at once.
@@ -485,11 +486,11 @@ fn card_fields(e: &CardError, form: &Form) -> ApiError {
     ApiError::invalid_fields(fields)
 }
 
-fn one_field(field: &str, message: &str) -> ApiError {
+pub(crate) fn one_field(field: &str, message: &str) -> ApiError {
     ApiError::invalid_fields(BTreeMap::from([(field.to_string(), message.to_string())]))
 }
 
-fn unreadable(e: axum::extract::multipart::MultipartError) -> ApiError {
+pub(crate) fn unreadable(e: axum::extract::multipart::MultipartError) -> ApiError {
     ApiError::new(
         e.status(),
         "bad_request",
@@ -532,7 +533,7 @@ fn asset_path(name: &str) -> Result<PathBuf, String> {
 }
 
 /// Streams one file part to `root/<its path>`; returns the path.
-async fn stage(
+pub(crate) async fn stage(
     mut field: Field<'_>,
     root: &Path,
     seen: &mut HashSet<String>,
@@ -575,7 +576,7 @@ async fn stage(
 }
 
 /// The folder every path is in, when they all share a first component (the folder a browser was given).
-fn common_folder(paths: &[String]) -> Option<String> {
+pub(crate) fn common_folder(paths: &[String]) -> Option<String> {
     let first = paths.first()?.split_once('/')?.0;
     paths
         .iter()

@@ -473,61 +473,125 @@ async function waitForAsset(id, view) {
   return false;
 }
 
-function bindPublish() {
-  const form = $('form#publish-form');
-  if (!form) return;
+/**
+ * Uploads a multipart `body` to `route` (the form's progress bar follows), signs the key deposit the node
+ * answers with, and sends the prepared transaction: `{json, receipts}`, or null when the node refused the form
+ * (each bad field marked beside it).
+ */
+async function uploadAndSend(form, route, body, status, account) {
+  const view = statusView(status);
+  const progress = form.querySelector('progress');
+  if (progress) {
+    progress.hidden = false;
+    progress.value = 0;
+  }
+  view.message('Uploading…', 'pending');
+  const { status: code, json } = await upload(route, body, progress);
+  if (code === 422 && json?.error?.code === 'invalid_fields') {
+    const unplaced = showFieldErrors(form, json.error.fields);
+    view.message([json.error.message || 'Some fields need fixing.', ...unplaced].join(' '), 'failed');
+    return null;
+  }
+  if (code < 200 || code >= 300) {
+    view.message(json?.error?.message || `The node answered ${code}.`, 'failed');
+    return null;
+  }
+  if (json.deposit) {
+    view.message('Sign the key deposit in your wallet (it lets the gateway serve your buyers)…', 'pending');
+    const signature = await signTyped(account, json.deposit.typed_data);
+    await postJson('/access/keys', { ...json.deposit.body, signature });
+  }
+  const receipts = await sendSteps(json.tx?.steps || json.steps || [], status);
+  return { json, receipts };
+}
+
+/** Runs a form's submit handler with its status, its submit button busy, and any failure shown. */
+function onSubmit(form, handler) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const status = statusFor(form);
-    const view = statusView(status);
-    const progress = form.querySelector('progress');
     const submit = form.querySelector('[type=submit]');
     clearFieldErrors(form);
     busy(submit, true);
     try {
       const account = await needAccount(status);
-      if (!account) return;
-      if (progress) {
-        progress.hidden = false;
-        progress.value = 0;
-      }
-      view.message('Uploading…', 'pending');
-      const { status: code, json } = await upload('/api/publish', publishBody(form, account), progress);
-      if (code === 422 && json?.error?.code === 'invalid_fields') {
-        const unplaced = showFieldErrors(form, json.error.fields);
-        view.message(
-          [json.error.message || 'Some fields need fixing.', ...unplaced].join(' '),
-          'failed',
-        );
-        return;
-      }
-      if (code < 200 || code >= 300) {
-        view.message(json?.error?.message || `The node answered ${code}.`, 'failed');
-        return;
-      }
-      if (json.deposit) {
-        view.message('Sign the key deposit in your wallet (it lets the gateway serve your buyers)…', 'pending');
-        const typed = json.deposit.typed_data;
-        const signature = await wallet.request('eth_signTypedData_v4', [
-          account,
-          typeof typed === 'string' ? typed : JSON.stringify(typed),
-        ]);
-        await postJson('/access/keys', { ...json.deposit.body, signature });
-      }
-      const steps = json.tx?.steps || json.steps || [];
-      const receipts = await sendSteps(steps, status);
-      const id = json.asset ?? json.tx?.asset ?? assetIdFrom(receipts, json);
-      if (id == null) {
-        view.message('Published, but the receipt named no asset: find it on your dashboard.', 'confirmed');
-        return;
-      }
-      if (await waitForAsset(id, view)) location.assign(`/assets/${id}`);
-      else view.message(`Published as asset ${id}; the node has not indexed it yet: reload in a moment.`, 'pending');
+      if (account) await handler(account, status, statusView(status));
     } catch (err) {
-      if (!status?.querySelector('.tx-failed')) view.message(explain(err), 'failed');
+      if (!status?.querySelector('.tx-failed')) statusView(status).message(explain(err), 'failed');
     } finally {
       busy(submit, false);
     }
+  });
+}
+
+// "Sign in" beside what a page shows only to accounts with access (an encrypted proposal's diff): sign in with
+// Ethereum at the node's access gateway, then reload so the page renders as the signed-in account.
+function bindSignIn() {
+  for (const button of $$('button.js-signin')) {
+    button.addEventListener('click', async () => {
+      const status = statusFor(button);
+      busy(button, true);
+      try {
+        if (!(await needAccount(status))) return;
+        await wallet.signIn({ force: true });
+        location.reload();
+      } catch (err) {
+        statusView(status).message(explain(err), 'failed');
+      } finally {
+        busy(button, false);
+      }
+    });
+  }
+}
+
+function bindPublish() {
+  const form = $('form#publish-form');
+  if (!form) return;
+  onSubmit(form, async (account, status, view) => {
+    const done = await uploadAndSend(form, '/api/publish', publishBody(form, account), status, account);
+    if (!done) return;
+    const { json, receipts } = done;
+    const id = json.asset ?? json.tx?.asset ?? assetIdFrom(receipts, json);
+    if (id == null) {
+      view.message('Published, but the receipt named no asset: find it on your dashboard.', 'confirmed');
+      return;
+    }
+    if (await waitForAsset(id, view)) location.assign(`/assets/${id}`);
+    else view.message(`Published as asset ${id}; the node has not indexed it yet: reload in a moment.`, 'pending');
+  });
+}
+
+// The proposals page's form (templates/proposals.html): the fields, then the files, to /api/propose; for an
+// encrypted asset the wallet first signs a key request, so the node encrypts the files under the asset's key.
+function bindPropose() {
+  const form = $('form#propose-form');
+  if (!form) return;
+  onSubmit(form, async (account, status, view) => {
+    const asset = form.dataset.asset;
+    const body = new FormData();
+    body.append('account', account);
+    body.append('asset', asset);
+    body.append('shares', form.elements.shares.value);
+    body.append('message', form.elements.message.value);
+    if (form.dataset.encrypted === 'true') {
+      view.message("Sign the key request in your wallet (your files are encrypted under the asset's key)…", 'pending');
+      const req = await postJson('/api/propose/key-request', { account, asset: Number(asset) });
+      const signature = await signTyped(account, req.typed_data);
+      body.append('key_request', JSON.stringify({ ...req.body, signature }));
+    }
+    for (const file of form.elements.file.files) body.append('file', file, file.name);
+    const done = await uploadAndSend(form, '/api/propose', body, status, account);
+    if (!done) return;
+    view.message('Proposed: waiting for the node to list it…', 'pending');
+    for (let i = 0; i < 120; i++) {
+      const listed = await fetchJson(`/api/assets/${encodeURIComponent(asset)}/proposals`).catch(() => []);
+      if (listed.some((p) => p.content_cid === done.json.content_cid)) {
+        location.reload();
+        return;
+      }
+      await wallet.sleep(500);
+    }
+    view.message('Proposed; the node has not listed it yet: reload in a moment.', 'pending');
   });
 }
 
@@ -669,6 +733,8 @@ bindWithdraw();
 bindProposals();
 bindDownloads();
 bindPublish();
+bindPropose();
+bindSignIn();
 bindDiscussions();
 showDiscussionControls();
 showAccount(wallet.state);

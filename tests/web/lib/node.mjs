@@ -26,7 +26,7 @@ export function freePort() {
 }
 
 /**
- * `scal3ml dev --fresh` on free ports. Resolves with `{url, rpcUrl, accounts: [{address, key}], marketplace,
+ * `scal3ml dev --fresh` on free ports. Resolves with `{url, rpcUrl, accounts: [{address, key}], marketplace, attestations,
  * usdx (the test ERC-20's address), banner, stop()}`.
  */
 export async function startDev() {
@@ -63,6 +63,7 @@ export async function startDev() {
   const url = await ready;
   const rpcUrl = banner.match(/Chain JSON-RPC\s+(\S+)/)?.[1] || `http://127.0.0.1:${rpcPort}`;
   const marketplace = banner.match(/Marketplace\s+(0x[0-9a-fA-F]{40})/)?.[1];
+  const attestations = banner.match(/Attestations\s+(0x[0-9a-fA-F]{40})/)?.[1];
   const usdx = banner.match(/^\s*USDX\b.*?(0x[0-9a-fA-F]{40})/m)?.[1];
   const accounts = [...banner.matchAll(/^\s*\((\d+)\)\s+(0x[0-9a-fA-F]{40})\s+(0x[0-9a-fA-F]{64})/gm)].map((m) => ({
     address: m[2],
@@ -81,7 +82,7 @@ export async function startDev() {
     }
     rmSync(dataDir, { recursive: true, force: true });
   }
-  return { url, rpcUrl, accounts, marketplace, usdx, banner, dataDir, stop, stderr: () => Buffer.concat(stderr).toString() };
+  return { url, rpcUrl, accounts, marketplace, attestations, usdx, banner, dataDir, stop, stderr: () => Buffer.concat(stderr).toString() };
 }
 
 let rpcId = 1;

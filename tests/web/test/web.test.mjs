@@ -135,20 +135,24 @@ function cidBytes(cid) {
   return Buffer.from(out);
 }
 
-/** ABI encoding of `propose(uint256,bytes,bytes,uint96,bytes)`, by hand (static head, then each bytes tail). */
-async function proposeCall(asset, content, metadata, shares, description) {
-  const tails = [content, metadata, description].map((b) => {
-    const padded = Buffer.concat([b, Buffer.alloc((32 - (b.length % 32)) % 32)]);
-    return word(b.length) + padded.toString('hex');
+/** ABI encoding of a call by hand: `types` are 'word' (a number, BigInt or negative int) or 'bytes'/'string'. */
+async function encodeCall(signature, types, values) {
+  const heads = [];
+  const tails = [];
+  let offset = 32 * types.length;
+  types.forEach((type, i) => {
+    if (type === 'word') {
+      heads.push(word(BigInt.asUintN(256, BigInt(values[i]))));
+      return;
+    }
+    const bytes = type === 'string' ? Buffer.from(values[i]) : values[i];
+    const padded = Buffer.concat([bytes, Buffer.alloc((32 - (bytes.length % 32)) % 32)]);
+    const tail = word(bytes.length) + padded.toString('hex');
+    heads.push(word(offset));
+    tails.push(tail);
+    offset += tail.length / 2;
   });
-  const offsets = [];
-  let at = 5 * 32;
-  for (const t of tails) {
-    offsets.push(at);
-    at += t.length / 2;
-  }
-  const head = word(asset) + word(offsets[0]) + word(offsets[1]) + word(shares) + word(offsets[2]);
-  return (await selector('propose(uint256,bytes,bytes,uint96,bytes)')) + head + tails.join('');
+  return (await selector(signature)) + heads.join('') + tails.join('');
 }
 
 /** Reloads `page` until `fn(page)` holds (the node indexes the chain a moment after a block). */
@@ -392,108 +396,183 @@ describe('in the browser', { concurrency: false }, () => {
     await context.close();
   });
 
-  test('a3: a proposal from a non-shareholder: shareholders vote, it executes, the proposer holds shares', async () => {
+  test('a3: a contributor proposes a cleaned dataset for 10% through the page: shareholders vote, it executes, the next sale pays it', async () => {
     const PROPOSER = 0;
     const proposer = dev.accounts[PROPOSER].address;
-    const file = join(work, 'glossary.txt');
-    writeFileSync(file, 'cell: the smallest unit\n');
+    const row = (id, station, reading) => `${id},${station},${reading}\n`;
+    const header = 'id,station,reading\n';
+    const original = header + row(1, 'oslo', 3.5) + row(2, 'lima', 18.25) + row(3, 'lima', 18.25) + row(4, 'pune', 31) + row(5, 'pune', 31) + row(6, 'nuuk', -4.5);
+    const cleaned = header + row(1, 'oslo', 3.5) + row(2, 'lima', 18.25) + row(4, 'pune', 31) + row(6, 'nuuk', -4.5);
+    const file = join(work, 'readings.csv');
+    writeFileSync(file, original);
+    const cleanedFile = join(work, 'cleaned.csv');
+    writeFileSync(cleanedFile, cleaned);
+    // A sold dataset (so encrypted), 30% of it with a collaborator; the contributor buys a license to improve it.
     const published = await cli(dev.url, [
-      'publish', file, '--kind', 'dataset', '--name', 'Shared glossary', '--license', 'CC-BY-4.0',
-      '--description', 'Terms, improved by proposals', '--collaborator', `${dev.accounts[COLLABORATOR].address}=30`,
-      '--dev-account', String(PUBLISHER),
+      'publish', file, '--kind', 'dataset', '--name', 'Station readings', '--license', 'CC-BY-4.0',
+      '--description', 'Temperatures from four weather stations', '--price', '0.01',
+      '--collaborator', `${dev.accounts[COLLABORATOR].address}=30`, '--dev-account', String(PUBLISHER),
     ]);
+    assert.equal(published.encrypted, true);
     const asset = published.asset;
     story.shared = asset;
+    await cli(dev.url, ['buy', String(asset), '--dev-account', String(PROPOSER)]);
 
-    // The proposer uploads the new version through the node (no publish transaction), then proposes it from a
-    // script: the encoded call straight to the chain.
+    // The contributor proposes the cleaned file through the form: the wallet signs a key request (the node
+    // encrypts the file under the asset's key), the key deposit, and sends the proposal.
     const prop = await userContext(PROPOSER);
     const ppage = await prop.context.newPage();
-    await ppage.goto(`${dev.url}/publish`);
-    const upload = await ppage.evaluate(async (account) => {
-      const cfg = JSON.parse(document.getElementById('scal3ml-config').textContent);
-      const body = new FormData();
-      for (const [k, v] of Object.entries({ account, kind: 'dataset', name: 'Shared glossary', license: 'CC-BY-4.0' })) {
-        body.append(k, v);
-      }
-      body.append('file', new File(['cell: the smallest unit\ntissue: cells together\n'], 'glossary.txt'));
-      const res = await fetch('/api/publish', { method: 'POST', headers: { 'x-csrf-token': cfg.csrf }, body });
-      return { status: res.status, json: await res.json() };
-    }, proposer);
-    assert.equal(upload.status, 200, JSON.stringify(upload.json));
-    const { content_cid: content, metadata_cid: metadata } = upload.json;
-    const data = await proposeCall(asset, cidBytes(content), cidBytes(metadata), 2500, cidBytes(metadata));
-    const receipt = await transact(dev.rpcUrl, { from: proposer, to: dev.marketplace, data });
-    const created = receipt.logs.find((l) => l.address.toLowerCase() === dev.marketplace.toLowerCase());
-    const proposal = Number(BigInt(created.topics[1]));
-
-    // The publisher (70%) sees it with what it asks and an empty tally.
-    const pub = await userContext(PUBLISHER);
-    const page = await pub.context.newPage();
-    await page.goto(`${dev.url}/assets/${asset}/proposals`);
-    const card = page.locator(`#proposal-${proposal}`);
-    await reloadUntil(page, 'the proposal to be listed', async () => (await card.count()) === 1);
-    await connect(page);
+    await ppage.goto(`${dev.url}/assets/${asset}/proposals`);
+    await connect(ppage);
+    const form = ppage.locator('form#propose-form');
+    await form.locator('input[type=file][name=file]').setInputFiles(cleanedFile);
+    await setField(form, 'shares', '10%');
+    await setField(form, 'message', 'Drop rows **3 and 5**: they duplicate rows 2 and 4');
+    await shot(ppage, 'propose-filled');
+    await Promise.all([
+      ppage.waitForEvent('load', { timeout: 90_000 }),
+      form.locator('[type=submit]').click(),
+    ]).catch(async (e) => {
+      throw new Error(`${e.message}\nstatus: ${await form.locator('.tx-status').innerText().catch(() => '')}${problems(prop.context)}`);
+    });
+    const listed = await (await fetch(`${dev.url}/api/assets/${asset}/proposals`)).json();
+    assert.equal(listed.length, 1, JSON.stringify(listed));
+    const proposal = listed[0].id;
+    assert.equal(BigInt(listed[0].requested_shares), 1111n, '10% of the shares after the mint of 10000');
+    assert.equal(prop.wallet.calls.filter((c) => c === 'eth_signTypedData_v4').length, 2, 'a key request and a key deposit were signed');
+    const card = ppage.locator(`#proposal-${proposal}`);
+    await card.waitFor();
     const text = () => card.innerText();
-    assert.match(await text(), /Asks for\s+2,500 shares \(20% after issue\)/);
+    assert.match(await text(), /Asks for\s+1,111 shares \(10% after issue\)/);
     assert.match(await text(), /Yes 0% · No 0% of all shares · 0 votes/);
-    assert.equal(await card.locator('dd code').first().getAttribute('title'), proposer, 'the proposer, checksummed');
-    assert.match(await card.locator('.badge').innerText(), /open/i);
-    await shot(page, 'proposal-open');
+    assert.match(await text(), /Needs 5,001 more yes shares to pass/);
+    assert.equal(await card.locator('.message strong').innerText(), '3 and 5', 'the message is rendered Markdown');
+    // What passing would change in the shares: the publisher 70% -> 63%, the proposer 0% -> 10%.
+    const shareRow = (address) => card.locator('table.share-change tr', { has: ppage.locator(`code[title="${address}"]`) });
+    assert.match(await shareRow(dev.accounts[PUBLISHER].address).innerText(), /70%\s+63%/);
+    assert.match(await shareRow(dev.accounts[COLLABORATOR].address).innerText(), /30%\s+27%/);
+    assert.match(await shareRow(proposer).innerText(), /\(proposer\)\s+0%\s+10%/);
 
-    // The collaborator (30%) votes yes: not yet a majority.
+    // The content is encrypted: the diff appears once the reviewer signs in with an account that has access.
+    assert.match(await card.locator('.diff-note').innerText(), /sign in/i);
+    await card.locator('button.js-signin').click();
+    await card.locator('section.diff').waitFor({ timeout: 20_000 });
+    const diffText = await card.locator('section.diff').innerText();
+    assert.match(diffText, /removed rows \(2\)/, diffText);
+    assert.ok(prop.wallet.calls.includes('personal_sign'), 'signed in with Ethereum');
+    await shot(ppage, 'proposal-open');
+
+    // The collaborator (30%) votes no: no majority; executing now is refused before any wallet opens.
     const col = await userContext(COLLABORATOR);
     const cpage = await col.context.newPage();
     await cpage.goto(`${dev.url}/assets/${asset}/proposals`);
     await connect(cpage);
-    const cvote = cpage.locator(`#proposal-${proposal} button.js-vote[data-support="true"]`);
+    const cvote = cpage.locator(`#proposal-${proposal} button.js-vote[data-support="false"]`);
     await cvote.click();
     await confirmed(cpage, statusNear(cvote));
-    await reloadUntil(page, 'the tally to show 30% yes', async () => /Yes 30% · No 0% of all shares · 1 votes?\b/.test(await text()));
-
-    // Executing now is refused with the contract's reason before any wallet opens.
-    await ppage.goto(`${dev.url}/assets/${asset}/proposals`);
-    await connect(ppage);
+    await reloadUntil(ppage, 'the tally to show 30% no', async () => /Yes 0% · No 30% of all shares · 1 vote\b/.test(await text()));
     const execute = ppage.locator(`#proposal-${proposal} button.js-execute`);
     const pstatus = statusNear(execute);
+    const sentBefore = prop.wallet.calls.filter((c) => c === 'eth_sendTransaction').length;
     await execute.click();
     await until('the refusal to be shown', async () => (await pstatus.getAttribute('data-state')) === 'failed');
-    assert.match(await pstatus.innerText(), /has 3000 yes votes but needs 5001/);
-    assert.ok(!prop.wallet.calls.includes('eth_sendTransaction'), 'the wallet was not asked to send a doomed transaction');
+    assert.match(await pstatus.innerText(), /has 0 yes votes but needs 5001/);
+    assert.equal(prop.wallet.calls.filter((c) => c === 'eth_sendTransaction').length, sentBefore, 'the wallet was not asked to send a doomed transaction');
     await shot(ppage, 'proposal-not-passed');
 
-    // The publisher votes yes: 100%, then the proposer executes it.
-    const vote = card.locator('button.js-vote[data-support="true"]');
+    // The publisher (70%) votes yes: a majority; the contributor executes it.
+    const pub = await userContext(PUBLISHER);
+    const page = await pub.context.newPage();
+    await page.goto(`${dev.url}/assets/${asset}/proposals`);
+    await connect(page);
+    const vote = page.locator(`#proposal-${proposal} button.js-vote[data-support="true"]`);
     await vote.click();
     await confirmed(page, statusNear(vote));
-    await reloadUntil(page, 'the tally to show 100% yes', async () => /Yes 100% · No 0% of all shares · 2 votes/.test(await text()));
-    await shot(page, 'proposal-passed');
-    await ppage.reload();
-    await ppage.locator('html[data-app=ready]').waitFor();
-    await execute.click();
-    await confirmed(ppage, pstatus);
-    await reloadUntil(ppage, 'the proposal to read executed', async () =>
-      /executed/i.test(await ppage.locator(`#proposal-${proposal} .badge`).innerText()),
-    );
-    assert.match(await ppage.locator(`#proposal-${proposal}`).innerText(), /Became\s+version 1/);
-    // Its discussion (with its own Post button) stays open; the proposal's own buttons are gone.
+    await reloadUntil(ppage, 'the tally to show 70% yes', async () => /Yes 70% · No 30% of all shares · 2 votes/.test(await text()));
+    assert.match(await text(), /Has a majority: anyone may execute it/);
+    await shot(ppage, 'proposal-passed');
+    await ppage.locator(`#proposal-${proposal} button.js-execute`).click();
+    await confirmed(ppage, statusNear(ppage.locator(`#proposal-${proposal} button.js-execute`)));
+    await reloadUntil(ppage, 'the proposal to read executed', async () => /executed/i.test(await ppage.locator(`#proposal-${proposal} .badge`).innerText()));
+    assert.match(await text(), /Became\s+version 1/);
     assert.equal(await ppage.locator(`#proposal-${proposal} button:not(.js-discussion *)`).count(), 0, 'no more buttons on an executed proposal');
     await shot(ppage, 'proposal-executed');
 
-    // The asset page: the new version by the proposer, and the proposer among the shareholders.
+    // The asset page: v1 by the contributor, who holds 10% of the shares.
     await ppage.goto(`${dev.url}/assets/${asset}`);
     const versions = ppage.locator('section[aria-labelledby=versions-h]');
-    assert.match(await versions.innerText(), /v1\b/);
-    assert.equal(await versions.locator('li', { hasText: 'v1' }).locator(`code[title="${proposer}"]`).count(), 1, 'v1 is by the proposer');
-    assert.ok((await versions.innerText()).includes(content), 'v1 has the proposed content');
-    assert.match(await ppage.locator('#files-h').innerText(), /1 · 47 B/, 'the files are the new version\'s');
+    assert.equal(await versions.locator('li', { hasText: 'v1' }).locator(`code[title="${proposer}"]`).count(), 1, 'v1 is by the contributor');
     const holders = ppage.locator('section[aria-labelledby=holders-h] li');
-    const proposerRow = holders.filter({ has: ppage.locator(`a[title="${proposer}"]`) });
-    assert.equal(await proposerRow.count(), 1, `the proposer is a shareholder: ${await holders.allInnerTexts()}`);
-    assert.match(await proposerRow.innerText(), /20%/);
-    assert.match(await holders.filter({ has: ppage.locator(`a[title="${dev.accounts[PUBLISHER].address}"]`) }).innerText(), /56%/);
-    await shot(ppage, 'asset-after-proposal');
-    await Promise.all([prop.context.close(), pub.context.close(), col.context.close()]);
+    assert.match(await holders.filter({ has: ppage.locator(`a[title="${proposer}"]`) }).innerText(), /10%/);
+
+    // The next sale, in the browser, pays the contributor its share.
+    const buy = await userContext(BUYER);
+    const bpage = await buy.context.newPage();
+    await bpage.goto(`${dev.url}/assets/${asset}`);
+    await connect(bpage);
+    const buyForm = bpage.locator(`form.js-buy[data-asset="${asset}"]`).first();
+    await buyForm.locator('[type=submit]').click();
+    await confirmed(bpage, statusNear(buyForm));
+    const price = 10n ** 16n;
+    const owed = (price / 11111n) * 1111n;
+    assert.equal(await claimable(asset, proposer), owed, 'the sale credited the contributor 1111 of 11111 shares of it');
+    const dash = await prop.context.newPage();
+    await dash.goto(`${dev.url}/dashboard?account=${proposer}`);
+    const earnings = await (await fetch(`${dev.url}/api/accounts/${proposer}/earnings`)).json();
+    const eth = earnings.find((e) => e.asset === asset && /^0x0{40}$/.test(e.token));
+    assert.equal(BigInt(eth.claimable), owed);
+    assert.ok((await dash.locator('main').innerText()).includes(eth.formatted), `the dashboard shows ${eth.formatted}`);
+    await shot(dash, 'dashboard-contributor');
+    await Promise.all([prop.context.close(), pub.context.close(), col.context.close(), buy.context.close()]);
+  });
+
+  test('a3b: evaluators attest, endorse and dispute; the dataset page ranks them with their counts', async () => {
+    const [EVAL_1, EVAL_2, EVAL_3] = [5, 6, 7];
+    const fixtures = new URL('../../../crates/eval/fixtures/', import.meta.url).pathname;
+    const csv = join(work, 'iris-test.csv');
+    writeFileSync(csv, readFileSync(join(fixtures, 'iris_svc.csv')));
+    const dataset = (await cli(dev.url, [
+      'publish', csv, '--kind', 'dataset', '--name', 'Iris test split', '--license', 'CC-BY-4.0',
+      '--description', 'Thirty irises held out', '--price', '0.01', '--dev-account', String(PUBLISHER),
+    ])).asset;
+    const model = (await cli(dev.url, [
+      'publish', join(fixtures, 'iris_svc.onnx'), '--kind', 'model', '--name', 'Iris SVC', '--license', 'MIT',
+      '--description', 'An RBF support vector classifier', '--dev-account', String(PUBLISHER),
+    ])).asset;
+    const as = (i) => ['--dev-account', String(i)];
+    await cli(dev.url, ['buy', String(dataset), ...as(EVAL_1)]);
+    const first = await cli(dev.url, ['eval', String(model), '--on', String(dataset), '--label', 'label', '--attest', ...as(EVAL_1)]);
+    const good = first.attestations[0];
+    await cli(dev.url, ['buy', String(dataset), ...as(EVAL_2)]);
+    const endorsed = await cli(dev.url, ['eval', 'verify', String(good.id), ...as(EVAL_2)]);
+    assert.equal(endorsed.action, 'endorse');
+    // A third account attests a wrong accuracy from a script, naming the first report; the re-run disputes it.
+    const data = await encodeCall(
+      'attest(uint256,uint256,uint256,uint256,string,int256,uint8,bytes)',
+      ['word', 'word', 'word', 'word', 'string', 'word', 'word', 'bytes'],
+      [model, 0, dataset, 0, 'accuracy', 500000, 6, cidBytes(first.report_cid)],
+    );
+    const receipt = await transact(dev.rpcUrl, { from: dev.accounts[EVAL_3].address, to: dev.attestations, data });
+    const wrong = Number(BigInt(receipt.logs.find((l) => l.address.toLowerCase() === dev.attestations.toLowerCase()).topics[1]));
+    await until('the wrong attestation to be indexed', async () =>
+      (await (await fetch(`${dev.url}/api/assets/${dataset}/attestations`)).json()).some((a) => a.id === wrong));
+    const disputed = await cli(dev.url, ['eval', 'verify', String(wrong), ...as(EVAL_2)]);
+    assert.equal(disputed.action, 'dispute');
+
+    const ctx = await newContext(browser);
+    const page = await ctx.newPage();
+    const board = page.locator('section[aria-labelledby=board-h] table.leaderboard tbody tr');
+    await page.goto(`${dev.url}/assets/${dataset}`);
+    await reloadUntil(page, 'both attestations to be ranked with their counts', async () =>
+      (await board.count()) === 2 && /\b1\s*$/.test((await board.nth(1).locator('td').nth(6).innerText())));
+    const cells = async (i) => (await board.nth(i).locator('td').allInnerTexts()).map((t) => t.trim());
+    const [top, bottom] = [await cells(0), await cells(1)];
+    assert.equal(top[2], good.value.replace(/0+$/, '').replace(/\.$/, ''), `the true accuracy first: ${top}`);
+    assert.deepEqual([top[5], top[6]], ['1', '0'], 'endorsed once, never disputed');
+    assert.match(bottom[2], /^0\.5\s+disputed$/);
+    assert.deepEqual([bottom[5], bottom[6]], ['0', '1'], 'disputed once');
+    await shot(page, 'leaderboard');
+    await ctx.close();
   });
 
   test('a4: a folder through the form: nested paths listed, the bar full, downloads equal the originals', async () => {

@@ -181,24 +181,10 @@ struct ProposeOutput {
     block: u64,
 }
 
-/// `--shares`: a count, or `P%` of the total after the mint: new = total * p / (100 - p), rounded down.
+/// `--shares`: a count, or `P%` of the total after the mint (`scal3ml_market::publish`).
 pub(crate) fn requested_shares(text: &str, total: u128) -> anyhow::Result<u64> {
-    let text = text.trim();
-    if text.ends_with('%') {
-        let bps = inputs::parse_percent(text, "shares")
-            .map_err(|e| anyhow::anyhow!("--shares: {}", e.message))?;
-        if bps >= 10_000 {
-            bail!(
-                "--shares {text}: a proposal cannot ask for 100% or more of the shares after it passes"
-            );
-        }
-        let n = total * u128::from(bps) / u128::from(10_000 - bps);
-        u64::try_from(n).with_context(|| format!("--shares {text}: {n} shares is too many"))
-    } else {
-        text.parse::<u64>().map_err(|_| {
-            anyhow::anyhow!("--shares {text:?}: give a number of shares (1000) or a percentage of the shares after it passes (10%)")
-        })
-    }
+    inputs::parse_requested_shares(text, total)
+        .map_err(|e| anyhow::anyhow!("--shares {}", e.message))
 }
 
 pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ mod errors;
 mod eval;
 mod eval_published;
 mod load;
+mod proposals;
 mod story;
 mod web_api;
 mod web_pages;

@@ -24,8 +24,6 @@ struct DiffPartial {
 }
 
 /// The diff as an HTML fragment (a `<section class="diff">`), safe to place in a page as it is.
-// For the proposals page, whose owner places it; until then only the tests call it.
-#[allow(dead_code)]
 pub(crate) fn diff_html(diff: &TreeDiff) -> String {
     let size = |s: &Option<scal3ml_diff::FileSide>| {
         s.as_ref()

@@ -12,7 +12,7 @@ mod assets;
 mod dashboard;
 pub(crate) mod diff;
 mod discussion;
-mod format;
+pub(crate) mod format;
 mod home;
 mod lineage;
 mod markdown;

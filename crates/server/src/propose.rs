@@ -1,0 +1,492 @@
+//! `POST /api/propose`: the browser's `scal3ml propose`, the upload half of a proposal. The same order as the
+//! command line (crates/cli/src/commands/propose.rs) and the same upload as the browser's publish
+//! ([`crate::publish`]), except that the node cannot sign:
+//!
+//! 1. the fields come first (account, asset, shares, message, and for an encrypted asset a key request the
+//!    wallet signed, from `POST /api/propose/key-request`); every bad one is named in one 422 answer before any
+//!    file is read;
+//! 2. for an encrypted asset, the node hands the signed request to the asset's access gateway (itself), which
+//!    releases the asset's key only to an account with access: every version is encrypted under that one key;
+//! 3. the files stream to a staging folder, are imported (encrypted when the asset is) with the current card,
+//!    its file list replaced, and the message; all three are pinned and handed on;
+//! 4. the answer: the CIDs, the key deposit for the new content to sign (when encrypted) and the prepared
+//!    propose transaction.
+
+use crate::{
+    api::{AppState, query},
+    publish::{DEPOSIT_TTL_SECS, ToSign, common_folder, deposit, one_field, stage, unreadable},
+    tx::{PreparedTx, market_error},
+};
+use alloy::primitives::Address;
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, Multipart, State},
+    http::HeaderMap,
+    routing::post,
+};
+use scal3ml_access::{ApiError, client::AccessClient, eip712::SignedAccessRequest};
+use scal3ml_market::{
+    content,
+    publish::{self as inputs, CardFields},
+};
+use scal3ml_primitives::{AssetId, card::Card, card::CardFile};
+use scal3ml_store::{PinMode, PinStore, crypt::FileKey};
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::Arc,
+};
+use utoipa::ToSchema;
+
+/// The longest message a proposal carries (it is a Markdown note to voters, not a document).
+const MAX_MESSAGE_BYTES: usize = 64 << 10;
+
+pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
+    Router::new()
+        .route("/api/propose", post(propose))
+        .route("/api/propose/key-request", post(key_request))
+        .layer(DefaultBodyLimit::disable())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_upload))
+        .with_state(state)
+}
+
+/// `POST /api/propose/key-request`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct KeyRequestBody {
+    /// The proposer.
+    #[schema(value_type = String)]
+    account: Address,
+    /// The encrypted asset.
+    asset: u64,
+}
+
+/// What `POST /api/propose` answers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct ProposeAnswer {
+    /// The asset.
+    pub(crate) asset: u64,
+    /// The proposed content's root CID.
+    pub(crate) content_cid: String,
+    /// The proposed card's CID.
+    pub(crate) metadata_cid: String,
+    /// The message's CID.
+    pub(crate) description_cid: String,
+    /// New shares the proposal asks for.
+    pub(crate) requested_shares: u64,
+    /// Whether the content is encrypted (under the asset's key).
+    pub(crate) encrypted: bool,
+    /// The proposed card's files: path, size, sha256, cid.
+    #[schema(value_type = Vec<Object>)]
+    pub(crate) files: Vec<CardFile>,
+    /// For an encrypted asset, the key deposit for the new content to sign, else null.
+    pub(crate) deposit: Option<ToSign>,
+    /// The propose transaction.
+    pub(crate) tx: PreparedTx,
+}
+
+/// The fields, checked.
+struct Checked {
+    account: Address,
+    asset: AssetId,
+    requested: u64,
+    message: String,
+    card: Card,
+    key: Option<FileKey>,
+}
+
+/// The key request an encrypted asset's proposer signs before proposing from a browser: the asset's content key
+/// is released to the node for the proposer only if the proposer has access (owner, shareholder, licensee).
+#[utoipa::path(post, path = "/api/propose/key-request", request_body = KeyRequestBody,
+    params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
+    responses((status = 200, body = ToSign), (status = 400, description = "the asset is not encrypted"),
+        (status = 404, description = "no such asset")))]
+pub(crate) async fn key_request(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Json<KeyRequestBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<ToSign>, ApiError> {
+    crate::csrf::check(&headers)?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let asset = AssetId(body.asset);
+    let record = state
+        .market
+        .asset_record(asset)
+        .await
+        .map_err(market_error)?;
+    if !record.encrypted {
+        return Err(ApiError::bad_request(format!(
+            "asset {asset} is not encrypted: propose without a key request"
+        )));
+    }
+    let gateway = gateway_of(&state, asset).await?;
+    let req = SignedAccessRequest::unsigned(
+        body.account,
+        state.network.chain_id,
+        &gateway,
+        asset,
+        DEPOSIT_TTL_SECS,
+    )
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let typed_data = req
+        .typed_data()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut body = serde_json::to_value(&req)
+        .map_err(|e| ApiError::internal(format!("the request does not serialize: {e}")))?;
+    if let Some(body) = body.as_object_mut() {
+        body.remove("signature");
+    }
+    Ok(Json(ToSign { typed_data, body }))
+}
+
+/// The asset's access gateway, when it is this node; the browser flow signs nothing for another gateway.
+async fn gateway_of(state: &AppState, asset: AssetId) -> Result<String, ApiError> {
+    let detail = query(state, move |i| i.asset(asset.0))
+        .await?
+        .ok_or_else(|| no_asset(asset))?;
+    let ours = scal3ml_access::eip712::normalize_gateway(&state.network.node_url);
+    let theirs = scal3ml_access::eip712::normalize_gateway(&detail.gateway_url);
+    if !detail.gateway_url.is_empty() && theirs != ours {
+        return Err(ApiError::bad_request(format!(
+            "asset {asset}'s key is kept by {theirs}, not by this node: propose with `scal3ml propose {asset}`, \
+             which asks that gateway"
+        ))
+        .with_code("other_gateway"));
+    }
+    Ok(ours)
+}
+
+fn no_asset(asset: AssetId) -> ApiError {
+    ApiError::not_found(
+        "no_such_asset",
+        format!("no asset {asset} in the catalog: check the id with `scal3ml search`"),
+    )
+}
+
+/// Uploads a proposed new version from a browser and answers with what the wallet signs and sends.
+#[utoipa::path(post, path = "/api/propose",
+    request_body(content = String, content_type = "multipart/form-data",
+        description = "the fields (account, asset, shares as a count or P% of all shares after it passes, message \
+            in Markdown, and for an encrypted asset key_request: the JSON of /api/propose/key-request's body with \
+            the wallet's signature added), then one `file` part per file, its filename the path in the asset"),
+    params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
+    responses((status = 200, body = ProposeAnswer), (status = 403, description = "no CSRF token"),
+        (status = 413, description = "larger than the node accepts"),
+        (status = 422, description = "invalid_fields: `fields` names each bad field")))]
+pub(crate) async fn propose(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Json<ProposeAnswer>, ApiError> {
+    crate::csrf::check(&headers)?;
+    let staging = tempfile::tempdir()
+        .map_err(|e| ApiError::internal(format!("creating a staging folder: {e}")))?;
+    let root = staging.path().join("version");
+    let mut form: BTreeMap<String, String> = BTreeMap::new();
+    let mut checked: Option<Checked> = None;
+    let mut paths: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            if checked.is_none() {
+                checked = Some(check(&state, &form, true).await?);
+            }
+            paths.push(stage(field, &root, &mut seen).await?);
+            continue;
+        }
+        if checked.is_some() {
+            return Err(one_field(
+                &name,
+                "this field came after the files: send the fields first, then the files",
+            ));
+        }
+        let value = field.text().await.map_err(unreadable)?;
+        form.insert(name, value);
+    }
+    let Some(checked) = checked else {
+        check(&state, &form, false).await?;
+        unreachable!("check refuses a form without files");
+    };
+
+    let source = match paths.as_slice() {
+        [one] => root.join(one),
+        many => root.join(common_folder(many).unwrap_or_default()),
+    };
+    let prepared = content::prepare(&state.store, &source, checked.key.as_ref())
+        .await
+        .map_err(|e| one_field("file", &e.to_string()))?;
+    let mut card = checked.card;
+    card.files = inputs::card_files(&prepared);
+    card.validate()
+        .map_err(|e| one_field("file", &format!("the new version's card: {e}")))?;
+    let card_cid = inputs::store_card(&state.store, &card)
+        .await
+        .map_err(|e| ApiError::internal(format!("storing the card: {e}")))?;
+    let description_cid = scal3ml_store::add_reader(
+        &state.store,
+        std::io::Cursor::new(checked.message.into_bytes()),
+        content::import_options(),
+    )
+    .await
+    .map_err(|e| ApiError::internal(format!("storing the message: {e}")))?
+    .cid;
+    let roots = [prepared.root, card_cid, description_cid];
+    for cid in &roots {
+        state
+            .store
+            .pin(cid, PinMode::Recursive)
+            .await
+            .map_err(|e| ApiError::internal(format!("pinning {cid}: {e}")))?;
+    }
+    crate::api::hand_on(&state, &roots).await?;
+
+    let content_cid = prepared.root.to_string();
+    let deposit = match &checked.key {
+        Some(key) => Some(deposit(
+            checked.account,
+            state.network.chain_id,
+            &state.network.node_url,
+            &content_cid,
+            key,
+        )?),
+        None => None,
+    };
+    let cid = |c: &scal3ml_store::Cid| -> Result<scal3ml_primitives::Cid, ApiError> {
+        c.to_string()
+            .parse()
+            .map_err(|e| ApiError::internal(format!("the CID {c}: {e}")))
+    };
+    let steps = state
+        .market
+        .with_sender(checked.account)
+        .prepare_propose(
+            checked.asset,
+            &cid(&prepared.root)?,
+            &cid(&card_cid)?,
+            checked.requested,
+            &cid(&description_cid)?,
+        )
+        .await
+        .map_err(market_error)?;
+    Ok(Json(ProposeAnswer {
+        asset: checked.asset.0,
+        content_cid,
+        metadata_cid: card_cid.to_string(),
+        description_cid: description_cid.to_string(),
+        requested_shares: checked.requested,
+        encrypted: checked.key.is_some(),
+        files: card.files,
+        deposit,
+        tx: PreparedTx { steps },
+    }))
+}
+
+/// Checks every field; `has_files` says whether a file part came. All problems are reported at once; the key
+/// of an encrypted asset is fetched last, once the rest is right.
+async fn check(
+    state: &AppState,
+    form: &BTreeMap<String, String>,
+    has_files: bool,
+) -> Result<Checked, ApiError> {
+    let get = |name: &str| form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut bad: BTreeMap<String, String> = BTreeMap::new();
+    let account = match get("account").map(str::parse::<Address>) {
+        Some(Ok(a)) => Some(a),
+        Some(Err(_)) => {
+            bad.insert(
+                "account".into(),
+                "not an address: 0x and 40 hex digits; connect a wallet".into(),
+            );
+            None
+        }
+        None => {
+            bad.insert(
+                "account".into(),
+                "connect a wallet: the proposer's account is missing".into(),
+            );
+            None
+        }
+    };
+    let record = match get("asset").map(str::parse::<u64>) {
+        Some(Ok(id)) => match state.market.asset_record(AssetId(id)).await {
+            Ok(r) if r.deprecated => {
+                bad.insert(
+                    "asset".into(),
+                    format!("asset {id} is deprecated: it takes no more proposals"),
+                );
+                None
+            }
+            Ok(r) => Some((AssetId(id), r)),
+            Err(e) => {
+                bad.insert("asset".into(), format!("asset {id}: {e}"));
+                None
+            }
+        },
+        _ => {
+            bad.insert(
+                "asset".into(),
+                "the asset id is missing or not a number".into(),
+            );
+            None
+        }
+    };
+    let requested = match (&record, get("shares")) {
+        (Some((_, r)), Some(text)) => match inputs::parse_requested_shares(text, r.total_shares) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                bad.insert("shares".into(), e.message);
+                None
+            }
+        },
+        (_, None) => {
+            bad.insert(
+                "shares".into(),
+                "say how many shares you ask for: a number (1000) or a percentage of all shares after it passes (10%)"
+                    .into(),
+            );
+            None
+        }
+        (None, Some(_)) => None,
+    };
+    let message = form.get("message").cloned().unwrap_or_default();
+    if message.trim().is_empty() {
+        bad.insert(
+            "message".into(),
+            "say what the new version changes, so shareholders can decide".into(),
+        );
+    } else if message.len() > MAX_MESSAGE_BYTES {
+        bad.insert(
+            "message".into(),
+            format!(
+                "at most {} KiB: link to a longer text instead",
+                MAX_MESSAGE_BYTES >> 10
+            ),
+        );
+    }
+    if !has_files {
+        bad.insert("file".into(), "choose the files of the new version".into());
+    }
+    let card = match &record {
+        Some((asset, _)) => match current_card(state, *asset).await {
+            Ok(card) => Some(card),
+            Err(e) => {
+                bad.insert("asset".into(), e);
+                None
+            }
+        },
+        None => None,
+    };
+    let signed = match get("key_request") {
+        Some(text) => match serde_json::from_str::<SignedAccessRequest>(text) {
+            Ok(req) => Some(req),
+            Err(e) => {
+                bad.insert(
+                    "key_request".into(),
+                    format!("not a signed key request: {e}"),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    if let (Some((asset, r)), Some(account)) = (&record, account)
+        && r.encrypted
+    {
+        match &signed {
+            None => {
+                bad.insert(
+                    "key_request".into(),
+                    format!(
+                        "asset {asset} is encrypted: sign a key request (POST /api/propose/key-request) so the \
+                         new version is encrypted under the asset's key"
+                    ),
+                );
+            }
+            Some(req) if req.account != account || req.asset != *asset => {
+                bad.insert(
+                    "key_request".into(),
+                    "the key request is for another account or asset".into(),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    let (Some(account), Some((asset, record)), Some(requested), Some(card), true) =
+        (account, record, requested, card, bad.is_empty())
+    else {
+        return Err(ApiError::invalid_fields(bad));
+    };
+    let key = match signed.filter(|_| record.encrypted) {
+        Some(req) => Some(release_key(state, asset, &req).await?),
+        None => None,
+    };
+    Ok(Checked {
+        account,
+        asset,
+        requested,
+        message,
+        card,
+        key,
+    })
+}
+
+/// The asset's current card, its file list to be replaced by the new version's.
+async fn current_card(state: &AppState, asset: AssetId) -> Result<Card, String> {
+    let detail = query(state, move |i| i.asset(asset.0))
+        .await
+        .map_err(|e| e.message)?
+        .ok_or_else(|| format!("asset {asset} is not in the catalog yet: try again in a moment"))?;
+    let base = detail
+        .card
+        .map(|v| serde_json::to_vec(&v).map_err(|e| e.to_string()))
+        .transpose()?
+        .map(|bytes| Card::from_json(&bytes).map_err(|e| format!("the asset's current card is not valid: {e}")))
+        .transpose()?
+        .ok_or_else(|| format!("the node has no card for asset {asset}'s current version: propose with `scal3ml propose --card`"))?;
+    let parents: Vec<(AssetId, u16)> = base
+        .parents
+        .iter()
+        .map(|p| (p.asset, u16::try_from(p.royalty_bps).unwrap_or(u16::MAX)))
+        .collect();
+    CardFields {
+        kind: None,
+        name: None,
+        description: None,
+        license: None,
+        tags: Vec::new(),
+        task: None,
+        framework: None,
+    }
+    .card(Some(base), &parents)
+    .map_err(|e| e.message)
+}
+
+/// The asset's key, released by this node's access gateway for the signed request (its checks: the signature,
+/// the nonce, access to the asset; its audit log).
+async fn release_key(
+    state: &AppState,
+    asset: AssetId,
+    req: &SignedAccessRequest,
+) -> Result<FileKey, ApiError> {
+    let gateway = gateway_of(state, asset).await?;
+    let http = scal3ml_store::http::HttpConfig::default()
+        .client()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let release = AccessClient::new(&gateway, &http)
+        .release_signed(req)
+        .await
+        .map_err(|e| {
+            let mut fields = BTreeMap::new();
+            fields.insert(
+                "key_request".to_string(),
+                format!(
+                    "the access gateway did not release asset {asset}'s key: {e}. Only accounts with access \
+                     (the owner, a shareholder, a licensee) may propose a version of an encrypted asset: buy a \
+                     license first"
+                ),
+            );
+            ApiError::invalid_fields(fields)
+        })?;
+    FileKey::from_hex(&release.key)
+        .map_err(|e| ApiError::internal(format!("the gateway's key: {e}")))
+}
