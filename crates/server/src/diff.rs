@@ -282,13 +282,13 @@ pub(crate) async fn of_proposal(
 }
 
 /// Whether an asset's access gateway is this node (the only one it hands a viewer's session to).
-fn gateway_is_here(state: &AppState, gateway_url: &str) -> bool {
+pub(crate) fn gateway_is_here(state: &AppState, gateway_url: &str) -> bool {
     use scal3ml_access::eip712::normalize_gateway;
     gateway_url.is_empty()
         || normalize_gateway(gateway_url) == normalize_gateway(&state.network.node_url)
 }
 
-fn no_asset(id: u64) -> ApiError {
+pub(crate) fn no_asset(id: u64) -> ApiError {
     ApiError::not_found(
         "no_such_asset",
         format!("no asset {id} in the catalog: check the id with `scal3ml search`"),

@@ -14,6 +14,7 @@
 
 use crate::{
     api::{AppState, query},
+    diff,
     publish::{DEPOSIT_TTL_SECS, ToSign, common_folder, deposit, one_field, stage, unreadable},
     tx::{PreparedTx, market_error},
 };
@@ -142,24 +143,18 @@ pub(crate) async fn key_request(
 async fn gateway_of(state: &AppState, asset: AssetId) -> Result<String, ApiError> {
     let detail = query(state, move |i| i.asset(asset.0))
         .await?
-        .ok_or_else(|| no_asset(asset))?;
-    let ours = scal3ml_access::eip712::normalize_gateway(&state.network.node_url);
-    let theirs = scal3ml_access::eip712::normalize_gateway(&detail.gateway_url);
-    if !detail.gateway_url.is_empty() && theirs != ours {
+        .ok_or_else(|| diff::no_asset(asset.0))?;
+    if !diff::gateway_is_here(state, &detail.gateway_url) {
         return Err(ApiError::bad_request(format!(
-            "asset {asset}'s key is kept by {theirs}, not by this node: propose with `scal3ml propose {asset}`, \
-             which asks that gateway"
+            "asset {asset}'s key is kept by {}, not by this node: propose with `scal3ml propose {asset}`, \
+             which asks that gateway",
+            detail.gateway_url
         ))
         .with_code("other_gateway"));
     }
-    Ok(ours)
-}
-
-fn no_asset(asset: AssetId) -> ApiError {
-    ApiError::not_found(
-        "no_such_asset",
-        format!("no asset {asset} in the catalog: check the id with `scal3ml search`"),
-    )
+    Ok(scal3ml_access::eip712::normalize_gateway(
+        &state.network.node_url,
+    ))
 }
 
 /// Uploads a proposed new version from a browser and answers with what the wallet signs and sends.
