@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 FIXTURES = os.path.join(ROOT, "crates", "eval", "fixtures")
 BATCH = 256
 # Models without ZipMap, so onnxruntime returns plain tensors (ZipMap's Python dicts would slow it unfairly).
-CASES = ["iris_svc", "iris_gbc", "cancer_forest", "digits_mlp", "diabetes_linear", "diabetes_gbr", "diabetes_svr"]
+CASES = ["iris_svc", "iris_gbc", "cancer_forest", "digits_mlp", "digits_cnn", "diabetes_linear", "diabetes_gbr", "diabetes_svr"]
 
 
 def load(case):

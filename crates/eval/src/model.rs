@@ -199,7 +199,16 @@ impl Model {
             let fact = InferenceFact::dt_shape(dt, tvec![batch.to_dim(), w.to_dim()]);
             model.set_input_fact(i, fact).map_err(&fail)?;
         }
-        let plan = model.into_optimized().and_then(|m| m.into_runnable()).map_err(|e| {
+        // Typed, decluttered and optimised for this one shape (tract picks its matrix kernels for it), then
+        // tract's softmax and argmax on short rows swapped for our row loops (ops::rows: they were most of an
+        // MLP's time).
+        let plan = model
+            .into_optimized()
+            .and_then(|mut m| {
+                ops::rows::swap_in(&mut m)?;
+                m.into_runnable()
+            })
+            .map_err(|e| {
             let message = chain(&e);
             let missing: Vec<&String> = self
                 .operators

@@ -7,6 +7,7 @@
 //! threads or SIMD, so each gives the same bits on any IEEE-754 machine with the same `exp`/`tanh`/`powf`.
 
 mod row_op;
+pub mod rows;
 mod scaler;
 mod svm;
 mod tree;

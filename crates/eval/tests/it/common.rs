@@ -18,6 +18,7 @@ pub(crate) const CASES: &[&str] = &[
     "iris_gbc",
     "cancer_svc_linear",
     "digits_mlp",
+    "digits_cnn",
     "diabetes_linear",
     "diabetes_gbr",
     "diabetes_forest",
