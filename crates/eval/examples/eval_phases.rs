@@ -4,7 +4,7 @@
 //!
 //! `eval_phases MODEL DATA LABEL [ROWS] [BATCH] [tract]`: DATA is a CSV (LABEL a column) or an NPY (LABEL the
 //! labels NPY); its rows are tiled to ROWS (default 100000) as bench/eval/run.sh does. With `tract`, the
-//! per-node figures are of tract's own kernels (without `scal3ml_eval::ops::rows::swap_in`).
+//! per-node figures are of tract's own kernels (without `scal3ml_eval::ops::cnn::swap_in` and `ops::rows::swap_in`).
 
 use scal3ml_eval::{Dataset, EvalConfig, Model, evaluate, ops};
 use std::collections::BTreeMap;
@@ -50,6 +50,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let decluttered = typed.into_decluttered()?;
     let declutter = t.elapsed().as_secs_f64();
+    let mut decluttered = decluttered;
+    if args.get(6).map(String::as_str) != Some("tract") {
+        println!(
+            "swapped {} nodes for ops::cnn",
+            ops::cnn::swap_in(&mut decluttered)?
+        );
+    }
     let t = Instant::now();
     let mut optimized = decluttered.into_optimized()?;
     let optimize = t.elapsed().as_secs_f64();

@@ -199,12 +199,16 @@ impl Model {
             let fact = InferenceFact::dt_shape(dt, tvec![batch.to_dim(), w.to_dim()]);
             model.set_input_fact(i, fact).map_err(&fail)?;
         }
-        // Typed, decluttered and optimised for this one shape (tract picks its matrix kernels for it), then
-        // tract's softmax and argmax on short rows swapped for our row loops (ops::rows: they were most of an
-        // MLP's time).
+        // Typed and decluttered for this one shape; then a small image's Conv and MaxPool swapped for our
+        // direct loops (ops::cnn), optimised (tract picks its matrix kernels for the shape), and tract's softmax
+        // and argmax on short rows swapped for our row loops (ops::rows): each of those was most of a small
+        // network's time in tract.
         let plan = model
-            .into_optimized()
+            .into_typed()
+            .and_then(|m| m.into_decluttered())
             .and_then(|mut m| {
+                ops::cnn::swap_in(&mut m)?;
+                let mut m = m.into_optimized()?;
                 ops::rows::swap_in(&mut m)?;
                 m.into_runnable()
             })

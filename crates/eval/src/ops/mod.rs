@@ -6,6 +6,7 @@
 //! order onnxruntime's CPU kernels compute, so our outputs match onnxruntime's to float rounding; none uses
 //! threads or SIMD, so each gives the same bits on any IEEE-754 machine with the same `exp`/`tanh`/`powf`.
 
+pub mod cnn;
 mod row_op;
 pub mod rows;
 mod scaler;
