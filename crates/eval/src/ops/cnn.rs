@@ -431,4 +431,72 @@ mod tests {
         max_pool(&g, &x, &mut out);
         assert_eq!(out, [5.0, 8.0, -1.0, 7.0]);
     }
+
+    /// The definition, one output at a time with bounds tests: bias, then `+ w * x` over (c, i, j).
+    fn reference_conv(g: &Geometry, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
+        let mut out = vec![];
+        let inside = |o: usize, k: usize, axis: usize| {
+            let i = (o * g.stride[axis] + k * g.dilation[axis]).checked_sub(g.pad[axis])?;
+            (i < [g.h, g.w][axis]).then_some(i)
+        };
+        for n in 0..g.n {
+            for (o, &b) in bias.iter().enumerate() {
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let mut acc = b;
+                        for c in 0..g.c {
+                            for i in 0..g.kh {
+                                for j in 0..g.kw {
+                                    let w = kernel[((o * g.c + c) * g.kh + i) * g.kw + j];
+                                    let v = match (inside(oy, i, 0), inside(ox, j, 1)) {
+                                        (Some(y), Some(xx)) => x[((n * g.c + c) * g.h + y) * g.w + xx],
+                                        _ => 0.0,
+                                    };
+                                    acc += w * v;
+                                }
+                            }
+                        }
+                        out.push(acc);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn conv_gives_the_definitions_bits_for_any_stride_dilation_and_padding() {
+        // Three channels in, six out (a block of four and two alone), 11 output columns (a partial group of
+        // eight), values with many significant bits; on an AVX machine this also checks the AVX build.
+        let mut seed = 1u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        for (stride, dilation, pad) in [(1, 1, 1), (2, 1, 0), (1, 2, 2), (2, 2, 1)] {
+            let (n, c, h, w, k, o) = (2, 3, 9, 11, 3, 6);
+            let out = |d: usize| (d + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+            let g = Geometry {
+                n,
+                c,
+                h,
+                w,
+                oh: out(h),
+                ow: out(w),
+                kh: k,
+                kw: k,
+                stride: [stride; 2],
+                dilation: [dilation; 2],
+                pad: [pad; 2],
+            };
+            let x: Vec<f32> = (0..n * c * h * w).map(|_| next()).collect();
+            let kernel: Vec<f32> = (0..o * c * k * k).map(|_| next()).collect();
+            let bias: Vec<f32> = (0..o).map(|_| next()).collect();
+            let mut ours = vec![0.0; n * o * g.oh * g.ow];
+            conv(&g, &x, &kernel, &bias, &mut ours);
+            let expected = reference_conv(&g, &x, &kernel, &bias);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&ours), bits(&expected), "stride {stride} dilation {dilation} pad {pad}");
+        }
+    }
 }
