@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rows/s of scal3ml-eval vs onnxruntime (Python, one thread) on the committed skl2onnx fixtures, tiled to
+# Rows/s of scal3ml-eval vs onnxruntime (Python, one thread) on the committed fixtures (skl2onnx and PyTorch exports), tiled to
 # ROWS rows (default 100000). Run by hand, never in CI: it builds the example in release and makes a venv from
 # crates/eval/fixtures/requirements.txt (PyPI). Prints the table for `## Eval` in bench/RESULTS.md.
 #   bench/eval/run.sh [ROWS] [REPEAT]
