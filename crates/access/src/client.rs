@@ -94,6 +94,23 @@ impl AccessClient {
             .await
     }
 
+    /// Fetches the decrypted bytes of version `version` of `asset` (or `path` inside it): a licensee reads
+    /// every version, not only the latest.
+    pub async fn fetch_version_content(
+        &self,
+        signer: &PrivateKeySigner,
+        chain_id: u64,
+        asset: AssetId,
+        version: u64,
+        path: &str,
+    ) -> AccessResult<Bytes> {
+        let base = format!(
+            "{}/access/assets/{asset}/versions/{version}/content",
+            self.base
+        );
+        self.fetch(signer, chain_id, asset, &base, path, None).await
+    }
+
     /// Fetches the decrypted bytes of proposal `proposal` of `asset` (or `path` inside it): the proposer and
     /// accounts with access to the asset may read it.
     pub async fn fetch_proposal_content(

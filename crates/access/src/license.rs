@@ -63,12 +63,23 @@ impl<P: Provider + Send + Sync> LicenseChecker for ChainLicenses<P> {
 pub struct AssetContent {
     /// The account that published it (the `owner` of `AssetPublished`).
     pub publisher: Address,
-    /// The content CID of version 0: keys are deposited for it.
-    pub first_content_cid: Cid,
-    /// The content CID of the latest version: what content requests stream.
-    pub latest_content_cid: Cid,
+    /// The content CID of every version in order (never empty): version 0's is the one keys are deposited
+    /// for, the latest is what content requests stream unless they name a version.
+    pub versions: Vec<Cid>,
     /// Whether the content is encrypted.
     pub encrypted: bool,
+}
+
+impl AssetContent {
+    /// Version 0's content CID.
+    pub fn first(&self) -> &Cid {
+        self.versions.first().expect("an asset has version 0")
+    }
+
+    /// The latest version's content CID.
+    pub fn latest(&self) -> &Cid {
+        self.versions.last().expect("an asset has version 0")
+    }
 }
 
 /// What the gateway needs to know of a proposed new version (the `ProposalCreated` event).

@@ -9,6 +9,7 @@
 //! | `POST /siwe` | sign in: `{message, signature}` -> session cookie and token |
 //! | `POST /logout` | end the session |
 //! | `GET /content/{asset}[/{path}]` | the asset's bytes, decrypted, with `Range` support (unencrypted assets: to anyone) |
+//! | `GET /assets/{asset}/versions/{n}/content[/{path}]` | the same for version `n` (licensees read every version) |
 //! | `GET /proposals/{id}/content[/{path}]` | a proposed version's bytes, to the proposer and whoever may read its asset |
 //!
 //! The client IP used for rate limiting comes from axum's `ConnectInfo<SocketAddr>`: serve the router with
@@ -210,6 +211,11 @@ pub fn router(state: AccessState) -> Router {
         .route("/logout", post(logout))
         .route("/content/{asset}", get(content_root))
         .route("/content/{asset}/{*path}", get(content_path))
+        .route("/assets/{asset}/versions/{n}/content", get(version_root))
+        .route(
+            "/assets/{asset}/versions/{n}/content/{*path}",
+            get(version_path),
+        )
         .route("/proposals/{id}/content", get(proposal_root))
         .route("/proposals/{id}/content/{*path}", get(proposal_path))
         .with_state(state)
@@ -452,7 +458,7 @@ impl Inner {
     /// The key the publisher deposited for the asset's version-0 content.
     fn publisher_key(&self, asset: AssetId, content: &AssetContent) -> Result<FileKey, ApiError> {
         self.vault
-            .get(&content.first_content_cid, content.publisher)?
+            .get(content.first(), content.publisher)?
             .ok_or_else(|| {
                 ApiError::not_found(
                     "no_key",
@@ -683,8 +689,8 @@ async fn release_key(
         Ok(KeyRelease {
             asset: req.asset,
             key: key.to_hex(),
-            first_content_cid: content.first_content_cid.to_string(),
-            latest_content_cid: content.latest_content_cid.to_string(),
+            first_content_cid: content.first().to_string(),
+            latest_content_cid: content.latest().to_string(),
         })
     }
     .await;
@@ -1008,7 +1014,7 @@ async fn content_root(
     headers: HeaderMap,
     Path(asset): Path<u64>,
 ) -> Response {
-    serve_content(state, ext, headers, asset, String::new()).await
+    serve_content(state, ext, headers, asset, None, String::new()).await
 }
 
 async fn content_path(
@@ -1017,7 +1023,25 @@ async fn content_path(
     headers: HeaderMap,
     Path((asset, path)): Path<(u64, String)>,
 ) -> Response {
-    serve_content(state, ext, headers, asset, path).await
+    serve_content(state, ext, headers, asset, None, path).await
+}
+
+async fn version_root(
+    state: State<AccessState>,
+    ext: Extensions,
+    headers: HeaderMap,
+    Path((asset, n)): Path<(u64, u64)>,
+) -> Response {
+    serve_content(state, ext, headers, asset, Some(n), String::new()).await
+}
+
+async fn version_path(
+    state: State<AccessState>,
+    ext: Extensions,
+    headers: HeaderMap,
+    Path((asset, n, path)): Path<(u64, u64, String)>,
+) -> Response {
+    serve_content(state, ext, headers, asset, Some(n), path).await
 }
 
 async fn serve_content(
@@ -1025,6 +1049,7 @@ async fn serve_content(
     ext: Extensions,
     headers: HeaderMap,
     asset: u64,
+    version: Option<u64>,
     path: String,
 ) -> Response {
     let s = &state.0;
@@ -1043,6 +1068,18 @@ async fn serve_content(
         // An unencrypted asset's bytes are public (anyone can fetch its blocks by CID from IPFS anyway), so a
         // plain link downloads it; only encrypted content asks who is asking and checks the license.
         let content = s.lookup(asset).await?;
+        let cid = match version {
+            None => content.latest(),
+            Some(n) => content.versions.get(n as usize).ok_or_else(|| {
+                ApiError::not_found(
+                    "no_such_version",
+                    format!(
+                        "asset {asset} has no version {n}: it has versions 0 to {}",
+                        content.versions.len() - 1
+                    ),
+                )
+            })?,
+        };
         let mut verified = None;
         let key = if content.encrypted {
             let account = reader(s, &headers, asset, &mut entry)?;
@@ -1057,15 +1094,7 @@ async fn serve_content(
         } else {
             None
         };
-        stream(
-            s,
-            &headers,
-            &content.latest_content_cid,
-            &path,
-            key,
-            verified,
-        )
-        .await
+        stream(s, &headers, cid, &path, key, verified).await
     }
     .await;
     s.finish(entry, result)

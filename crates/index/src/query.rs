@@ -527,25 +527,24 @@ impl Index {
     /// What the access gateway needs: publisher, first and latest content CIDs, encryption.
     pub fn asset_content(&self, id: u64) -> IndexResult<Option<AssetContent>> {
         let conn = self.reader()?;
-        type ContentRow = (String, bool, Option<Vec<u8>>, Option<Vec<u8>>);
-        let row: Option<ContentRow> = conn
-            .prepare_cached(
-                "SELECT a.publisher, a.encrypted,
-                    (SELECT content_cid FROM versions WHERE asset_id = a.id AND idx = 0),
-                    (SELECT content_cid FROM versions WHERE asset_id = a.id AND idx = a.latest_version)
-                 FROM assets a WHERE a.id = ?1",
-            )?
-            .query_row(params![id as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+        let row: Option<(String, bool)> = conn
+            .prepare_cached("SELECT publisher, encrypted FROM assets WHERE id = ?1")?
+            .query_row(params![id as i64], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let Some((publisher, encrypted, Some(first), Some(latest))) = row else {
+        let Some((publisher, encrypted)) = row else {
             return Ok(None);
         };
+        let content_cids = conn
+            .prepare_cached("SELECT content_cid FROM versions WHERE asset_id = ?1 ORDER BY idx")?
+            .query_map(params![id as i64], |r| r.get::<_, Vec<u8>>(0))?
+            .map(|c| c.map(|c| cid_text(&c)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if content_cids.is_empty() {
+            return Ok(None);
+        }
         Ok(Some(AssetContent {
             publisher: parse_addr(&publisher)?,
-            first_content_cid: cid_text(&first),
-            latest_content_cid: cid_text(&latest),
+            content_cids,
             encrypted,
         }))
     }

@@ -303,10 +303,8 @@ pub struct AssetContent {
     /// The publisher (the `owner` of `AssetPublished`): the only depositor whose key is released.
     #[schema(value_type = String)]
     pub publisher: Address,
-    /// Content CID of version 0 (key custody is keyed by it).
-    pub first_content_cid: String,
-    /// Content CID of the latest version.
-    pub latest_content_cid: String,
+    /// The content CID of every version, version 0 (which key custody is keyed by) first, the latest last.
+    pub content_cids: Vec<String>,
     /// Whether the content is encrypted.
     pub encrypted: bool,
 }

@@ -48,8 +48,11 @@ impl AssetDirectory for CatalogDirectory {
         };
         Ok(Some(AssetContent {
             publisher: found.publisher,
-            first_content_cid: parse(&found.first_content_cid)?,
-            latest_content_cid: parse(&found.latest_content_cid)?,
+            versions: found
+                .content_cids
+                .iter()
+                .map(|c| parse(c))
+                .collect::<Result<_, _>>()?,
             encrypted: found.encrypted,
         }))
     }

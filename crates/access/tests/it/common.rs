@@ -59,8 +59,7 @@ impl AssetDirectory for ChainDirectory {
         let cid = |b: &Bytes| Cid::from_bytes(b.to_vec()).expect("the chain holds real CIDs");
         Ok(Some(AssetContent {
             publisher: event.owner,
-            first_content_cid: cid(&versions.first().expect("version 0").0.contentCid),
-            latest_content_cid: cid(&versions.last().expect("version 0").0.contentCid),
+            versions: versions.iter().map(|(v, _)| cid(&v.contentCid)).collect(),
             encrypted: event.encrypted,
         }))
     }

@@ -1,5 +1,5 @@
-//! Content inside an encrypted folder, by path, with the command line's signed request header; unencrypted
-//! content to anyone, from a plain link.
+//! Content inside an encrypted folder, by path, with the command line's signed request header; every version
+//! of an encrypted asset to a licensee; unencrypted content to anyone, from a plain link.
 
 use scal3ml_access::AccessError;
 use scal3ml_primitives::Cid;
@@ -72,6 +72,75 @@ async fn a_file_inside_an_encrypted_folder_streams_by_path() {
     match node
         .client
         .fetch_content(&node.signer(6), chain, asset, "config.json", None)
+        .await
+    {
+        Err(AccessError::Refused {
+            status: 403, code, ..
+        }) => assert_eq!(code, "no_license"),
+        other => panic!("expected 403 no_license, got {other:?}"),
+    }
+}
+
+/// A licensee reads every version, not only the latest (a diff of two versions needs both); each version is
+/// encrypted under the asset's one key.
+#[tokio::test]
+async fn a_licensee_reads_each_version_by_number() {
+    let node = Node::start(1000).await;
+    let (publisher, buyer) = (1, 2);
+    let chain = node.chain_id;
+    let key = crypt::FileKey::generate().unwrap();
+    let (v0, v1) = (b"id,x\n1,a\n2,b\n".to_vec(), b"id,x\n1,a\n".to_vec());
+    let cid0 = node.upload(crypt::encrypt_vec(&v0, &key, [1; 16])).await;
+    let cid1 = node.upload(crypt::encrypt_vec(&v1, &key, [2; 16])).await;
+    node.client
+        .deposit_key(&node.signer(publisher), chain, &cid0.to_string(), &key)
+        .await
+        .unwrap();
+    let asset = node.publish(publisher, &cid0, ONE_ETH, 0).await;
+    let cid1_bytes = alloy::primitives::Bytes::from(cid1.as_bytes().to_vec());
+    let receipt = node
+        .market(publisher)
+        .addVersion(asset.to_u256(), cid1_bytes.clone(), cid1_bytes)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status(), "addVersion reverted");
+    node.buy(buyer, asset, ONE_ETH).await;
+
+    let read = |version| {
+        let signer = node.signer(buyer);
+        let client = &node.client;
+        async move {
+            client
+                .fetch_version_content(&signer, chain, asset, version, "")
+                .await
+        }
+    };
+    assert_eq!(read(0).await.unwrap(), v0);
+    assert_eq!(read(1).await.unwrap(), v1);
+    let latest = node
+        .client
+        .fetch_content(&node.signer(buyer), chain, asset, "", None)
+        .await
+        .unwrap();
+    assert_eq!(latest, v1);
+    match read(2).await {
+        Err(AccessError::Refused {
+            status: 404,
+            code,
+            message,
+        }) => {
+            assert_eq!(code, "no_such_version");
+            assert!(message.contains("versions 0 to 1"), "{message}");
+        }
+        other => panic!("expected 404 no_such_version, got {other:?}"),
+    }
+    match node
+        .client
+        .fetch_version_content(&node.signer(6), chain, asset, 0, "")
         .await
     {
         Err(AccessError::Refused {

@@ -449,7 +449,9 @@ mod tests {
                                 for j in 0..g.kw {
                                     let w = kernel[((o * g.c + c) * g.kh + i) * g.kw + j];
                                     let v = match (inside(oy, i, 0), inside(ox, j, 1)) {
-                                        (Some(y), Some(xx)) => x[((n * g.c + c) * g.h + y) * g.w + xx],
+                                        (Some(y), Some(xx)) => {
+                                            x[((n * g.c + c) * g.h + y) * g.w + xx]
+                                        }
                                         _ => 0.0,
                                     };
                                     acc += w * v;
@@ -496,7 +498,11 @@ mod tests {
             conv(&g, &x, &kernel, &bias, &mut ours);
             let expected = reference_conv(&g, &x, &kernel, &bias);
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&ours), bits(&expected), "stride {stride} dilation {dilation} pad {pad}");
+            assert_eq!(
+                bits(&ours),
+                bits(&expected),
+                "stride {stride} dilation {dilation} pad {pad}"
+            );
         }
     }
 }

@@ -342,18 +342,12 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
         U256::from(10)
     );
     let content = index.asset_content(model).unwrap().unwrap();
-    assert_eq!(
-        content.first_content_cid,
-        scal3ml_primitives::Cid::from_bytes(content_cid(7).to_vec())
+    let cid = |n| {
+        scal3ml_primitives::Cid::from_bytes(content_cid(n).to_vec())
             .unwrap()
             .to_string()
-    );
-    assert_eq!(
-        content.latest_content_cid,
-        scal3ml_primitives::Cid::from_bytes(content_cid(8).to_vec())
-            .unwrap()
-            .to_string()
-    );
+    };
+    assert_eq!(content.content_cids, [cid(7), cid(8)]);
     assert_eq!(content.publisher, publisher);
     assert!(index.asset(999).unwrap().is_none());
 
