@@ -89,8 +89,8 @@ fn encrypted(id: u64, what: &str) -> ApiError {
         "encrypted_content",
         format!(
             "asset {id} is encrypted, so the node reads {what} only for a signed-in viewer with access (a \
-             session of this node's access gateway, for proposals); as a licensee (or the proposer), run \
-             `scal3ml diff {id} {}` with your signer flags",
+             session of this node's access gateway: sign in on the page); as a licensee (or the proposer), \
+             run `scal3ml diff {id} {}` with your signer flags",
             if what.starts_with("proposal") {
                 format!("--proposal {}", what.trim_start_matches("proposal "))
             } else {
@@ -101,7 +101,8 @@ fn encrypted(id: u64, what: &str) -> ApiError {
 }
 
 /// Two versions of an asset compared (tables: rows, schema, column statistics; models: tensors, inputs,
-/// outputs). Only for content stored in the clear, up to 512 MiB.
+/// outputs), up to 512 MiB. Encrypted content only for a signed-in viewer with access (the session cookie or
+/// bearer token of this node's access gateway), when that gateway is this node.
 #[utoipa::path(get, path = "/api/assets/{id}/diff",
     params(
         ("id" = u64, Path, description = "asset id"),
@@ -112,17 +113,44 @@ fn encrypted(id: u64, what: &str) -> ApiError {
     ),
     responses((status = 200, body = AssetDiff),
         (status = 400, description = "a bad parameter, a key column that is missing or not unique, a file that does not parse"),
-        (status = 403, description = "encrypted content: compare it with `scal3ml diff` as a licensee"),
+        (status = 403, description = "encrypted content without a signed-in viewer with access: sign in, or compare it with `scal3ml diff` as a licensee"),
         (status = 404, description = "no such asset or version"),
         (status = 413, description = "content larger than 512 MiB")))]
 pub(crate) async fn asset_diff(
     State(state): State<Arc<AppState>>,
     Path(id): Path<u64>,
+    headers: HeaderMap,
     q: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AssetDiff>, ApiError> {
     let q = parse_query(q)?;
     let opts = options(&q)?;
-    let detail = query(&state, move |i| i.asset(id))
+    let viewer = Viewer::from_headers(&headers);
+    of_versions(
+        &state,
+        id,
+        q.from,
+        q.to,
+        opts,
+        MAX_DIFF_BYTES,
+        viewer.as_ref(),
+    )
+    .await
+    .map(Json)
+}
+
+/// Versions `from` (default: the one before `to`) and `to` (default: the latest) of asset `id` compared, when
+/// both sides together are at most `budget` bytes. Encrypted content is read through this node's access gateway
+/// as `viewer` (a signed-in session), who must have access.
+pub(crate) async fn of_versions(
+    state: &AppState,
+    id: u64,
+    from: Option<u64>,
+    to: Option<u64>,
+    opts: DiffOptions,
+    budget: u64,
+    viewer: Option<&Viewer>,
+) -> Result<AssetDiff, ApiError> {
+    let detail = query(state, move |i| i.asset(id))
         .await?
         .ok_or_else(|| no_asset(id))?;
     let last = detail
@@ -130,8 +158,8 @@ pub(crate) async fn asset_diff(
         .last()
         .map(|v| v.index)
         .ok_or_else(|| no_asset(id))?;
-    let to = q.to.unwrap_or(last);
-    let from = match q.from {
+    let to = to.unwrap_or(last);
+    let from = match from {
         Some(f) => f,
         None if to == 0 => {
             return Err(ApiError::bad_request(format!(
@@ -154,26 +182,35 @@ pub(crate) async fn asset_diff(
             })
     };
     let (a, b) = (version(from)?, version(to)?);
-    if detail.summary.encrypted {
-        return Err(encrypted(id, "its versions"));
-    }
-    let diff = compare(
-        &state,
+    let (mut old, mut new) = (
         Side::clear(&a.content_cid, &a.metadata_cid),
         Side::clear(&b.content_cid, &b.metadata_cid),
+    );
+    if detail.summary.encrypted {
+        if viewer.is_none() || !gateway_is_here(state, &detail.gateway_url) {
+            return Err(encrypted(id, "its versions"));
+        }
+        let node = state.network.node_url.trim_end_matches('/');
+        let at = |n: u64| Some(format!("{node}/access/assets/{id}/versions/{n}/content"));
+        (old.plaintext_at, new.plaintext_at) = (at(from), at(to));
+    }
+    let diff = compare(
+        state,
+        old,
+        new,
         opts,
         (format!("asset {id} v{from}"), format!("asset {id} v{to}")),
-        MAX_DIFF_BYTES,
-        None,
+        budget,
+        viewer,
     )
     .await?;
-    Ok(Json(AssetDiff {
+    Ok(AssetDiff {
         asset: id,
         from,
         to: Some(to),
         proposal: None,
         diff,
-    }))
+    })
 }
 
 /// A proposal's content compared with its asset's latest version. Only for content stored in the clear, up

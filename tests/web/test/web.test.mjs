@@ -505,6 +505,19 @@ describe('in the browser', { concurrency: false }, () => {
     const holders = ppage.locator('section[aria-labelledby=holders-h] li');
     assert.match(await holders.filter({ has: ppage.locator(`a[title="${proposer}"]`) }).innerText(), /10%/);
 
+    // What v1 changed, from the version's link: encrypted, so read as the signed-in contributor (a licensee);
+    // anyone else is told to sign in, and the API refuses without a session.
+    await versions.locator('a.changes-link', { hasText: 'What changed from v0' }).click();
+    await ppage.locator('section.diff').waitFor({ timeout: 20_000 });
+    const changes = await ppage.locator('section.diff').innerText();
+    assert.match(changes, /removed rows \(2\)/, changes);
+    assert.match(await ppage.locator('h1').innerText(), /v0 → v1/);
+    await shot(ppage, 'version-changes');
+    const anonymous = await (await fetch(`${dev.url}/assets/${asset}/changes?from=0&to=1`)).text();
+    assert.match(anonymous, /sign in with a wallet that has access/);
+    const refused = await fetch(`${dev.url}/api/assets/${asset}/diff?from=0&to=1`);
+    assert.equal(refused.status, 403);
+
     // The next sale, in the browser, pays the contributor its share.
     const buy = await userContext(BUYER);
     const bpage = await buy.context.newPage();

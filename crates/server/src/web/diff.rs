@@ -1,9 +1,12 @@
-//! A version diff as an HTML fragment for the pages (the proposals page shows what a proposal changes): the
-//! files with their change, then each changed table or model in the words of `scal3ml diff`. Every value is
-//! escaped by the template.
+//! A version diff as an HTML fragment for the pages (the proposals page shows what a proposal changes, the
+//! changes page what a version changed): the files with their change, then each changed table or model in the
+//! words of `scal3ml diff`. Every value is escaped by the template.
 
 use askama::Template;
 use scal3ml_diff::{FileStatus, TreeDiff};
+
+/// Both sides of a diff a page computes together, at most (the API compares up to 512 MiB).
+pub(crate) const PAGE_DIFF_BYTES: u64 = 32 << 20;
 
 struct FileView {
     path: String,

@@ -9,6 +9,7 @@
 
 mod asset;
 mod assets;
+pub(crate) mod changes;
 mod dashboard;
 pub(crate) mod diff;
 mod discussion;
@@ -46,6 +47,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/search", get(search::page))
         .route("/assets/{id}", get(asset::page))
         .route("/assets/{id}/proposals", get(proposals::page))
+        .route("/assets/{id}/changes", get(changes::page))
         .route("/assets/{id}/discussion", get(discussion::fragment))
         .route("/publish", get(publish::page))
         .route("/dashboard", get(dashboard::page))

@@ -17,9 +17,6 @@ use axum::{
 };
 use std::{sync::Arc, time::SystemTime};
 
-/// Both sides of a diff the page computes together, at most (the API compares up to 512 MiB).
-const PAGE_DIFF_BYTES: u64 = 32 << 20;
-
 /// One holder's line of "If it passes".
 struct ShareRow {
     holder: String,
@@ -231,7 +228,7 @@ async fn content_change(
         &ctx.state,
         proposal,
         Default::default(),
-        PAGE_DIFF_BYTES,
+        crate::web::diff::PAGE_DIFF_BYTES,
         viewer,
     )
     .await
