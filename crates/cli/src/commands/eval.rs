@@ -86,7 +86,7 @@ pub(crate) struct EvalArgs {
     /// Which file of the model asset to run, as its card lists it [default: its only .onnx file].
     #[arg(long, value_name = "PATH", requires = "model_asset")]
     model_file: Option<String>,
-    /// Which file of the dataset asset to read [default: its only .csv or .npy file].
+    /// Which file of the dataset asset to read [default: its only .csv or .npy file besides the --label file].
     #[arg(long, value_name = "PATH", requires = "model_asset")]
     data_file: Option<String>,
     /// Record the result on-chain: one attestation per metric (--metric), value rounded half away from zero
@@ -291,16 +291,20 @@ async fn evaluate_published(
         plan.model_file.as_deref(),
         &["onnx"],
         "--model-file",
+        &[],
     )?;
+    // An NPY dataset's labels are a file of it too (named by --label): never a candidate for the features.
+    let label_path = plan.label.trim_start_matches("./");
     let data_file = pick(
         &dataset,
         plan.data_file.as_deref(),
         &["csv", "npy"],
         "--data-file",
+        &[label_path],
     )?;
     let npy = is_npy(Path::new(&data_file));
     let labels_file = if npy {
-        let wanted = plan.label.trim_start_matches("./");
+        let wanted = label_path;
         if !dataset.files.iter().any(|f| f.path == wanted) {
             anyhow::bail!(
                 "--label {wanted:?}: an NPY dataset's labels are a file of the asset, and asset {} has no such file (it has: {})",
@@ -375,12 +379,13 @@ async fn evaluate_published(
 }
 
 /// The file of `asset` to use: `chosen` if given (it must be in the card), else the only one with one of
-/// `extensions`.
+/// `extensions` that is not in `except`.
 fn pick(
     asset: &Resolved,
     chosen: Option<&str>,
     extensions: &[&str],
     flag: &str,
+    except: &[&str],
 ) -> anyhow::Result<String> {
     if let Some(path) = chosen {
         let path = path.trim_start_matches("./");
@@ -397,6 +402,7 @@ fn pick(
         .files
         .iter()
         .map(|f| f.path.as_str())
+        .filter(|p| !except.contains(p))
         .filter(|p| {
             Path::new(p)
                 .extension()

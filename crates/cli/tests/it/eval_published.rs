@@ -336,3 +336,95 @@ async fn evaluators_attest_endorse_and_dispute_and_the_leaderboard_counts_them()
     let not = fails(node_url, &["leaderboard", &m]);
     assert!(not.contains("leaderboards are per dataset"), "{not}");
 }
+
+/// A model asset that is a folder of two ONNX files (the PyTorch CNN and the scikit-learn MLP of
+/// crates/eval/fixtures), evaluated on a sold NPY dataset (features and labels as two files of one folder): the
+/// evaluator chooses the model file, the labels file is never taken for the features, the figures are
+/// sklearn's, and a second evaluator's re-run endorses it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_folder_of_two_onnx_files_on_an_npy_dataset() {
+    let work = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&work.path().join("node"));
+    let url = node.server.url.clone();
+    let node_url = url.as_str();
+    let data_dir = work.path().join("digits");
+    std::fs::create_dir(&data_dir).unwrap();
+    std::fs::copy(fixture("digits_cnn.x.npy"), data_dir.join("x.npy")).unwrap();
+    std::fs::copy(fixture("digits_cnn.y.npy"), data_dir.join("y.npy")).unwrap();
+    let models = work.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    std::fs::copy(fixture("digits_cnn.onnx"), models.join("cnn.onnx")).unwrap();
+    std::fs::copy(fixture("digits_mlp.onnx"), models.join("mlp.onnx")).unwrap();
+    let publish = |path: &std::path::Path, kind: &str, name: &str, price: &[&str]| {
+        let mut args = vec![
+            "publish",
+            path.to_str().unwrap(),
+            "--kind",
+            kind,
+            "--name",
+            name,
+            "--license",
+            "MIT",
+            "--description",
+            "Handwritten digits, 8x8",
+        ];
+        args.extend(price);
+        as_account(node_url, &args, PUBLISHER)["asset"]
+            .as_u64()
+            .unwrap()
+            .to_string()
+    };
+    let d = publish(
+        &data_dir,
+        "dataset",
+        "Digits test split (NPY)",
+        &["--price", "0.01"],
+    );
+    let m = publish(&models, "model", "Digits networks", &[]);
+    as_account(node_url, &["buy", &d], EVALUATOR_1);
+
+    let eval = ["eval", m.as_str(), "--on", d.as_str(), "--label", "y.npy"];
+    let evaluator = EVALUATOR_1.to_string();
+    let ambiguous = fails(
+        node_url,
+        &[&eval[..], &["--dev-account", &evaluator]].concat(),
+    );
+    assert!(
+        ambiguous.contains("2 .onnx files") && ambiguous.contains("--model-file"),
+        "{ambiguous}"
+    );
+
+    let first = as_account(
+        node_url,
+        &[&eval[..], &["--model-file", "cnn.onnx", "--attest"]].concat(),
+        EVALUATOR_1,
+    );
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("digits_cnn.json")).unwrap())
+            .unwrap();
+    let figures = &first["report"]["metrics"]["classification"];
+    assert_eq!(
+        figures["accuracy"].as_f64(),
+        reference["sklearn"]["accuracy"].as_f64(),
+        "{first}"
+    );
+    assert_eq!(
+        figures["confusion_matrix"], reference["sklearn"]["confusion_matrix"],
+        "{first}"
+    );
+    let subject = &first["report"]["subject"];
+    assert_eq!(subject["model"]["file"], "cnn.onnx");
+    assert_eq!(
+        subject["dataset"]["file"], "x.npy",
+        "the labels file is not the features"
+    );
+    assert_eq!(subject["labels_file"], "y.npy");
+    assert_eq!(first["report"]["label"], "y.npy");
+    let attestation = first["attestations"][0]["id"].as_u64().unwrap().to_string();
+
+    as_account(node_url, &["buy", &d], EVALUATOR_2);
+    let endorsed = as_account(node_url, &["eval", "verify", &attestation], EVALUATOR_2);
+    assert_eq!(endorsed["action"], "endorse", "{endorsed}");
+    assert_eq!(endorsed["predictions_match"], true);
+    assert_eq!(endorsed["report_cid"], first["report_cid"]);
+}
