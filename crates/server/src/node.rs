@@ -249,6 +249,21 @@ impl Node {
                 .as_ref()
                 .map(|(url, token)| scal3ml_store::pinning::PinningClient::new(url, token)),
         });
+        // A lost discussions table comes back from the documents pinned in the block store (in the
+        // background: it may wait for the catalog to catch up; it ends by itself).
+        tokio::spawn({
+            let state = state.clone();
+            async move {
+                match crate::discuss::rebuild::if_empty(state).await {
+                    Ok(r) if r.comments + r.decisions + r.refused > 0 => tracing::info!(
+                        target: "scal3ml::discuss", comments = r.comments, decisions = r.decisions,
+                        refused = r.refused, "rebuilt the discussions table from the pinned documents"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(target: "scal3ml::discuss", message = %e.message,
+                        "could not rebuild the discussions table from the pins"),
+                }
+            }
+        });
         let app = Router::new()
             .merge(api::router(
                 state.clone(),

@@ -137,12 +137,18 @@ impl DevNode {
 
     /// Stops and starts again on the same data directory and port.
     pub fn restart(self) -> Self {
+        self.restart_after(|_| {})
+    }
+
+    /// Stops, runs `between` on the data directory, and starts again on it and the same port.
+    pub fn restart_after(self, between: impl FnOnce(&Path)) -> Self {
         let DevNode {
             mut server,
             dir,
             port,
         } = self;
         server.stop();
+        between(&dir);
         Self::start_on(&dir, port)
     }
 }

@@ -439,6 +439,24 @@ async fn comments_are_signed_threaded_hidden_by_the_owner_and_rendered_safely() 
 
     // The table survives a restart.
     let dev = dev.restart();
-    let thread = json(&dev.server.url, &["comments", &a]);
-    assert_eq!(thread["count"], 2, "{thread}");
+    let before = json(&dev.server.url, &["comments", &a]);
+    assert_eq!(before["count"], 2, "{before}");
+
+    // And comes back from the pinned documents when it is lost: the same thread, the owner's latest decision
+    // (shown again) in force.
+    let dev = dev.restart_after(|dir| {
+        std::fs::remove_file(dir.join("discussions.sqlite")).expect("the table's file");
+        for name in ["discussions.sqlite-wal", "discussions.sqlite-shm"] {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    });
+    let mut after = json(&dev.server.url, &["comments", &a]);
+    for _ in 0..100 {
+        if after == before {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        after = json(&dev.server.url, &["comments", &a]);
+    }
+    assert_eq!(after, before, "the rebuilt thread is the one before");
 }

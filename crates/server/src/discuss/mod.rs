@@ -8,6 +8,7 @@
 //! signs them) and the browser (which is handed [`CommentDoc::typed_data`] to sign with
 //! `eth_signTypedData_v4`).
 
+pub(crate) mod rebuild;
 pub(crate) mod routes;
 pub(crate) mod store;
 

@@ -151,14 +151,7 @@ pub(crate) async fn post_comment(
 ) -> Result<Json<Posted>, ApiError> {
     let doc = json_body(body)?;
     check_domain(&state, doc.chain_id, doc.marketplace)?;
-    let recovered = doc.recover().map_err(bad_signature)?;
-    if recovered != doc.author {
-        return Err(bad_signature(format!(
-            "the signature recovers to {recovered}, not to the author {}: sign the comment as its author \
-             (the typed data of POST /api/comments/typed-data, or `scal3ml comment`)",
-            doc.author
-        )));
-    }
+    check_author(&doc)?;
     let bytes = doc.canonical_bytes().map_err(bad_signature)?;
     let block = Block::hash(Codec::Raw, bytes)
         .map_err(|e| ApiError::bad_request(format!("the comment is too large to store: {e}")))?;
@@ -166,6 +159,7 @@ pub(crate) async fn post_comment(
     if find(&state, &cid).await.is_ok() {
         return Ok(Json(Posted { cid, new: false }));
     }
+    check_clock(doc.created_at)?;
     check_comment(&state, &doc).await?;
     store(&state, block).await?;
     let stored = {
@@ -224,23 +218,13 @@ pub(crate) async fn hide(
     body: Result<Json<HideDoc>, JsonRejection>,
 ) -> Result<Json<HideResult>, ApiError> {
     let doc = json_body(body)?;
-    check_domain(&state, doc.chain_id, doc.marketplace)?;
     if doc.comment != cid {
         return Err(ApiError::bad_request(format!(
             "the decision names the comment {:?} but was posted to {cid}: post it to /api/comments/{}/hide",
             doc.comment, doc.comment
         )));
     }
-    let recovered = doc.recover().map_err(bad_signature)?;
-    if recovered != doc.owner {
-        return Err(bad_signature(format!(
-            "the signature recovers to {recovered}, not to the owner {} the decision names: sign it as the \
-             asset's owner (`scal3ml comment-hide`)",
-            doc.owner
-        )));
-    }
-    let comment = find(&state, &cid).await?;
-    check_owner(&state, comment.asset, doc.owner).await?;
+    let comment = check_hide(&state, &doc).await?;
     check_clock(doc.created_at)?;
     if let Some(current) = &comment.hide
         && doc.created_at <= current.created_at
@@ -317,7 +301,11 @@ fn bad_signature(message: String) -> ApiError {
     ApiError::bad_request(message).with_code("bad_signature")
 }
 
-fn check_domain(state: &AppState, chain_id: u64, marketplace: Address) -> Result<(), ApiError> {
+pub(super) fn check_domain(
+    state: &AppState,
+    chain_id: u64,
+    marketplace: Address,
+) -> Result<(), ApiError> {
     let n = &state.network;
     if chain_id != n.chain_id || marketplace != n.marketplace {
         return Err(ApiError::bad_request(format!(
@@ -343,8 +331,39 @@ fn check_clock(created_at: u64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Everything about a comment but its signature.
-async fn check_comment(state: &AppState, doc: &CommentDoc) -> Result<(), ApiError> {
+/// That a comment's signature recovers to its author.
+pub(super) fn check_author(doc: &CommentDoc) -> Result<(), ApiError> {
+    let recovered = doc.recover().map_err(bad_signature)?;
+    if recovered != doc.author {
+        return Err(bad_signature(format!(
+            "the signature recovers to {recovered}, not to the author {}: sign the comment as its author \
+             (the typed data of POST /api/comments/typed-data, or `scal3ml comment`)",
+            doc.author
+        )));
+    }
+    Ok(())
+}
+
+/// Everything about a hide decision but its clock: this node's domain, the owner's signature, and the comment
+/// it names, whose asset the signer owns now. Returns that comment.
+pub(super) async fn check_hide(state: &AppState, doc: &HideDoc) -> Result<CommentNode, ApiError> {
+    check_domain(state, doc.chain_id, doc.marketplace)?;
+    let recovered = doc.recover().map_err(bad_signature)?;
+    if recovered != doc.owner {
+        return Err(bad_signature(format!(
+            "the signature recovers to {recovered}, not to the owner {} the decision names: sign it as the \
+             asset's owner (`scal3ml comment-hide`)",
+            doc.owner
+        )));
+    }
+    let comment = find(state, &doc.comment).await?;
+    check_owner(state, comment.asset, doc.owner).await?;
+    Ok(comment)
+}
+
+/// Everything about a comment but its signature and its clock: its body, and that its asset (and proposal,
+/// and parent in the same thread) exist.
+pub(super) async fn check_comment(state: &AppState, doc: &CommentDoc) -> Result<(), ApiError> {
     let chars = doc.body.chars().count();
     if doc.body.trim().is_empty() {
         return Err(ApiError::bad_request(
@@ -357,7 +376,6 @@ async fn check_comment(state: &AppState, doc: &CommentDoc) -> Result<(), ApiErro
              split it into replies"
         )));
     }
-    check_clock(doc.created_at)?;
     owner_of(state, doc.asset).await?;
     check_proposal(state, doc.asset, doc.proposal).await?;
     if !doc.parent.is_empty() {
@@ -456,8 +474,8 @@ async fn find(state: &AppState, cid: &str) -> Result<CommentNode, ApiError> {
     })
 }
 
-/// Writes a document block and pins it.
-async fn store(state: &AppState, block: Block) -> Result<(), ApiError> {
+/// Writes a document block, pins it, and hands it on as an upload is (`--ipfs-api`, `--pinning-service`).
+pub(super) async fn store(state: &AppState, block: Block) -> Result<(), ApiError> {
     use scal3ml_store::BlockStore as _;
     let cid = *block.cid();
     let failed = |e: scal3ml_store::StoreError| {
@@ -469,5 +487,6 @@ async fn store(state: &AppState, block: Block) -> Result<(), ApiError> {
         .pin(&cid, PinMode::Direct)
         .await
         .map_err(failed)?;
+    crate::api::hand_on(state, &[cid]).await?;
     Ok(())
 }

@@ -188,6 +188,15 @@ impl Discussions {
         })
     }
 
+    /// Whether the table holds no comment.
+    pub(crate) fn is_empty(&self) -> Result<bool, DiscussError> {
+        self.with(|c| {
+            c.query_row("SELECT NOT EXISTS (SELECT 1 FROM comments)", [], |r| {
+                r.get(0)
+            })
+        })
+    }
+
     /// One comment, without its replies.
     pub(crate) fn get(&self, cid: &str) -> Result<Option<CommentNode>, DiscussError> {
         self.with(|c| {

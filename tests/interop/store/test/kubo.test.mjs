@@ -4,11 +4,12 @@
 // equal to our importer's for the same settings), cat, block get/put/stat/rm, dag import, pin add, id.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.join(here, '..')
@@ -57,7 +58,7 @@ test('our Kubo RPC client passes every check against js-ipfs', () => {
 })
 
 // A node started with --ipfs-api copies every upload to the IPFS node and pins it there: what `scal3ml publish`
-// uploads is then held by js-ipfs, byte for byte.
+// uploads, and each signed comment, is then held by js-ipfs, byte for byte.
 test('scal3ml dev --ipfs-api pins what is published on the IPFS node', async () => {
   const bin = process.env.SCAL3ML_BIN
   assert.ok(bin, 'set SCAL3ML_BIN to the scal3ml binary')
@@ -91,6 +92,17 @@ test('scal3ml dev --ipfs-api pins what is published on the IPFS node', async () 
     }
     const cat = Buffer.from(await (await fetch(`${api}/api/v0/cat?arg=${published.content_cid}`, { method: 'POST' })).arrayBuffer())
     assert.ok(cat.equals(bytes), 'js-ipfs serves the published bytes')
+    // A comment is a signed document block: handed on and pinned there too, byte for byte.
+    // (Run without blocking the event loop: a blocked loop misses js-ipfs closing its idle keep-alive sockets,
+    // and the next fetch on one fails.)
+    const comment = JSON.parse((await promisify(execFile)(bin, ['comment', String(published.asset), '--message',
+      'Where were these measured?', '--dev-account', '1', '--json'], { env: { ...process.env, SCAL3ML_NODE: url } })).stdout)
+    const pinned = await fetch(`${api}/api/v0/pin/ls?arg=${comment.cid}`, { method: 'POST' })
+    assert.ok(pinned.ok, `js-ipfs does not pin the comment ${comment.cid}: ${await pinned.text()}`)
+    const block = Buffer.from(await (await fetch(`${api}/api/v0/block/get?arg=${comment.cid}`, { method: 'POST' })).arrayBuffer())
+    const ours = Buffer.from(await (await fetch(`${url}/ipfs/${comment.cid}?format=raw`)).arrayBuffer())
+    assert.ok(block.length > 0 && block.equals(ours), 'js-ipfs holds the comment document the node stored')
+    assert.match(block.toString('utf8'), /Where were these measured\?/)
   } finally {
     node.kill('SIGTERM')
     await new Promise(resolve => { node.once('exit', resolve); setTimeout(resolve, 10_000) })
