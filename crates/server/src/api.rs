@@ -41,6 +41,9 @@ pub(crate) struct AppState {
     pub(crate) market: scal3ml_market::Market<alloy::providers::DynProvider>,
     /// Signed comments on assets and proposals (their own SQLite file, not the chain catalog).
     pub(crate) discussions: crate::discuss::store::Discussions,
+    /// One connection pool for the node's own requests to access gateways (a key release for the browser's
+    /// propose, encrypted content for a signed-in viewer's diff).
+    pub(crate) http: scal3ml_store::http::HttpClient,
 }
 
 /// The chain and contracts a node serves: clients read it to know where to send transactions.

@@ -463,7 +463,8 @@ async fn export_side(
             return Err(too_large());
         }
         *budget -= size;
-        return fetch_plaintext(url, &card, &root, dest, viewer.cloned().unwrap_or_default()).await;
+        let viewer = viewer.cloned().unwrap_or_default();
+        return fetch_plaintext(&state.http, url, &card, &root, dest, viewer).await;
     }
     let info = export::stat(&state.store, &root)
         .await
@@ -505,6 +506,7 @@ fn file_name(card: &Card) -> String {
 /// Writes the plaintext of every file of `card` under `dest`, fetched from the access gateway at `url` as the
 /// viewer: a single file as `dest/<name>`, a folder as `dest/content/<path>`.
 async fn fetch_plaintext(
+    http: &scal3ml_store::http::HttpClient,
     url: &str,
     card: &Card,
     root: &Cid,
@@ -512,9 +514,6 @@ async fn fetch_plaintext(
     viewer: Viewer,
 ) -> Result<std::path::PathBuf, ApiError> {
     let single = card.files.len() == 1 && card.files[0].cid == root.to_string();
-    let http = scal3ml_store::http::HttpConfig::default()
-        .client()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
     let top = if single {
         dest.join(file_name(card))
     } else {

@@ -240,6 +240,12 @@ impl Node {
             store,
             index: index.clone(),
             metrics: metrics.clone(),
+            http: scal3ml_store::http::HttpConfig::default()
+                .client()
+                .map_err(|e| NodeError::Io {
+                    what: "making the HTTP client".into(),
+                    source: std::io::Error::other(e),
+                })?,
             kubo: config
                 .ipfs_api
                 .as_deref()

@@ -464,10 +464,7 @@ async fn release_key(
     req: &SignedAccessRequest,
 ) -> Result<FileKey, ApiError> {
     let gateway = gateway_of(state, asset).await?;
-    let http = scal3ml_store::http::HttpConfig::default()
-        .client()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let release = AccessClient::new(&gateway, &http)
+    let release = AccessClient::new(&gateway, &state.http)
         .release_signed(req)
         .await
         .map_err(|e| {
