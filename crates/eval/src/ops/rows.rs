@@ -6,13 +6,12 @@
 //! three SIMD kernels per row (max, exp-sum, scale), each with its own setup, about 0.6 µs per 10-value row,
 //! 60% of the model's time, more than both matrix products; its `ArgMax` folds through an ndarray view per row.
 //!
-//! Both are scalar and sequential in a fixed order, so they give the same bits on every run, batch size and
-//! IEEE-754 machine (with the same libm `expf` for the softmax):
+//! Both compute in a fixed order, so they give the same bits on every run, batch size and IEEE-754 machine:
 //!
 //! - softmax of a row `x`: `m = max x`; `e_j = exp(x_j - m)` in `f32`; `s = sum_j e_j` in `f32`, in column order;
 //!   `y_j = e_j * (1 / s)`. This is onnxruntime's CPU order (MLAS: exp of `x - max`, sum, multiply by the
-//!   reciprocal), which tract's kernel follows too; only `exp`'s last bit can differ (libm's against MLAS's and
-//!   tract's polynomial approximations).
+//!   reciprocal), which tract's kernel follows too. `exp` is our own ([`exp`]: a polynomial of plain `f32`
+//!   operations, within 2 ulp), not the platform's, so the softmax does not depend on the machine's libm.
 //! - argmax of a row: the first index of its maximum (ONNX `select_last_index = 0`), or the last one with
 //!   `select_last_index = 1`; tract's own rule, starting from `f32::MIN` and keeping an index only when its
 //!   value is strictly greater (or equal, for the last one), so a row of NaNs gives 0 as tract's does.
@@ -71,20 +70,63 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct RowSoftmax;
 
-/// `values` holds whole rows of `len`; each becomes its softmax.
+/// `values` holds whole rows of `len`; each becomes its softmax: each row's maximum subtracted, then [`exp`]
+/// over the whole buffer at once (a long loop the compiler vectorises; short rows alone would not be), then
+/// each row scaled by the reciprocal of its sum.
 pub(crate) fn softmax_rows(values: &mut [f32], len: usize) {
     for row in values.chunks_exact_mut(len) {
         let max = row
             .iter()
             .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+        row.iter_mut().for_each(|v| *v -= max);
+    }
+    exp_all(values);
+    for row in values.chunks_exact_mut(len) {
         let mut sum = 0f32;
-        for v in row.iter_mut() {
-            *v = (*v - max).exp();
+        for v in row.iter() {
             sum += *v;
         }
         let scale = 1.0 / sum;
         row.iter_mut().for_each(|v| *v *= scale);
     }
+}
+
+/// [`exp`] of every value, in place: compiled for AVX2 where the CPU has it (the same operations, so the same
+/// bits), else for the baseline.
+fn exp_all(values: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[target_feature(enable = "avx2")]
+        fn avx2(values: &mut [f32]) {
+            values.iter_mut().for_each(|v| *v = exp(*v));
+        }
+        // SAFETY: the CPU has AVX2 (just checked).
+        return unsafe { avx2(values) };
+    }
+    values.iter_mut().for_each(|v| *v = exp(*v));
+}
+
+/// `e^x` for `x <= 0` (a softmax's shifted values), within 2 ulp, from plain IEEE-754 `f32` operations only (no
+/// platform `exp`, no FMA), so it gives the same bits on every machine: `x = n ln 2 + r` with `n` rounded to
+/// nearest (the 1.5 * 2^23 trick) and `ln 2` split in two (Cody and Waite), Cephes' degree-5 polynomial for
+/// `e^r - 1 - r` on `|r| <= ln 2 / 2`, and `2^n` built from its exponent bits. Below -87.3 (where `e^x` is
+/// subnormal) it is 0; NaN stays NaN.
+#[inline(always)]
+pub(crate) fn exp(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23
+    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = (x - n * 0.693_359_4) - n * -2.121_944_4e-4;
+    let z = r * r;
+    let p = (((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
+        * r
+        + 1.666_666_5e-1)
+        * r
+        + 5.000_000_1e-1)
+        * z
+        + r
+        + 1.0;
+    let scale = f32::from_bits((((n as i32).max(-126) + 127) as u32) << 23);
+    if x < -87.3 { 0.0 } else { p * scale }
 }
 
 impl Op for RowSoftmax {
@@ -184,6 +226,21 @@ mod tests {
         assert_eq!(argmax(&[0.1, 0.7, 0.7, 0.2], true), 2);
         assert_eq!(argmax(&[f32::NAN, f32::NAN], false), 0);
         assert_eq!(argmax(&[f32::NAN, 1.0], false), 1);
+    }
+
+    #[test]
+    fn exp_is_within_two_ulp_of_the_exact_value() {
+        let mut worst = 0u32;
+        for i in 0..=2_000_000u32 {
+            let x = -87.0 * i as f32 / 2_000_000.0;
+            let exact = (x as f64).exp() as f32;
+            worst = worst.max(exp(x).to_bits().abs_diff(exact.to_bits()));
+        }
+        assert!(worst <= 2, "{worst} ulp");
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-100.0), 0.0);
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+        assert!(exp(f32::NAN).is_nan());
     }
 
     #[test]
