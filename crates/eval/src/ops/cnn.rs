@@ -159,17 +159,16 @@ impl EvalOp for DirectConv {
             len => bail!("{len} bias values for {o} output channels"),
         };
         let kernel = kernel.cast_to::<f32>()?;
-        let mut out = vec![0f32; g.n * o * g.oh * g.ow];
+        // Written in place (a separate buffer copied into a tensor was a tenth of the time).
+        let mut out = Tensor::zero::<f32>(&[g.n, o, g.oh, g.ow])?;
         conv(
             &g,
             x.try_as_plain_ram()?.as_slice::<f32>()?,
             kernel.try_as_plain_ram()?.as_slice::<f32>()?,
             &bias,
-            &mut out,
+            out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
         );
-        Ok(tvec!(
-            Tensor::from_shape(&[g.n, o, g.oh, g.ow], &out)?.into_tvalue()
-        ))
+        Ok(tvec!(out.into_tvalue()))
     }
 }
 
@@ -329,11 +328,13 @@ impl EvalOp for DirectMaxPool {
     fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let x = args_1!(inputs);
         let g = Geometry::new(&self.0.pool_spec, x.shape())?;
-        let mut out = vec![0f32; g.n * g.c * g.oh * g.ow];
-        max_pool(&g, x.try_as_plain_ram()?.as_slice::<f32>()?, &mut out);
-        Ok(tvec!(
-            Tensor::from_shape(&[g.n, g.c, g.oh, g.ow], &out)?.into_tvalue()
-        ))
+        let mut out = Tensor::zero::<f32>(&[g.n, g.c, g.oh, g.ow])?;
+        max_pool(
+            &g,
+            x.try_as_plain_ram()?.as_slice::<f32>()?,
+            out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
+        );
+        Ok(tvec!(out.into_tvalue()))
     }
 }
 
