@@ -186,12 +186,8 @@ pub(crate) async fn of_versions(
         Side::clear(&a.content_cid, &a.metadata_cid),
         Side::clear(&b.content_cid, &b.metadata_cid),
     );
-    if detail.summary.encrypted {
-        if viewer.is_none() || !gateway_is_here(state, &detail.gateway_url) {
-            return Err(encrypted(id, "its versions"));
-        }
-        let node = state.network.node_url.trim_end_matches('/');
-        let at = |n: u64| Some(format!("{node}/access/assets/{id}/versions/{n}/content"));
+    if let Some(access) = gateway_for(state, &detail, viewer, "its versions")? {
+        let at = |n: u64| Some(format!("{access}/assets/{id}/versions/{n}/content"));
         (old.plaintext_at, new.plaintext_at) = (at(from), at(to));
     }
     let diff = compare(
@@ -275,27 +271,13 @@ pub(crate) async fn of_proposal(
         .await?
         .ok_or_else(|| no_asset(asset))?;
     let latest = detail.versions.last().ok_or_else(|| no_asset(asset))?;
-    let (old, new) = if detail.summary.encrypted {
-        if viewer.is_none() || !gateway_is_here(state, &detail.gateway_url) {
-            return Err(encrypted(asset, &format!("proposal {id}")));
-        }
-        let node = state.network.node_url.trim_end_matches('/');
-        (
-            Side {
-                plaintext_at: Some(format!("{node}/access/content/{asset}")),
-                ..Side::clear(&latest.content_cid, &latest.metadata_cid)
-            },
-            Side {
-                plaintext_at: Some(format!("{node}/access/proposals/{id}/content")),
-                ..Side::clear(&proposal.content_cid, &proposal.metadata_cid)
-            },
-        )
-    } else {
-        (
-            Side::clear(&latest.content_cid, &latest.metadata_cid),
-            Side::clear(&proposal.content_cid, &proposal.metadata_cid),
-        )
-    };
+    let mut old = Side::clear(&latest.content_cid, &latest.metadata_cid);
+    let mut new = Side::clear(&proposal.content_cid, &proposal.metadata_cid);
+    if let Some(access) = gateway_for(state, &detail, viewer, &format!("proposal {id}"))? {
+        let n = latest.index;
+        old.plaintext_at = Some(format!("{access}/assets/{asset}/versions/{n}/content"));
+        new.plaintext_at = Some(format!("{access}/proposals/{id}/content"));
+    }
     let diff = compare(
         state,
         old,
@@ -318,6 +300,27 @@ pub(crate) async fn of_proposal(
     })
 }
 
+/// Where an encrypted asset's plaintext is read as `viewer`: this node's access gateway (`{node}/access`);
+/// `None` for content in the clear. Refused (403) without a viewer, or when the asset's gateway is another node
+/// (the node hands a viewer's session to its own gateway only).
+fn gateway_for(
+    state: &AppState,
+    detail: &scal3ml_index::AssetDetail,
+    viewer: Option<&Viewer>,
+    what: &str,
+) -> Result<Option<String>, ApiError> {
+    if !detail.summary.encrypted {
+        return Ok(None);
+    }
+    if viewer.is_none() || !gateway_is_here(state, &detail.gateway_url) {
+        return Err(encrypted(detail.summary.id, what));
+    }
+    Ok(Some(format!(
+        "{}/access",
+        state.network.node_url.trim_end_matches('/')
+    )))
+}
+
 /// Whether an asset's access gateway is this node (the only one it hands a viewer's session to).
 pub(crate) fn gateway_is_here(state: &AppState, gateway_url: &str) -> bool {
     use scal3ml_access::eip712::normalize_gateway;
@@ -333,7 +336,7 @@ pub(crate) fn no_asset(id: u64) -> ApiError {
 }
 
 /// One side of a comparison: its content and card CIDs, and for encrypted content the access gateway URL that
-/// serves its plaintext (`.../access/content/{asset}` or `.../access/proposals/{id}/content`).
+/// serves its plaintext (`.../access/assets/{asset}/versions/{n}/content` or `.../access/proposals/{id}/content`).
 struct Side<'a> {
     content: &'a str,
     metadata: &'a str,

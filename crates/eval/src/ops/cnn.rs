@@ -469,15 +469,15 @@ mod tests {
 
     #[test]
     fn conv_gives_the_definitions_bits_for_any_stride_dilation_and_padding() {
-        // Three channels in, six out (a block of four and two alone), 11 output columns (a partial group of
-        // eight), values with many significant bits; on an AVX machine this also checks the AVX build.
+        // Three channels in, a block of BLOCK and two more out (two alone), 11 output columns (a partial group
+        // of LANES), values with many significant bits; on an AVX machine this also checks the AVX build.
         let mut seed = 1u32;
         let mut next = move || {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
         };
         for (stride, dilation, pad) in [(1, 1, 1), (2, 1, 0), (1, 2, 2), (2, 2, 1)] {
-            let (n, c, h, w, k, o) = (2, 3, 9, 11, 3, 6);
+            let (n, c, h, w, k, o) = (2, 3, 9, 11, 3, BLOCK + 2);
             let out = |d: usize| (d + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
             let g = Geometry {
                 n,

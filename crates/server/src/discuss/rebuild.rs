@@ -11,7 +11,7 @@
 
 use super::{
     CommentDoc, HideDoc,
-    routes::{check_author, check_comment, check_domain, check_hide, table},
+    routes::{check_comment, check_hide, check_signed, table},
 };
 use crate::api::AppState;
 use axum::http::StatusCode;
@@ -73,8 +73,7 @@ pub(crate) async fn if_empty(state: Arc<AppState>) -> Result<Rebuilt, ApiError> 
     let (done, refused) = in_rounds(comments, started, |(cid, doc)| {
         let state = state.clone();
         async move {
-            check_domain(&state, doc.chain_id, doc.marketplace)?;
-            check_author(&doc)?;
+            check_signed(&state, &doc)?;
             check_comment(&state, &doc).await?;
             let cid = cid.to_string();
             table(&state, move |d| d.insert(&cid, &doc)).await?;

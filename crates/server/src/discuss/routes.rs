@@ -150,8 +150,7 @@ pub(crate) async fn post_comment(
     body: Result<Json<CommentDoc>, JsonRejection>,
 ) -> Result<Json<Posted>, ApiError> {
     let doc = json_body(body)?;
-    check_domain(&state, doc.chain_id, doc.marketplace)?;
-    check_author(&doc)?;
+    check_signed(&state, &doc)?;
     let bytes = doc.canonical_bytes().map_err(bad_signature)?;
     let block = Block::hash(Codec::Raw, bytes)
         .map_err(|e| ApiError::bad_request(format!("the comment is too large to store: {e}")))?;
@@ -301,11 +300,7 @@ fn bad_signature(message: String) -> ApiError {
     ApiError::bad_request(message).with_code("bad_signature")
 }
 
-pub(super) fn check_domain(
-    state: &AppState,
-    chain_id: u64,
-    marketplace: Address,
-) -> Result<(), ApiError> {
+fn check_domain(state: &AppState, chain_id: u64, marketplace: Address) -> Result<(), ApiError> {
     let n = &state.network;
     if chain_id != n.chain_id || marketplace != n.marketplace {
         return Err(ApiError::bad_request(format!(
@@ -331,8 +326,9 @@ fn check_clock(created_at: u64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// That a comment's signature recovers to its author.
-pub(super) fn check_author(doc: &CommentDoc) -> Result<(), ApiError> {
+/// That a comment is for this node's domain and its signature recovers to its author.
+pub(super) fn check_signed(state: &AppState, doc: &CommentDoc) -> Result<(), ApiError> {
+    check_domain(state, doc.chain_id, doc.marketplace)?;
     let recovered = doc.recover().map_err(bad_signature)?;
     if recovered != doc.author {
         return Err(bad_signature(format!(
@@ -475,7 +471,7 @@ async fn find(state: &AppState, cid: &str) -> Result<CommentNode, ApiError> {
 }
 
 /// Writes a document block, pins it, and hands it on as an upload is (`--ipfs-api`, `--pinning-service`).
-pub(super) async fn store(state: &AppState, block: Block) -> Result<(), ApiError> {
+async fn store(state: &AppState, block: Block) -> Result<(), ApiError> {
     use scal3ml_store::BlockStore as _;
     let cid = *block.cid();
     let failed = |e: scal3ml_store::StoreError| {
