@@ -30,11 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Dataset::from_csv(Path::new(&args[2]), &args[3], None)?
     };
     let n = data.rows();
-    for col in data.features.iter_mut() {
-        *col = (0..rows).map(|r| col[r % n]).collect();
-    }
+    data.values = (0..rows).flat_map(|r| data.row(r % n).to_vec()).collect();
     data.labels = (0..rows).map(|r| data.labels[r % n]).collect();
-    let width = data.features.len();
+    let width = data.columns.len();
 
     let t = Instant::now();
     let mut model = ops::onnx().model_for_path(model_path)?;
@@ -94,11 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let inputs: Vec<Tensor> = (0..batches)
         .map(|b| {
             let values: Vec<f32> = (b * batch..(b + 1) * batch)
-                .flat_map(|r| {
-                    data.features
-                        .iter()
-                        .map(move |col| col[r.min(rows - 1)] as f32)
-                })
+                .flat_map(|r| data.row(r.min(rows - 1)).iter().map(|&v| v as f32))
                 .collect();
             Tensor::from_shape(&[batch, width], &values)
         })

@@ -19,8 +19,9 @@ pub struct Dataset {
     pub label: String,
     /// Feature column names (`x0`, `x1`, ... for NPY), in file order.
     pub columns: Vec<String>,
-    /// One vector per feature column, `rows` long.
-    pub features: Vec<Vec<f64>>,
+    /// The feature values, row-major: row `r` is `values[r * columns.len()..][..columns.len()]` (the layout
+    /// a model's `[N, F]` input takes, so a batch is one contiguous conversion).
+    pub values: Vec<f64>,
     /// The label of each row.
     pub labels: Vec<f64>,
 }
@@ -29,6 +30,12 @@ impl Dataset {
     /// The number of rows.
     pub fn rows(&self) -> usize {
         self.labels.len()
+    }
+
+    /// Row `r`'s feature values, in [`Dataset::columns`] order.
+    pub fn row(&self, r: usize) -> &[f64] {
+        let w = self.columns.len();
+        &self.values[r * w..(r + 1) * w]
     }
 
     /// Loads a CSV with a header row. `label` names the label column; `features`, when given, names the
@@ -76,7 +83,7 @@ impl Dataset {
         if feature_at.is_empty() {
             return Err(data_err("no feature columns besides the label".into()));
         }
-        let mut columns_data: Vec<Vec<f64>> = vec![vec![]; feature_at.len()];
+        let mut values = vec![];
         let mut labels = vec![];
         for (i, record) in reader.records().enumerate() {
             let row = i + 1;
@@ -88,8 +95,8 @@ impl Dataset {
                     header.len()
                 )));
             }
-            for (col, &at) in columns_data.iter_mut().zip(&feature_at) {
-                col.push(number(path, row, &header[at], &record[at])?);
+            for &at in &feature_at {
+                values.push(number(path, row, &header[at], &record[at])?);
             }
             labels.push(number(path, row, label, &record[label_at])?);
         }
@@ -102,7 +109,7 @@ impl Dataset {
             labels_digest: None,
             label: label.to_string(),
             columns: feature_at.iter().map(|&i| header[i].clone()).collect(),
-            features: columns_data,
+            values,
             labels,
         })
     }
@@ -124,12 +131,13 @@ impl Dataset {
             )));
         }
         let columns: Vec<String> = (0..width).map(|j| format!("x{j}")).collect();
-        let mut cols = vec![Vec::with_capacity(rows); width];
-        for (i, row) in x.values.chunks_exact(width.max(1)).enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                finite(features, i + 1, &columns[j], v)?;
-                cols[j].push(v);
-            }
+        if let Some(at) = x.values.iter().position(|v| !v.is_finite()) {
+            finite(
+                features,
+                at / width.max(1) + 1,
+                &columns[at % width.max(1)],
+                x.values[at],
+            )?;
         }
         for (i, &v) in y.values.iter().enumerate() {
             finite(labels, i + 1, "labels", v)?;
@@ -140,7 +148,7 @@ impl Dataset {
             labels_digest: Some(FileDigest::of(labels, &y_bytes)),
             label: "labels".into(),
             columns,
-            features: cols,
+            values: x.values,
             labels: y.values,
         })
     }

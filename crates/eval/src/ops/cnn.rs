@@ -1,29 +1,43 @@
-//! Direct loops for the two convolutional-network operators that tract runs slowly on the small images of a
-//! tabular or MNIST-sized network: 2-D `Conv` (one group, `f32`, NCHW) and 2-D `MaxPool`. [`swap_in`] replaces
-//! them in a decluttered model, before tract optimises it; everything else stays tract's.
+//! Direct loops for the convolutional-network operators that tract runs slowly on the small images of a
+//! tabular or MNIST-sized network: 2-D `Conv` (one group, `f32`, NCHW), fused with the `Relu` and the `MaxPool`
+//! that usually follow it, and a standalone 2-D `MaxPool`. [`swap_in`] replaces them in a decluttered model,
+//! before tract optimises it; everything else stays tract's.
 //!
-//! Measured on digits_cnn (an 8x8 image, 8 channels of 3x3 convolution then a 2x2 max-pool, batches of 256,
-//! crates/eval/examples/eval_phases.rs): tract lowers `Conv` to an im2col and a matrix product per image, and its
-//! `MaxPool` walks a generic patch per image; the per-image setup of the three was 95% of the model's time.
+//! Measured on digits_cnn (an 8x8 image, 8 channels of 3x3 convolution, a Relu, then a 2x2 max-pool, batches
+//! of 256, crates/eval/examples/eval_phases.rs): tract lowers `Conv` to an im2col and a matrix product per image,
+//! and its `MaxPool` walks a generic patch per image; the per-image setup of the three was 95% of the model's
+//! time. Fused, one image's convolution stays in a scratch buffer in L1 while it is pooled, instead of a
+//! batch-sized tensor written, rectified and read back.
 //!
-//! Both are plain loops in a fixed order, so they give the same bits on any IEEE-754 machine, for any batch size:
+//! The convolution keeps [`LANES`] output channels in one vector, so a window's values are broadcast from
+//! the image and the weights are one vector per tap: any stride, dilation and padding is the same loop, and
+//! pooling is a `max` of whole vectors. On a CPU with AVX a vector is one register ([`avx`]); elsewhere it is
+//! an array.
+//!
+//! All are plain loops in a fixed order, so they give the same bits on any IEEE-754 machine, for any batch
+//! size, with or without AVX:
 //!
 //! - convolution: each output is `bias[o]`, then `+ w * x` for each input channel, kernel row and kernel column
-//!   in that order (a separate multiply and add; Rust never fuses them), padding read as zero. Eight neighbouring
-//!   outputs of a row are computed side by side, which the compiler turns into SIMD lanes without changing any
-//!   output's order of operations.
+//!   in that order (a separate multiply and add: no FMA), padding read as zero.
+//! - Relu: `x` if `x > 0`, else `+0` (so a NaN becomes 0, as tract's `max(x, 0)` gives).
 //! - max-pool: the largest value of the window by `>` in row-major order, padding excluded, as ONNX defines it.
 
 use tract_onnx::tract_hir::internal::*;
+use tract_onnx::tract_hir::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_hir::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PoolSpec};
+use tract_onnx::tract_hir::tract_core::ops::math::Max;
 use tract_onnx::tract_hir::tract_core::ops::nn::DataFormat;
 
-/// Output columns computed side by side.
+/// Output channels in one vector (an AVX register of `f32`).
 const LANES: usize = 8;
 
+/// Output columns computed side by side (independent sums the CPU overlaps).
+const COLUMNS: usize = 8;
+
 /// Replaces, in a decluttered model, each plain `f32` 2-D `Conv` (NCHW, OIHW kernel, one group, not quantised)
-/// and each 2-D `MaxPool` without index output whose shapes are concrete by the loops of this module. Returns
-/// how many.
+/// whose shapes are concrete by a [`DirectConv`], taking in the `Relu` and then the `MaxPool` that follow it
+/// when it is their only input, and each other 2-D `MaxPool` without index output by a [`DirectMaxPool`].
+/// Returns how many operators it replaced.
 pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
     let mut swapped = 0;
     for id in 0..model.nodes().len() {
@@ -36,25 +50,75 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
         if fact.datum_type != f32::datum_type() || fact.rank() != 4 || !concrete {
             continue;
         }
-        let op: Option<Box<dyn TypedOp>> = if let Some(c) = node.op_as::<Conv>() {
-            (c.group == 1
-                && c.q_params.is_none()
-                && c.kernel_fmt == KernelFormat::OIHW
-                && plain(&c.pool_spec)
-                && node.inputs.len() == 3)
-                .then(|| Box::new(DirectConv(c.clone())) as _)
-        } else if let Some(p) = node.op_as::<MaxPool>() {
-            (p.with_index_outputs.is_none() && plain(&p.pool_spec))
-                .then(|| Box::new(DirectMaxPool(p.clone())) as _)
-        } else {
-            None
-        };
-        if let Some(op) = op {
-            model.node_mut(id).op = op;
+        if let Some(c) = node.op_as::<Conv>() {
+            if c.group != 1
+                || c.q_params.is_some()
+                || c.kernel_fmt != KernelFormat::OIHW
+                || !plain(&c.pool_spec)
+                || node.inputs.len() != 3
+            {
+                continue;
+            }
+            let mut op = DirectConv {
+                conv: c.clone(),
+                relu: false,
+                pool: None,
+            };
+            let mut last = id;
+            if let Some(relu) = only_successor(model, last).filter(|&s| is_relu(model, s)) {
+                op.relu = true;
+                last = relu;
+            }
+            let pool = only_successor(model, last).and_then(|s| {
+                let p = model.node(s).op_as::<MaxPool>()?;
+                (p.with_index_outputs.is_none() && plain(&p.pool_spec)).then(|| (s, p.clone()))
+            });
+            if let Some((s, p)) = pool {
+                op.pool = Some(p);
+                last = s;
+            }
+            swapped += 1 + op.relu as usize + op.pool.is_some() as usize;
+            let mut patch = TypedModelPatch::default();
+            let taps = patch.taps(model, &node.inputs)?;
+            let out = patch.wire_node(&node.name, op, &taps)?;
+            patch.shunt_outside(model, OutletId::new(last, 0), out[0])?;
+            patch.apply(model)?;
+        } else if let Some(p) = node.op_as::<MaxPool>()
+            && p.with_index_outputs.is_none()
+            && plain(&p.pool_spec)
+        {
+            model.node_mut(id).op = Box::new(DirectMaxPool(p.clone()));
             swapped += 1;
         }
     }
+    // The fused nodes are left without successors; drop them.
+    model.compact()?;
     Ok(swapped)
+}
+
+/// The node reading `id`'s only output, if it is the only one.
+fn only_successor(model: &TypedModel, id: usize) -> Option<usize> {
+    let node = model.node(id);
+    match (node.outputs.len(), &node.outputs[0].successors[..]) {
+        (1, [succ]) if !model.outputs.contains(&OutletId::new(id, 0)) => Some(succ.node),
+        _ => None,
+    }
+}
+
+/// ONNX's `Relu` as tract declutters it: `max(x, 0)` with the zeros a constant of no larger shape.
+fn is_relu(model: &TypedModel, id: usize) -> bool {
+    let node = model.node(id);
+    let is_max = node
+        .op_as::<TypedBinOp>()
+        .is_some_and(|op| op.0.is::<Max>() && op.1.is_none());
+    let zeros = node.inputs.get(1).and_then(|i| {
+        let fact = model.outlet_fact(*i).ok()?;
+        let konst = fact.konst.as_ref()?;
+        let values = konst.try_as_plain_ram().ok()?;
+        let values = values.as_slice::<f32>().ok()?;
+        Some(values.iter().all(|&v| v == 0.0) && konst.len() == 1)
+    });
+    is_max && node.inputs.len() == 2 && zeros == Some(true)
 }
 
 /// NCHW with two spatial axes.
@@ -99,40 +163,61 @@ impl Geometry {
         })
     }
 
-    /// The padded plane's rows and columns: every position a window of an output reads (for columns, of
-    /// every output of the last group of `lanes` too), the image at (`pad[0]`, `pad[1]`).
-    fn padded(&self, lanes: usize) -> (usize, usize) {
+    /// The padded plane's rows and columns: every position a window of an output reads, the image at
+    /// (`pad[0]`, `pad[1]`).
+    fn padded(&self) -> (usize, usize) {
         let reach = |outputs: usize, axis: usize, k: usize| {
             (outputs - 1) * self.stride[axis] + (k - 1) * self.dilation[axis] + 1
         };
         let ph = reach(self.oh, 0, self.kh).max(self.pad[0] + self.h);
-        let pw = reach(self.ow.div_ceil(lanes) * lanes, 1, self.kw).max(self.pad[1] + self.w);
+        let pw = reach(self.ow, 1, self.kw).max(self.pad[1] + self.w);
         (ph, pw)
     }
 
-    /// Whether windows of `lanes` outputs read only inside the image, so it needs no padded copy.
-    fn inside(&self, lanes: usize) -> bool {
-        self.pad == [0, 0] && self.padded(lanes) == (self.h, self.w)
+    /// Whether the windows read only inside the image, so it needs no padded copy.
+    fn inside(&self) -> bool {
+        self.pad == [0, 0] && self.padded() == (self.h, self.w)
     }
 
     /// Copies the `h x w` plane `x` into `out` (`ph x pw` from [`Self::padded`]) with `fill` around it.
-    fn pad_plane(&self, x: &[f32], fill: f32, lanes: usize, out: &mut [f32]) {
-        let (_, pw) = self.padded(lanes);
+    fn pad_plane(&self, x: &[f32], fill: f32, out: &mut [f32]) {
+        let (_, pw) = self.padded();
         out.fill(fill);
         for (r, line) in x.chunks_exact(self.w).enumerate() {
             let at = (self.pad[0] + r) * pw + self.pad[1];
             out[at..at + self.w].copy_from_slice(line);
         }
     }
+
+    /// The window offsets along `axis` of output `o` that fall inside the input (padding excluded).
+    fn window(&self, axis: usize, o: usize) -> std::ops::Range<usize> {
+        let (k, size) = ([self.kh, self.kw][axis], [self.h, self.w][axis]);
+        let (s, d, p) = (self.stride[axis], self.dilation[axis], self.pad[axis]);
+        let first = (0..k).find(|&i| o * s + i * d >= p).unwrap_or(k);
+        let end = (first..k).find(|&i| o * s + i * d - p >= size).unwrap_or(k);
+        first..end
+    }
 }
 
-/// tract's `Conv`, run by [`conv`].
+/// tract's `Conv`, then optionally its `Relu` and its `MaxPool`, run by [`conv`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct DirectConv(Conv);
+pub(crate) struct DirectConv {
+    conv: Conv,
+    relu: bool,
+    pool: Option<MaxPool>,
+}
 
 impl Op for DirectConv {
     fn name(&self) -> StaticName {
         "DirectConv".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!(
+            "relu: {}, max-pool: {}",
+            self.relu,
+            self.pool.is_some()
+        )])
     }
 
     op_as_typed_op!();
@@ -143,8 +228,8 @@ impl EvalOp for DirectConv {
 
     fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (x, kernel, bias) = args_3!(inputs);
-        let g = Geometry::new(&self.0.pool_spec, x.shape())?;
-        let o = self.0.pool_spec.output_channels;
+        let g = Geometry::new(&self.conv.pool_spec, x.shape())?;
+        let o = self.conv.pool_spec.output_channels;
         ensure!(
             kernel.shape() == [o, g.c, g.kh, g.kw],
             "kernel shape {:?}",
@@ -159,13 +244,24 @@ impl EvalOp for DirectConv {
             len => bail!("{len} bias values for {o} output channels"),
         };
         let kernel = kernel.cast_to::<f32>()?;
+        let pool = self
+            .pool
+            .as_ref()
+            .map(|p| Geometry::new(&p.pool_spec, &[g.n, o, g.oh, g.ow]))
+            .transpose()?;
+        let (oh, ow) = pool.as_ref().map_or((g.oh, g.ow), |p| (p.oh, p.ow));
         // Written in place (a separate buffer copied into a tensor was a tenth of the time).
-        let mut out = Tensor::zero::<f32>(&[g.n, o, g.oh, g.ow])?;
+        let mut out = Tensor::zero::<f32>(&[g.n, o, oh, ow])?;
+        let stages = Stages {
+            relu: self.relu,
+            pool: pool.as_ref(),
+        };
         conv(
             &g,
             x.try_as_plain_ram()?.as_slice::<f32>()?,
             kernel.try_as_plain_ram()?.as_slice::<f32>()?,
             &bias,
+            stages,
             out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
         );
         Ok(tvec!(out.into_tvalue()))
@@ -174,138 +270,358 @@ impl EvalOp for DirectConv {
 
 impl TypedOp for DirectConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        self.0.output_facts(inputs)
+        let facts = self.conv.output_facts(inputs)?;
+        match &self.pool {
+            Some(p) => p.output_facts(&[&facts[0]]),
+            None => Ok(facts),
+        }
     }
 
     as_op!();
 }
 
+/// What follows the convolution in a [`DirectConv`].
+#[derive(Clone, Copy)]
+struct Stages<'a> {
+    relu: bool,
+    /// The max-pool's geometry on the convolution's output.
+    pool: Option<&'a Geometry>,
+}
+
 /// `out[n, o, y, x] = bias[o] + sum over (c, i, j) of kernel[o, c, i, j] * x[n, c, y', x']`, summed in that
-/// order, from a zero-padded copy of each image where a window reaches
-/// outside it (no bounds tests in the loop), for [`LANES`] output columns of
-/// [`BLOCK`] output channels at a time (independent sums the CPU overlaps).
-fn conv(g: &Geometry, x: &[f32], kernel: &[f32], bias: &[f32], out: &mut [f32]) {
+/// order, then the [`Stages`]; image by image, from a zero-padded copy of the image where a window reaches
+/// outside it (no bounds tests in the loop).
+fn conv(
+    g: &Geometry,
+    x: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    stages: Stages<'_>,
+    out: &mut [f32],
+) {
+    conv_using(Isa::detect(), g, x, kernel, bias, stages, out)
+}
+
+/// The vector instructions [`conv`] runs on.
+#[derive(Clone, Copy, Debug)]
+enum Isa {
+    /// Arrays, whatever the compiler makes of them.
+    Portable,
+    /// AVX registers ([`avx`]).
+    #[cfg(target_arch = "x86_64")]
+    Avx,
+}
+
+impl Isa {
+    /// The best this CPU has.
+    fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            return Isa::Avx;
+        }
+        Isa::Portable
+    }
+
+    /// Every kind this CPU can run, for tests.
+    #[cfg(test)]
+    fn available() -> Vec<Isa> {
+        let mut all = vec![Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            all.push(Isa::Avx);
+        }
+        all
+    }
+}
+
+/// [`conv`] on the vectors of `isa`, which the CPU must have.
+fn conv_using(
+    isa: Isa,
+    g: &Geometry,
+    x: &[f32],
+    kernel: &[f32],
+    bias: &[f32],
+    stages: Stages<'_>,
+    out: &mut [f32],
+) {
     let o_count = bias.len();
     let taps = g.c * g.kh * g.kw;
-    // The kernel as [tap][o], so a block's weights for one tap are adjacent.
-    let mut weights = vec![0f32; taps * o_count];
+    let blocks = o_count.div_ceil(LANES);
+    // The kernel as [block][tap] vectors of LANES output channels (zeros past the last channel).
+    let mut weights = vec![[0f32; LANES]; blocks * taps];
     for (o, w) in kernel.chunks_exact(taps).enumerate() {
         for (t, &v) in w.iter().enumerate() {
-            weights[t * o_count + o] = v;
+            weights[(o / LANES) * taps + t][o % LANES] = v;
         }
     }
-    let (ph, pw) = g.padded(LANES);
+    let mut biases = vec![[0f32; LANES]; blocks];
+    for (o, &b) in bias.iter().enumerate() {
+        biases[o / LANES][o % LANES] = b;
+    }
+    let k = Prepared {
+        g,
+        weights: &weights,
+        biases: &biases,
+        o_count,
+        stages,
+    };
+    match isa {
+        Isa::Portable => images::<[f32; LANES]>(&k, x, out),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx => {
+            assert!(std::arch::is_x86_feature_detected!("avx"), "AVX needed");
+            // SAFETY: the CPU has AVX (just checked).
+            unsafe { avx::images(&k, x, out) }
+        }
+    }
+}
+
+/// A convolution's weights and stages, ready for [`images`].
+struct Prepared<'a> {
+    g: &'a Geometry,
+    /// `[block][tap]`.
+    weights: &'a [[f32; LANES]],
+    /// `[block]`.
+    biases: &'a [[f32; LANES]],
+    o_count: usize,
+    stages: Stages<'a>,
+}
+
+/// [`LANES`] `f32` values operated on together: an array, or an AVX register ([`avx`]).
+trait Vector: Copy {
+    fn load(v: &[f32; LANES]) -> Self;
+    fn splat(v: f32) -> Self;
+    fn store(self, to: &mut [f32; LANES]);
+    fn add(self, other: Self) -> Self;
+    fn mul(self, other: Self) -> Self;
+    /// Lane by lane, `other` if `other > self`, else `self`.
+    fn max(self, other: Self) -> Self;
+}
+
+impl Vector for [f32; LANES] {
+    #[inline(always)]
+    fn load(v: &[f32; LANES]) -> Self {
+        *v
+    }
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        [v; LANES]
+    }
+    #[inline(always)]
+    fn store(self, to: &mut [f32; LANES]) {
+        *to = self;
+    }
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        std::array::from_fn(|l| self[l] + other[l])
+    }
+    #[inline(always)]
+    fn mul(self, other: Self) -> Self {
+        std::array::from_fn(|l| self[l] * other[l])
+    }
+    #[inline(always)]
+    fn max(self, other: Self) -> Self {
+        std::array::from_fn(|l| {
+            if other[l] > self[l] {
+                other[l]
+            } else {
+                self[l]
+            }
+        })
+    }
+}
+
+/// Every image of the batch `x` into `out`.
+#[inline(always)]
+fn images<V: Vector>(k: &Prepared<'_>, x: &[f32], out: &mut [f32]) {
+    let g = k.g;
+    let (ph, pw) = g.padded();
     let mut padded = vec![0f32; g.c * ph * pw];
+    let mut scratch = vec![[0f32; LANES]; g.oh * g.ow];
     let size = g.c * g.h * g.w;
-    for (n, outs) in out.chunks_exact_mut(o_count * g.oh * g.ow).enumerate() {
-        let image = &x[n * size..(n + 1) * size];
-        let image = if g.inside(LANES) {
+    for (image, outs) in x
+        .chunks_exact(size)
+        .zip(out.chunks_exact_mut(out.len() / g.n.max(1)))
+    {
+        let image = if g.inside() {
             image
         } else {
             for (plane, to) in image
                 .chunks_exact(g.h * g.w)
                 .zip(padded.chunks_exact_mut(ph * pw))
             {
-                g.pad_plane(plane, 0.0, LANES, to);
+                g.pad_plane(plane, 0.0, to);
             }
             &padded
         };
-        let mut o = 0;
-        while o + BLOCK <= o_count {
-            blocks::<BLOCK>(g, image, &weights, bias, o, outs);
-            o += BLOCK;
-        }
-        for o in o..o_count {
-            blocks::<1>(g, image, &weights, bias, o, outs);
+        for block in 0..k.biases.len() {
+            convolve::<V>(k, image, block, &mut scratch);
+            match k.stages.pool {
+                Some(p) => pool::<V>(p, &scratch, block, k.o_count, outs),
+                None => scatter(&scratch, block, k.o_count, outs),
+            }
         }
     }
 }
 
-/// Output channels computed together.
-const BLOCK: usize = 8;
-
-/// [`conv_block`] compiled for AVX where the CPU has it (twice the SIMD width, the same operations in the same
-/// order: no FMA, so the same bits as without), else for the baseline.
-fn blocks<const B: usize>(
-    g: &Geometry,
-    image: &[f32],
-    weights: &[f32],
-    bias: &[f32],
-    o0: usize,
-    outs: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx") {
-        #[target_feature(enable = "avx")]
-        fn avx<const B: usize>(
-            g: &Geometry,
-            image: &[f32],
-            weights: &[f32],
-            bias: &[f32],
-            o0: usize,
-            outs: &mut [f32],
-        ) {
-            conv_block::<B>(g, image, weights, bias, o0, outs)
-        }
-        // SAFETY: the CPU has AVX (just checked).
-        return unsafe { avx::<B>(g, image, weights, bias, o0, outs) };
-    }
-    conv_block::<B>(g, image, weights, bias, o0, outs)
-}
-
-/// Output channels `o0..o0 + B` of one image (`outs` is `[O, oh, ow]`).
+/// One block of output channels of one (padded) image into `scratch` (`[oh * ow]` vectors), rectified if
+/// the stages say so.
 #[inline(always)]
-fn conv_block<const B: usize>(
-    g: &Geometry,
+fn convolve<V: Vector>(
+    k: &Prepared<'_>,
     image: &[f32],
-    weights: &[f32],
-    bias: &[f32],
-    o0: usize,
-    outs: &mut [f32],
+    block: usize,
+    scratch: &mut [[f32; LANES]],
 ) {
-    let o_count = bias.len();
-    let (ph, pw) = g.padded(LANES);
+    let g = k.g;
+    let taps = g.c * g.kh * g.kw;
+    let weights = &k.weights[block * taps..][..taps];
+    let bias = V::load(&k.biases[block]);
+    for (oy, row) in scratch.chunks_exact_mut(g.ow).enumerate() {
+        let mut groups = row.chunks_exact_mut(COLUMNS);
+        let mut ox = 0;
+        for group in &mut groups {
+            columns::<V, COLUMNS>(k, image, weights, bias, oy, ox, group);
+            ox += COLUMNS;
+        }
+        for (i, one) in groups.into_remainder().chunks_exact_mut(1).enumerate() {
+            columns::<V, 1>(k, image, weights, bias, oy, ox + i, one);
+        }
+    }
+}
+
+/// Outputs `(oy, ox0..ox0 + P)` of one block into `to`.
+#[inline(always)]
+fn columns<V: Vector, const P: usize>(
+    k: &Prepared<'_>,
+    image: &[f32],
+    weights: &[[f32; LANES]],
+    bias: V,
+    oy: usize,
+    ox0: usize,
+    to: &mut [[f32; LANES]],
+) {
+    let g = k.g;
+    let (ph, pw) = g.padded();
     let [sy, sx] = g.stride;
     let [dy, dx] = g.dilation;
-    for oy in 0..g.oh {
-        for ox0 in (0..g.ow).step_by(LANES) {
-            let mut acc = [[0f32; LANES]; B];
-            for (b, a) in acc.iter_mut().enumerate() {
-                *a = [bias[o0 + b]; LANES];
+    let mut acc = [bias; P];
+    let mut tap = 0;
+    for c in 0..g.c {
+        for i in 0..g.kh {
+            let line = &image[(c * ph + oy * sy + i * dy) * pw..][..pw];
+            for j in 0..g.kw {
+                let w = V::load(&weights[tap]);
+                for (p, a) in acc.iter_mut().enumerate() {
+                    *a = a.add(V::splat(line[(ox0 + p) * sx + j * dx]).mul(w));
+                }
+                tap += 1;
             }
-            let mut tap = 0;
-            for c in 0..g.c {
-                for i in 0..g.kh {
-                    let line = &image[(c * ph + oy * sy + i * dy) * pw..][..pw];
-                    for j in 0..g.kw {
-                        let from = ox0 * sx + j * dx;
-                        let v: [f32; LANES] = if sx == 1 {
-                            line[from..from + LANES].try_into().expect("LANES values")
-                        } else {
-                            std::array::from_fn(|l| line[from + l * sx])
-                        };
-                        let w = &weights[tap * o_count + o0..][..B];
-                        for b in 0..B {
-                            for l in 0..LANES {
-                                acc[b][l] += w[b] * v[l];
-                            }
-                        }
-                        tap += 1;
+        }
+    }
+    let zero = V::splat(0.0);
+    for (a, to) in acc.into_iter().zip(to) {
+        let a = if k.stages.relu { zero.max(a) } else { a };
+        a.store(to);
+    }
+}
+
+/// One block's max-pool (geometry `p`) of `scratch` (`[oh * ow]` vectors) into the image's output planes.
+#[inline(always)]
+fn pool<V: Vector>(
+    p: &Geometry,
+    scratch: &[[f32; LANES]],
+    block: usize,
+    o_count: usize,
+    outs: &mut [f32],
+) {
+    let [sy, sx] = p.stride;
+    let [dy, dx] = p.dilation;
+    let [py, px] = p.pad;
+    let mut at = 0;
+    for oy in 0..p.oh {
+        let rows = p.window(0, oy);
+        for ox in 0..p.ow {
+            let cols = p.window(1, ox);
+            let value = |i: usize, j: usize| {
+                V::load(&scratch[(oy * sy + i * dy - py) * p.w + ox * sx + j * dx - px])
+            };
+            let mut m = value(rows.start, cols.start);
+            for i in rows.clone() {
+                for j in cols.clone() {
+                    if (i, j) != (rows.start, cols.start) {
+                        m = m.max(value(i, j));
                     }
                 }
             }
-            let len = LANES.min(g.ow - ox0);
-            for (b, a) in acc.iter().enumerate() {
-                let at = ((o0 + b) * g.oh + oy) * g.ow + ox0;
-                if len == LANES {
-                    // A copy of a known length, inlined (a call to memmove per group was a tenth of the time).
-                    let to: &mut [f32; LANES] =
-                        (&mut outs[at..at + LANES]).try_into().expect("LANES");
-                    *to = *a;
-                } else {
-                    outs[at..at + len].copy_from_slice(&a[..len]);
-                }
-            }
+            let mut lanes = [0f32; LANES];
+            m.store(&mut lanes);
+            put(&lanes, at, p.oh * p.ow, block, o_count, outs);
+            at += 1;
+        }
+    }
+}
+
+/// One block's convolution from `scratch` into the image's output planes.
+fn scatter(scratch: &[[f32; LANES]], block: usize, o_count: usize, outs: &mut [f32]) {
+    for (at, lanes) in scratch.iter().enumerate() {
+        put(lanes, at, scratch.len(), block, o_count, outs);
+    }
+}
+
+/// Position `at` of the planes (each `plane` long) of one block's channels.
+#[inline(always)]
+fn put(
+    lanes: &[f32; LANES],
+    at: usize,
+    plane: usize,
+    block: usize,
+    o_count: usize,
+    outs: &mut [f32],
+) {
+    let o0 = block * LANES;
+    for (b, &v) in lanes.iter().enumerate().take(o_count - o0) {
+        outs[(o0 + b) * plane + at] = v;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use super::{LANES, Prepared, Vector};
+    use std::arch::x86_64::*;
+
+    /// [`super::images`] with each vector in an AVX register.
+    #[target_feature(enable = "avx")]
+    pub(super) fn images(k: &Prepared<'_>, x: &[f32], out: &mut [f32]) {
+        super::images::<__m256>(k, x, out)
+    }
+
+    // SAFETY (every method): only `images` above uses this implementation, on a CPU with AVX.
+    impl Vector for __m256 {
+        #[inline(always)]
+        fn load(v: &[f32; LANES]) -> Self {
+            unsafe { _mm256_loadu_ps(v.as_ptr()) }
+        }
+        #[inline(always)]
+        fn splat(v: f32) -> Self {
+            unsafe { _mm256_set1_ps(v) }
+        }
+        #[inline(always)]
+        fn store(self, to: &mut [f32; LANES]) {
+            unsafe { _mm256_storeu_ps(to.as_mut_ptr(), self) }
+        }
+        #[inline(always)]
+        fn add(self, other: Self) -> Self {
+            unsafe { _mm256_add_ps(self, other) }
+        }
+        #[inline(always)]
+        fn mul(self, other: Self) -> Self {
+            unsafe { _mm256_mul_ps(self, other) }
+        }
+        #[inline(always)]
+        fn max(self, other: Self) -> Self {
+            // `maxps a, b` is `a > b ? a : b`.
+            unsafe { _mm256_max_ps(other, self) }
         }
     }
 }
@@ -351,7 +667,7 @@ impl TypedOp for DirectMaxPool {
 /// window's rows at each column (a loop over whole rows the compiler vectorises), then the largest of each
 /// window's columns in that, one column offset at a time.
 fn max_pool(g: &Geometry, x: &[f32], out: &mut [f32]) {
-    let (ph, pw) = g.padded(1);
+    let (ph, pw) = g.padded();
     let mut buffer = vec![0f32; ph * pw];
     let mut columns = vec![0f32; pw];
     let [sy, sx] = g.stride;
@@ -361,10 +677,10 @@ fn max_pool(g: &Geometry, x: &[f32], out: &mut [f32]) {
         .chunks_exact_mut(g.oh * g.ow)
         .zip(x.chunks_exact(g.h * g.w))
     {
-        let padded = if g.inside(1) {
+        let padded = if g.inside() {
             plane
         } else {
-            g.pad_plane(plane, f32::NEG_INFINITY, 1, &mut buffer);
+            g.pad_plane(plane, f32::NEG_INFINITY, &mut buffer);
             &buffer
         };
         let line = |oy: usize, i: usize| &padded[(oy * sy + i * dy) * pw..][..pw];
@@ -417,7 +733,11 @@ mod tests {
         let g = geometry(3, 3, 3, 1, 1);
         let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
         let mut out = vec![0.0; 9];
-        conv(&g, &x, &[1.0; 9], &[0.5], &mut out);
+        let none = Stages {
+            relu: false,
+            pool: None,
+        };
+        conv(&g, &x, &[1.0; 9], &[0.5], none, &mut out);
         let expected = [12.0, 21.0, 16.0, 27.0, 45.0, 33.0, 24.0, 39.0, 28.0].map(|v: f32| v + 0.5);
         assert_eq!(out, expected);
     }
@@ -467,17 +787,59 @@ mod tests {
         out
     }
 
+    /// The definition of max-pool, one output at a time with bounds tests: the window's first value inside
+    /// the input, then each later one that is `>` the largest so far.
+    fn reference_pool(g: &Geometry, x: &[f32]) -> Vec<f32> {
+        let mut out = vec![];
+        let inside = |o: usize, k: usize, axis: usize| {
+            let i = (o * g.stride[axis] + k * g.dilation[axis]).checked_sub(g.pad[axis])?;
+            (i < [g.h, g.w][axis]).then_some(i)
+        };
+        for plane in x.chunks_exact(g.h * g.w) {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let mut m: Option<f32> = None;
+                    for i in 0..g.kh {
+                        for j in 0..g.kw {
+                            if let (Some(y), Some(xx)) = (inside(oy, i, 0), inside(ox, j, 1)) {
+                                let v = plane[y * g.w + xx];
+                                m = Some(match m {
+                                    Some(m) if v > m => v,
+                                    Some(m) => m,
+                                    None => v,
+                                });
+                            }
+                        }
+                    }
+                    out.push(m.expect("a window inside the input"));
+                }
+            }
+        }
+        out
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|f| f.to_bits()).collect()
+    }
+
     #[test]
-    fn conv_gives_the_definitions_bits_for_any_stride_dilation_and_padding() {
-        // Three channels in, a block of BLOCK and two more out (two alone), 11 output columns (a partial group
-        // of LANES), values with many significant bits; on an AVX machine this also checks the AVX build.
+    fn conv_relu_and_pool_give_the_definitions_bits_for_any_geometry() {
+        // Three channels in; LANES and two more out (a full block and a partial one); 11 output columns (a
+        // group of COLUMNS and three alone); values with many significant bits, half negative. Every
+        // geometry runs on the portable vectors and, on a CPU with AVX, on AVX registers.
         let mut seed = 1u32;
         let mut next = move || {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
         };
+        let pools = [
+            None,
+            Some((2, 2, 1, 0)),
+            Some((3, 1, 1, 1)),
+            Some((2, 1, 2, 0)),
+        ];
         for (stride, dilation, pad) in [(1, 1, 1), (2, 1, 0), (1, 2, 2), (2, 2, 1)] {
-            let (n, c, h, w, k, o) = (2, 3, 9, 11, 3, BLOCK + 2);
+            let (n, c, h, w, k, o) = (2, 3, 9, 11, 3, LANES + 2);
             let out = |d: usize| (d + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
             let g = Geometry {
                 n,
@@ -495,15 +857,99 @@ mod tests {
             let x: Vec<f32> = (0..n * c * h * w).map(|_| next()).collect();
             let kernel: Vec<f32> = (0..o * c * k * k).map(|_| next()).collect();
             let bias: Vec<f32> = (0..o).map(|_| next()).collect();
-            let mut ours = vec![0.0; n * o * g.oh * g.ow];
-            conv(&g, &x, &kernel, &bias, &mut ours);
-            let expected = reference_conv(&g, &x, &kernel, &bias);
-            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            let convolved = reference_conv(&g, &x, &kernel, &bias);
+            for relu in [false, true] {
+                let rectified: Vec<f32> = convolved
+                    .iter()
+                    .map(|&v| if !relu || v > 0.0 { v } else { 0.0 })
+                    .collect();
+                for spec in pools {
+                    let p = spec.map(|(pk, ps, pd, pp)| {
+                        let out = |d: usize| (d + 2 * pp - pd * (pk - 1) - 1) / ps + 1;
+                        Geometry {
+                            n,
+                            c: o,
+                            h: g.oh,
+                            w: g.ow,
+                            oh: out(g.oh),
+                            ow: out(g.ow),
+                            kh: pk,
+                            kw: pk,
+                            stride: [ps; 2],
+                            dilation: [pd; 2],
+                            pad: [pp; 2],
+                        }
+                    });
+                    let expected = match &p {
+                        Some(p) => reference_pool(p, &rectified),
+                        None => rectified.clone(),
+                    };
+                    for isa in Isa::available() {
+                        let mut ours = vec![f32::NAN; expected.len()];
+                        let stages = Stages {
+                            relu,
+                            pool: p.as_ref(),
+                        };
+                        conv_using(isa, &g, &x, &kernel, &bias, stages, &mut ours);
+                        assert_eq!(
+                            bits(&ours),
+                            bits(&expected),
+                            "{isa:?}: stride {stride} dilation {dilation} pad {pad}, relu {relu}, pool {spec:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn max_pool_gives_the_definitions_bits() {
+        let mut seed = 7u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        for (k, s, pad) in [(2, 2, 0), (3, 1, 1), (3, 2, 1)] {
+            let mut g = geometry(7, 9, k, s, pad);
+            g.c = 3;
+            let x: Vec<f32> = (0..3 * 7 * 9).map(|_| next()).collect();
+            let mut ours = vec![0.0; 3 * g.oh * g.ow];
+            max_pool(&g, &x, &mut ours);
             assert_eq!(
                 bits(&ours),
-                bits(&expected),
-                "stride {stride} dilation {dilation} pad {pad}"
+                bits(&reference_pool(&g, &x)),
+                "k {k} s {s} pad {pad}"
             );
         }
+    }
+
+    #[test]
+    fn the_pytorch_cnn_runs_as_one_fused_convolution() {
+        // digits_cnn (crates/eval/fixtures/make_torch.py): Conv, Relu, MaxPool become one DirectConv.
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/digits_cnn.onnx");
+        let mut model = crate::ops::onnx()
+            .model_for_path(path)
+            .and_then(|m| m.with_input_fact(0, f32::fact([4, 64]).into()))
+            .and_then(|m| m.into_typed())
+            .and_then(|m| m.into_decluttered())
+            .expect("the fixture loads");
+        assert_eq!(swap_in(&mut model).expect("swapped"), 3);
+        let ops: Vec<String> = model
+            .nodes()
+            .iter()
+            .map(|n| n.op().name().to_string())
+            .collect();
+        let fused: Vec<&DirectConv> = model
+            .nodes()
+            .iter()
+            .filter_map(|n| n.op_as::<DirectConv>())
+            .collect();
+        assert_eq!(fused.len(), 1, "{ops:?}");
+        assert!(fused[0].relu && fused[0].pool.is_some(), "{ops:?}");
+        assert!(
+            !ops.iter().any(|o| o.contains("MaxPool") || o == "Max"),
+            "{ops:?}"
+        );
     }
 }
