@@ -6,7 +6,7 @@
 //! labels NPY); its rows are tiled to ROWS (default 100000) as bench/eval/run.sh does. With `tract`, the
 //! per-node figures are of tract's own kernels (without `scal3ml_eval::ops::cnn::swap_in` and `ops::rows::swap_in`).
 
-use scal3ml_eval::{Dataset, EvalConfig, Model, evaluate, ops};
+use scal3ml_eval::{Dataset, EvalConfig, Model, Values, evaluate, ops};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -30,9 +30,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Dataset::from_csv(Path::new(&args[2]), &args[3], None)?
     };
     let n = data.rows();
-    data.values = (0..rows).flat_map(|r| data.row(r % n).to_vec()).collect();
-    data.labels = (0..rows).map(|r| data.labels[r % n]).collect();
     let width = data.columns.len();
+    fn tile<T: Copy>(v: &[T], width: usize, n: usize, rows: usize) -> Vec<T> {
+        (0..rows)
+            .flat_map(|r| v[(r % n) * width..][..width].to_vec())
+            .collect()
+    }
+    data.values = match &data.values {
+        Values::F32(v) => Values::F32(tile(v, width, n, rows)),
+        Values::F64(v) => Values::F64(tile(v, width, n, rows)),
+    };
+    data.labels = (0..rows).map(|r| data.labels[r % n]).collect();
 
     let t = Instant::now();
     let mut model = ops::onnx().model_for_path(model_path)?;
@@ -92,7 +100,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let inputs: Vec<Tensor> = (0..batches)
         .map(|b| {
             let values: Vec<f32> = (b * batch..(b + 1) * batch)
-                .flat_map(|r| data.row(r.min(rows - 1)).iter().map(|&v| v as f32))
+                .flat_map(|r| {
+                    let r = r.min(rows - 1);
+                    let values = &data.values;
+                    (0..width).map(move |j| match values {
+                        Values::F32(v) => v[r * width + j],
+                        Values::F64(v) => v[r * width + j] as f32,
+                    })
+                })
                 .collect();
             Tensor::from_shape(&[batch, width], &values)
         })

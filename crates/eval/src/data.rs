@@ -21,7 +21,7 @@ pub struct Dataset {
     pub columns: Vec<String>,
     /// The feature values, row-major: row `r` is `values[r * columns.len()..][..columns.len()]` (the layout
     /// a model's `[N, F]` input takes, so a batch is one contiguous conversion).
-    pub values: Vec<f64>,
+    pub values: Values,
     /// The label of each row.
     pub labels: Vec<f64>,
 }
@@ -30,12 +30,6 @@ impl Dataset {
     /// The number of rows.
     pub fn rows(&self) -> usize {
         self.labels.len()
-    }
-
-    /// Row `r`'s feature values, in [`Dataset::columns`] order.
-    pub fn row(&self, r: usize) -> &[f64] {
-        let w = self.columns.len();
-        &self.values[r * w..(r + 1) * w]
     }
 
     /// Loads a CSV with a header row. `label` names the label column; `features`, when given, names the
@@ -109,7 +103,7 @@ impl Dataset {
             labels_digest: None,
             label: label.to_string(),
             columns: feature_at.iter().map(|&i| header[i].clone()).collect(),
-            values,
+            values: Values::narrowest(values),
             labels,
         })
     }
@@ -148,9 +142,43 @@ impl Dataset {
             labels_digest: Some(FileDigest::of(labels, &y_bytes)),
             label: "labels".into(),
             columns,
-            values: x.values,
+            values: Values::narrowest(x.values),
             labels: y.values,
         })
+    }
+}
+
+/// A dataset's feature values: `f32` when every one of them is exactly an `f32` (a float32 NPY, integer or
+/// pixel data), which halves the memory and the bytes each batch reads, else `f64`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Every value is exactly an `f32`.
+    F32(Vec<f32>),
+    /// Some value is not.
+    F64(Vec<f64>),
+}
+
+impl Values {
+    /// `values` as `f32` if that loses nothing.
+    pub fn narrowest(values: Vec<f64>) -> Values {
+        if values.iter().all(|&v| v as f32 as f64 == v) {
+            Values::F32(values.into_iter().map(|v| v as f32).collect())
+        } else {
+            Values::F64(values)
+        }
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        match self {
+            Values::F32(v) => v.len(),
+            Values::F64(v) => v.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -1,6 +1,6 @@
 //! Running a model over a dataset in fixed batches, and turning its outputs into a [`Report`].
 
-use crate::data::Dataset;
+use crate::data::{Dataset, Values};
 use crate::error::{EvalError, EvalResult};
 use crate::metrics;
 use crate::model::{DEFAULT_MAX_MODEL_BYTES, Model};
@@ -270,8 +270,7 @@ fn are_probabilities(p: &[f32], k: usize) -> bool {
 }
 
 /// Fills `buffer` (`[batch, cols.len()]` row-major) with rows `start..end` of the dataset's columns `cols`,
-/// then the rows after `end - start` with copies of the last one. When `cols` are all the dataset's columns in
-/// order (an `[N, F]` input), the rows are one contiguous conversion the compiler vectorises.
+/// then the rows after `end - start` with copies of the last one.
 fn fill<T: Copy>(
     buffer: &mut [T],
     data: &Dataset,
@@ -280,24 +279,42 @@ fn fill<T: Copy>(
     end: usize,
     convert: impl Fn(f64) -> T,
 ) {
+    let width = data.columns.len();
+    match &data.values {
+        Values::F32(v) => fill_from(buffer, v, width, cols, start, end, |x| convert(x as f64)),
+        Values::F64(v) => fill_from(buffer, v, width, cols, start, end, convert),
+    }
+    let (w, n) = (cols.len(), end - start);
+    for r in n..buffer.len() / w.max(1) {
+        buffer.copy_within((n - 1) * w..n * w, r * w);
+    }
+}
+
+/// [`fill`]'s rows from `values` (`width` columns). When `cols` are all the columns in order (an `[N, F]`
+/// input), the rows are one contiguous conversion the compiler vectorises.
+fn fill_from<S: Copy, T>(
+    buffer: &mut [T],
+    values: &[S],
+    width: usize,
+    cols: &[usize],
+    start: usize,
+    end: usize,
+    convert: impl Fn(S) -> T,
+) {
     let w = cols.len();
     let n = end - start;
-    let all = w == data.columns.len() && cols.iter().enumerate().all(|(j, &c)| j == c);
+    let all = w == width && cols.iter().enumerate().all(|(j, &c)| j == c);
     if all {
-        let from = &data.values[start * w..end * w];
-        for (to, &x) in buffer[..n * w].iter_mut().zip(from) {
+        for (to, &x) in buffer[..n * w].iter_mut().zip(&values[start * w..end * w]) {
             *to = convert(x);
         }
     } else {
         for (r, to) in buffer[..n * w].chunks_exact_mut(w.max(1)).enumerate() {
-            let row = data.row(start + r);
+            let row = &values[(start + r) * width..][..width];
             for (to, &c) in to.iter_mut().zip(cols) {
                 *to = convert(row[c]);
             }
         }
-    }
-    for r in n..buffer.len() / w.max(1) {
-        buffer.copy_within((n - 1) * w..n * w, r * w);
     }
 }
 
@@ -387,7 +404,7 @@ fn is_integer(dt: DatumType) -> bool {
 }
 
 fn concat_f32(parts: &[Tensor]) -> TractResult<(Vec<f32>, Vec<usize>)> {
-    let mut values = vec![];
+    let mut values = Vec::with_capacity(parts.iter().map(Tensor::len).sum());
     let mut shape = parts
         .first()
         .map(|t| t.shape().to_vec())
@@ -403,7 +420,7 @@ fn concat_f32(parts: &[Tensor]) -> TractResult<(Vec<f32>, Vec<usize>)> {
 }
 
 fn concat_i64(parts: &[Tensor]) -> TractResult<Vec<i64>> {
-    let mut values = vec![];
+    let mut values = Vec::with_capacity(parts.iter().map(Tensor::len).sum());
     for t in parts {
         let t = t.cast_to::<i64>()?;
         values.extend_from_slice(t.try_as_plain_ram()?.as_slice::<i64>()?);

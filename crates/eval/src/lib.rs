@@ -27,7 +27,7 @@ pub mod npy;
 pub mod ops;
 mod report;
 
-pub use data::Dataset;
+pub use data::{Dataset, Values};
 pub use error::{EvalError, EvalResult};
 pub use evaluate::{EvalConfig, Evaluation, Predictions, evaluate};
 pub use metrics::{classification as classification_metrics, regression as regression_metrics};

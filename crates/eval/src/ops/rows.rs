@@ -168,13 +168,24 @@ pub(crate) struct RowArgMax {
 
 /// The index of the maximum of `row` by tract's rule (see the module documentation).
 pub(crate) fn argmax(row: &[f32], take_last: bool) -> usize {
-    let mut best = (0, f32::MIN);
-    for (j, &v) in row.iter().enumerate() {
-        if v > best.1 || (take_last && v == best.1) {
-            best = (j, v);
-        }
+    if take_last {
+        argmax_by::<true>(row)
+    } else {
+        argmax_by::<false>(row)
     }
-    best.0
+}
+
+/// [`argmax`] as selects rather than branches (the branches mispredicted on every row).
+#[inline(always)]
+fn argmax_by<const LAST: bool>(row: &[f32]) -> usize {
+    let (mut best, mut top) = (0, f32::MIN);
+    for (j, &v) in row.iter().enumerate() {
+        // `>=` is `> || ==` (both false for NaN).
+        let better = if LAST { v >= top } else { v > top };
+        best = if better { j } else { best };
+        top = if better { v } else { top };
+    }
+    best
 }
 
 impl Op for RowArgMax {
@@ -196,13 +207,13 @@ impl EvalOp for RowArgMax {
         let mut out_shape: TVec<usize> = shape.into();
         *out_shape.last_mut().unwrap() = 1;
         let x = input.try_as_plain_ram()?.as_slice::<f32>()?;
-        let labels: Vec<i64> = x
-            .chunks_exact(len)
-            .map(|row| argmax(row, self.take_last) as i64)
-            .collect();
-        Ok(tvec!(
-            Tensor::from_shape(&out_shape, &labels)?.into_tvalue()
-        ))
+        let mut out = Tensor::zero::<i64>(&out_shape)?;
+        let mut plain = out.try_as_plain_ram_mut()?;
+        let labels = plain.as_slice_mut::<i64>()?;
+        for (label, row) in labels.iter_mut().zip(x.chunks_exact(len)) {
+            *label = argmax(row, self.take_last) as i64;
+        }
+        Ok(tvec!(out.into_tvalue()))
     }
 }
 
