@@ -4,7 +4,7 @@
 //!
 //! `eval_phases MODEL DATA LABEL [ROWS] [BATCH] [tract]`: DATA is a CSV (LABEL a column) or an NPY (LABEL the
 //! labels NPY); its rows are tiled to ROWS (default 100000) as bench/eval/run.sh does. With `tract`, the
-//! per-node figures are of tract's own kernels (without `scal3ml_eval::ops::cnn::swap_in` and `ops::rows::swap_in`).
+//! per-node figures are of tract's own kernels (without `scal3ml_eval::ops::swap_in_decluttered` and `ops::swap_in_optimized`).
 
 use scal3ml_eval::{Dataset, EvalConfig, Model, Values, evaluate, ops};
 use std::collections::BTreeMap;
@@ -59,8 +59,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut decluttered = decluttered;
     if args.get(6).map(String::as_str) != Some("tract") {
         println!(
-            "swapped {} nodes for ops::cnn",
-            ops::cnn::swap_in(&mut decluttered)?
+            "swapped {} nodes for ops::cnn and ops::matmul",
+            ops::swap_in_decluttered(&mut decluttered)?
         );
     }
     let t = Instant::now();
@@ -69,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.get(6).map(String::as_str) != Some("tract") {
         println!(
             "swapped {} nodes for ops::rows",
-            ops::rows::swap_in(&mut optimized)?
+            ops::swap_in_optimized(&mut optimized)?
         );
     }
     let t = Instant::now();

@@ -199,17 +199,17 @@ impl Model {
             let fact = InferenceFact::dt_shape(dt, tvec![batch.to_dim(), w.to_dim()]);
             model.set_input_fact(i, fact).map_err(&fail)?;
         }
-        // Typed and decluttered for this one shape; then a small image's Conv and MaxPool swapped for our
-        // direct loops (ops::cnn), optimised (tract picks its matrix kernels for the shape), and tract's softmax
-        // and argmax on short rows swapped for our row loops (ops::rows): each of those was most of a small
-        // network's time in tract.
+        // Typed and decluttered for this one shape; then a small image's Conv, Relu and MaxPool and the dense
+        // matrix products swapped for our loops (ops::cnn, ops::matmul: faster on these shapes, and the same
+        // bits on every machine), optimised, and tract's softmax and argmax on short rows swapped for our row
+        // loops (ops::rows): each of those was most of a small network's time in tract.
         let plan = model
             .into_typed()
             .and_then(|m| m.into_decluttered())
             .and_then(|mut m| {
-                ops::cnn::swap_in(&mut m)?;
+                ops::swap_in_decluttered(&mut m)?;
                 let mut m = m.into_optimized()?;
-                ops::rows::swap_in(&mut m)?;
+                ops::swap_in_optimized(&mut m)?;
                 m.into_runnable()
             })
             .map_err(|e| {

@@ -11,25 +11,23 @@
 //!
 //! The convolution keeps [`LANES`] output channels in one vector, so a window's values are broadcast from
 //! the image and the weights are one vector per tap: any stride, dilation and padding is the same loop, and
-//! pooling is a `max` of whole vectors. On a CPU with AVX a vector is one register ([`avx`]); elsewhere it is
-//! an array.
+//! pooling is a `max` of whole vectors. On a CPU with AVX and FMA a vector is one register ([`avx`]); elsewhere
+//! it is an array.
 //!
 //! All are plain loops in a fixed order, so they give the same bits on any IEEE-754 machine, for any batch
 //! size, with or without AVX:
 //!
-//! - convolution: each output is `bias[o]`, then `+ w * x` for each input channel, kernel row and kernel column
-//!   in that order (a separate multiply and add: no FMA), padding read as zero.
+//! - convolution: each output starts at `bias[o]`, then `acc = fma(w, x, acc)` (IEEE-754's fused multiply-add,
+//!   one rounding) for each input channel, kernel row and kernel column in that order, padding read as zero.
 //! - Relu: `x` if `x > 0`, else `+0` (so a NaN becomes 0, as tract's `max(x, 0)` gives).
 //! - max-pool: the largest value of the window by `>` in row-major order, padding excluded, as ONNX defines it.
 
 use tract_onnx::tract_hir::internal::*;
-use tract_onnx::tract_hir::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_hir::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PoolSpec};
-use tract_onnx::tract_hir::tract_core::ops::math::Max;
 use tract_onnx::tract_hir::tract_core::ops::nn::DataFormat;
 
-/// Output channels in one vector (an AVX register of `f32`).
-const LANES: usize = 8;
+use super::fuse::{is_relu, only_successor, replace_chain};
+use super::simd::{Isa, LANES, Vector};
 
 /// Output columns computed side by side (independent sums the CPU overlaps).
 const COLUMNS: usize = 8;
@@ -65,7 +63,7 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
                 pool: None,
             };
             let mut last = id;
-            if let Some(relu) = only_successor(model, last).filter(|&s| is_relu(model, s)) {
+            if let Some(relu) = only_successor(model, last).filter(|&s| is_relu(model, s, last)) {
                 op.relu = true;
                 last = relu;
             }
@@ -78,11 +76,8 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
                 last = s;
             }
             swapped += 1 + op.relu as usize + op.pool.is_some() as usize;
-            let mut patch = TypedModelPatch::default();
-            let taps = patch.taps(model, &node.inputs)?;
-            let out = patch.wire_node(&node.name, op, &taps)?;
-            patch.shunt_outside(model, OutletId::new(last, 0), out[0])?;
-            patch.apply(model)?;
+            let inputs = node.inputs.clone();
+            replace_chain(model, id, last, op, &inputs)?;
         } else if let Some(p) = node.op_as::<MaxPool>()
             && p.with_index_outputs.is_none()
             && plain(&p.pool_spec)
@@ -94,31 +89,6 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
     // The fused nodes are left without successors; drop them.
     model.compact()?;
     Ok(swapped)
-}
-
-/// The node reading `id`'s only output, if it is the only one.
-fn only_successor(model: &TypedModel, id: usize) -> Option<usize> {
-    let node = model.node(id);
-    match (node.outputs.len(), &node.outputs[0].successors[..]) {
-        (1, [succ]) if !model.outputs.contains(&OutletId::new(id, 0)) => Some(succ.node),
-        _ => None,
-    }
-}
-
-/// ONNX's `Relu` as tract declutters it: `max(x, 0)` with the zeros a constant of no larger shape.
-fn is_relu(model: &TypedModel, id: usize) -> bool {
-    let node = model.node(id);
-    let is_max = node
-        .op_as::<TypedBinOp>()
-        .is_some_and(|op| op.0.is::<Max>() && op.1.is_none());
-    let zeros = node.inputs.get(1).and_then(|i| {
-        let fact = model.outlet_fact(*i).ok()?;
-        let konst = fact.konst.as_ref()?;
-        let values = konst.try_as_plain_ram().ok()?;
-        let values = values.as_slice::<f32>().ok()?;
-        Some(values.iter().all(|&v| v == 0.0) && konst.len() == 1)
-    });
-    is_max && node.inputs.len() == 2 && zeros == Some(true)
 }
 
 /// NCHW with two spatial axes.
@@ -302,38 +272,6 @@ fn conv(
     conv_using(Isa::detect(), g, x, kernel, bias, stages, out)
 }
 
-/// The vector instructions [`conv`] runs on.
-#[derive(Clone, Copy, Debug)]
-enum Isa {
-    /// Arrays, whatever the compiler makes of them.
-    Portable,
-    /// AVX registers ([`avx`]).
-    #[cfg(target_arch = "x86_64")]
-    Avx,
-}
-
-impl Isa {
-    /// The best this CPU has.
-    fn detect() -> Isa {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx") {
-            return Isa::Avx;
-        }
-        Isa::Portable
-    }
-
-    /// Every kind this CPU can run, for tests.
-    #[cfg(test)]
-    fn available() -> Vec<Isa> {
-        let mut all = vec![Isa::Portable];
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx") {
-            all.push(Isa::Avx);
-        }
-        all
-    }
-}
-
 /// [`conv`] on the vectors of `isa`, which the CPU must have.
 fn conv_using(
     isa: Isa,
@@ -364,13 +302,14 @@ fn conv_using(
         biases: &biases,
         o_count,
         stages,
+        windows: stages.pool.map(windows).unwrap_or_default(),
     };
     match isa {
         Isa::Portable => images::<[f32; LANES]>(&k, x, out),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx => {
-            assert!(std::arch::is_x86_feature_detected!("avx"), "AVX needed");
-            // SAFETY: the CPU has AVX (just checked).
+        Isa::AvxFma => {
+            assert!(Isa::has_avx_fma(), "AVX and FMA needed");
+            // SAFETY: the CPU has AVX and FMA (just checked).
             unsafe { avx::images(&k, x, out) }
         }
     }
@@ -385,50 +324,8 @@ struct Prepared<'a> {
     biases: &'a [[f32; LANES]],
     o_count: usize,
     stages: Stages<'a>,
-}
-
-/// [`LANES`] `f32` values operated on together: an array, or an AVX register ([`avx`]).
-trait Vector: Copy {
-    fn load(v: &[f32; LANES]) -> Self;
-    fn splat(v: f32) -> Self;
-    fn store(self, to: &mut [f32; LANES]);
-    fn add(self, other: Self) -> Self;
-    fn mul(self, other: Self) -> Self;
-    /// Lane by lane, `other` if `other > self`, else `self`.
-    fn max(self, other: Self) -> Self;
-}
-
-impl Vector for [f32; LANES] {
-    #[inline(always)]
-    fn load(v: &[f32; LANES]) -> Self {
-        *v
-    }
-    #[inline(always)]
-    fn splat(v: f32) -> Self {
-        [v; LANES]
-    }
-    #[inline(always)]
-    fn store(self, to: &mut [f32; LANES]) {
-        *to = self;
-    }
-    #[inline(always)]
-    fn add(self, other: Self) -> Self {
-        std::array::from_fn(|l| self[l] + other[l])
-    }
-    #[inline(always)]
-    fn mul(self, other: Self) -> Self {
-        std::array::from_fn(|l| self[l] * other[l])
-    }
-    #[inline(always)]
-    fn max(self, other: Self) -> Self {
-        std::array::from_fn(|l| {
-            if other[l] > self[l] {
-                other[l]
-            } else {
-                self[l]
-            }
-        })
-    }
+    /// The max-pool's [`windows`], if it has one.
+    windows: Vec<Vec<usize>>,
 }
 
 /// Every image of the batch `x` into `out`.
@@ -457,7 +354,7 @@ fn images<V: Vector>(k: &Prepared<'_>, x: &[f32], out: &mut [f32]) {
         for block in 0..k.biases.len() {
             convolve::<V>(k, image, block, &mut scratch);
             match k.stages.pool {
-                Some(p) => pool::<V>(p, &scratch, block, k.o_count, outs),
+                Some(_) => pool::<V>(&k.windows, &scratch, block, k.o_count, outs),
                 None => scatter(&scratch, block, k.o_count, outs),
             }
         }
@@ -513,7 +410,7 @@ fn columns<V: Vector, const P: usize>(
             for j in 0..g.kw {
                 let w = V::load(&weights[tap]);
                 for (p, a) in acc.iter_mut().enumerate() {
-                    *a = a.add(V::splat(line[(ox0 + p) * sx + j * dx]).mul(w));
+                    *a = a.mul_add(V::splat(line[(ox0 + p) * sx + j * dx]), w);
                 }
                 tap += 1;
             }
@@ -529,37 +426,42 @@ fn columns<V: Vector, const P: usize>(
 /// One block's max-pool (geometry `p`) of `scratch` (`[oh * ow]` vectors) into the image's output planes.
 #[inline(always)]
 fn pool<V: Vector>(
-    p: &Geometry,
+    windows: &[Vec<usize>],
     scratch: &[[f32; LANES]],
     block: usize,
     o_count: usize,
     outs: &mut [f32],
 ) {
+    for (at, window) in windows.iter().enumerate() {
+        let mut m = V::load(&scratch[window[0]]);
+        for &i in &window[1..] {
+            m = m.max(V::load(&scratch[i]));
+        }
+        let mut lanes = [0f32; LANES];
+        m.store(&mut lanes);
+        put(&lanes, at, windows.len(), block, o_count, outs);
+    }
+}
+
+/// For each output of the max-pool `p`, the positions of its window inside the input plane, in row-major
+/// order (padding excluded).
+fn windows(p: &Geometry) -> Vec<Vec<usize>> {
     let [sy, sx] = p.stride;
     let [dy, dx] = p.dilation;
     let [py, px] = p.pad;
-    let mut at = 0;
+    let mut all = Vec::with_capacity(p.oh * p.ow);
     for oy in 0..p.oh {
-        let rows = p.window(0, oy);
         for ox in 0..p.ow {
-            let cols = p.window(1, ox);
-            let value = |i: usize, j: usize| {
-                V::load(&scratch[(oy * sy + i * dy - py) * p.w + ox * sx + j * dx - px])
-            };
-            let mut m = value(rows.start, cols.start);
-            for i in rows.clone() {
-                for j in cols.clone() {
-                    if (i, j) != (rows.start, cols.start) {
-                        m = m.max(value(i, j));
-                    }
+            let mut window = vec![];
+            for i in p.window(0, oy) {
+                for j in p.window(1, ox) {
+                    window.push((oy * sy + i * dy - py) * p.w + ox * sx + j * dx - px);
                 }
             }
-            let mut lanes = [0f32; LANES];
-            m.store(&mut lanes);
-            put(&lanes, at, p.oh * p.ow, block, o_count, outs);
-            at += 1;
+            all.push(window);
         }
     }
+    all
 }
 
 /// One block's convolution from `scratch` into the image's output planes.
@@ -587,42 +489,13 @@ fn put(
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
-    use super::{LANES, Prepared, Vector};
-    use std::arch::x86_64::*;
+    use super::Prepared;
+    use std::arch::x86_64::__m256;
 
     /// [`super::images`] with each vector in an AVX register.
-    #[target_feature(enable = "avx")]
+    #[target_feature(enable = "avx,fma")]
     pub(super) fn images(k: &Prepared<'_>, x: &[f32], out: &mut [f32]) {
         super::images::<__m256>(k, x, out)
-    }
-
-    // SAFETY (every method): only `images` above uses this implementation, on a CPU with AVX.
-    impl Vector for __m256 {
-        #[inline(always)]
-        fn load(v: &[f32; LANES]) -> Self {
-            unsafe { _mm256_loadu_ps(v.as_ptr()) }
-        }
-        #[inline(always)]
-        fn splat(v: f32) -> Self {
-            unsafe { _mm256_set1_ps(v) }
-        }
-        #[inline(always)]
-        fn store(self, to: &mut [f32; LANES]) {
-            unsafe { _mm256_storeu_ps(to.as_mut_ptr(), self) }
-        }
-        #[inline(always)]
-        fn add(self, other: Self) -> Self {
-            unsafe { _mm256_add_ps(self, other) }
-        }
-        #[inline(always)]
-        fn mul(self, other: Self) -> Self {
-            unsafe { _mm256_mul_ps(self, other) }
-        }
-        #[inline(always)]
-        fn max(self, other: Self) -> Self {
-            // `maxps a, b` is `a > b ? a : b`.
-            unsafe { _mm256_max_ps(other, self) }
-        }
     }
 }
 
@@ -753,7 +626,7 @@ mod tests {
         assert_eq!(out, [5.0, 8.0, -1.0, 7.0]);
     }
 
-    /// The definition, one output at a time with bounds tests: bias, then `+ w * x` over (c, i, j).
+    /// The definition, one output at a time with bounds tests: bias, then `fma(w, x, acc)` over (c, i, j).
     fn reference_conv(g: &Geometry, x: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
         let mut out = vec![];
         let inside = |o: usize, k: usize, axis: usize| {
@@ -775,7 +648,7 @@ mod tests {
                                         }
                                         _ => 0.0,
                                     };
-                                    acc += w * v;
+                                    acc = w.mul_add(v, acc);
                                 }
                             }
                         }
@@ -826,7 +699,7 @@ mod tests {
     fn conv_relu_and_pool_give_the_definitions_bits_for_any_geometry() {
         // Three channels in; LANES and two more out (a full block and a partial one); 11 output columns (a
         // group of COLUMNS and three alone); values with many significant bits, half negative. Every
-        // geometry runs on the portable vectors and, on a CPU with AVX, on AVX registers.
+        // geometry runs on the portable vectors and, on a CPU with AVX and FMA, on AVX registers.
         let mut seed = 1u32;
         let mut next = move || {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);

@@ -7,14 +7,18 @@
 //! threads or SIMD, so each gives the same bits on any IEEE-754 machine with the same `exp`/`tanh`/`powf`.
 
 pub mod cnn;
+mod fuse;
+pub mod matmul;
 mod row_op;
 pub mod rows;
 mod scaler;
+mod simd;
 mod svm;
 mod tree;
 mod zipmap;
 
 use tract_onnx::model::OnnxOpRegister;
+use tract_onnx::prelude::{TractResult, TypedModel};
 
 /// The operators this crate adds, by ONNX `op_type`.
 pub const EXTENSIONS: &[&str] = &[
@@ -25,6 +29,18 @@ pub const EXTENSIONS: &[&str] = &[
     "TreeEnsembleRegressor",
     "ZipMap",
 ];
+
+/// Swaps our loops for tract's in a decluttered model, before tract optimises it: a small image's `Conv`, `Relu`
+/// and `MaxPool` ([`cnn`]) and dense matrix products ([`matmul`]). Returns how many nodes it replaced.
+pub fn swap_in_decluttered(model: &mut TypedModel) -> TractResult<usize> {
+    Ok(cnn::swap_in(model)? + matmul::swap_in(model)?)
+}
+
+/// Swaps our loops for tract's in an optimised model: `Softmax` and `ArgMax` on short rows ([`rows`]). Returns
+/// how many nodes it replaced.
+pub fn swap_in_optimized(model: &mut TypedModel) -> TractResult<usize> {
+    rows::swap_in(model)
+}
 
 /// tract's ONNX front end with our ONNX-ML operators registered.
 pub fn onnx() -> tract_onnx::Onnx {
