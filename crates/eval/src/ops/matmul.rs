@@ -91,14 +91,15 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
 /// Where the second input keeps the axes of a dense layer's product.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Layout {
-    /// The second input's axis of the output's columns.
-    n: usize,
+    /// The second input's axis of the output's columns (none when it has none: one column, ONNX-ML's
+    /// `LinearRegressor` is `mk,k->mn`).
+    n: Option<usize>,
     /// The second input's axis of each of the first input's summed axes, in the first input's order.
     summed: Vec<usize>,
 }
 
 impl Layout {
-    /// The layout if `axes` is `m<summed>,<n and the same summed, any order>->mn`, else `None`.
+    /// The layout if `axes` is `m<summed>,<n (or not) and the same summed, any order>->mn`, else `None`.
     fn of(axes: &AxesMapping) -> Option<Layout> {
         let (inputs, outputs) = axes.to_strs();
         let [a, b] = inputs.as_slice() else {
@@ -121,11 +122,10 @@ impl Layout {
             && !summed.is_empty()
             && a.iter().all(|&c| once(&a, c))
             && summed.iter().all(|&c| c != n && once(&b, c))
-            && once(&b, n)
             && !b.contains(&m)
-            && b.len() == summed.len() + 1;
+            && b.len() == summed.len() + b.contains(&n) as usize;
         plain.then(|| Layout {
-            n: b.iter().position(|&c| c == n).expect("n is in b"),
+            n: b.iter().position(|&c| c == n),
             summed: summed
                 .iter()
                 .map(|c| b.iter().position(|x| x == c).expect("summed axes are in b"))
@@ -172,7 +172,7 @@ impl EvalOp for DirectMatMul {
         let (a_shape, b_shape) = (a.shape(), b.shape());
         let m = a_shape[0];
         let k: usize = a_shape[1..].iter().product();
-        let n = b_shape[self.layout.n];
+        let n = self.layout.n.map_or(1, |axis| b_shape[axis]);
         ensure!(
             self.layout
                 .summed
@@ -240,7 +240,9 @@ impl Weights {
         let strides: Vec<usize> = (0..b_shape.len())
             .map(|i| b_shape[i + 1..].iter().product())
             .collect();
-        let n = b_shape[layout.n];
+        let (n, column) = layout
+            .n
+            .map_or((1, 0), |axis| (b_shape[axis], strides[axis]));
         let blocks = n.div_ceil(LANES);
         let summed = &a_shape[1..];
         let k: usize = summed.iter().product();
@@ -253,7 +255,7 @@ impl Weights {
                 .map(|(&i, &axis)| i * strides[axis])
                 .sum();
             for col in 0..n {
-                vectors[kk * blocks + col / LANES][col % LANES] = b[at + col * strides[layout.n]];
+                vectors[kk * blocks + col / LANES][col % LANES] = b[at + col * column];
             }
             // The next index of the summed axes, last axis fastest.
             for (i, &d) in index.iter_mut().zip(summed).rev() {
@@ -376,22 +378,29 @@ mod tests {
         assert_eq!(
             layout("mk,kn->mn"),
             Some(Layout {
-                n: 1,
+                n: Some(1),
                 summed: vec![0]
             })
         );
         assert_eq!(
             layout("mk,nk->mn"),
             Some(Layout {
-                n: 0,
+                n: Some(0),
                 summed: vec![1]
             })
         );
         assert_eq!(
             layout("mbak,nbak->mn"),
             Some(Layout {
-                n: 0,
+                n: Some(0),
                 summed: vec![1, 2, 3]
+            })
+        );
+        assert_eq!(
+            layout("mk,k->mn"),
+            Some(Layout {
+                n: None,
+                summed: vec![0]
             })
         );
         for other in [
@@ -452,7 +461,7 @@ mod tests {
                             &[k, n],
                             &[m, k],
                             &Layout {
-                                n: 1,
+                                n: Some(1),
                                 summed: vec![0],
                             },
                         ),
@@ -464,7 +473,7 @@ mod tests {
                             &[n, k],
                             &[m, k],
                             &Layout {
-                                n: 0,
+                                n: Some(0),
                                 summed: vec![1],
                             },
                         ),
