@@ -17,8 +17,8 @@
 //! The bias `Add` and the `Relu` that usually follow come in too: `acc + bias[n]`, then `x` if `x > 0` else
 //! `+0`, the same operations (and bits) as the separate nodes.
 //!
-//! Measured on digits_mlp (64 -> 32 -> 10, batches of 256): faster than tract's kernels on this size too, as
-//! it needs no packing of the activations per batch (bench/RESULTS.md, `## Eval`).
+//! Measured on digits_mlp (64 -> 32 -> 10, batches of 256): as fast as tract's AVX-512 kernels on this size,
+//! as it needs no packing of the activations per batch (bench/RESULTS.md, `## Eval`).
 
 use super::fuse::{bias_of, is_relu, only_successor, replace_chain};
 use super::simd::{Isa, LANES, Vector};

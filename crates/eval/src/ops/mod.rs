@@ -1,10 +1,16 @@
-//! ONNX-ML operators that scikit-learn pipelines exported by skl2onnx use and tract 0.23 does not run:
-//! `Scaler`, `SVMClassifier`, `SVMRegressor`, `TreeEnsembleRegressor` and `ZipMap`, registered beside tract's own,
-//! and `TreeEnsembleClassifier`, which replaces tract's (whose binary labels are wrong, see `tree`).
+//! Our operators for tract: the ONNX-ML ones scikit-learn pipelines need, and fixed-order loops swapped in for
+//! tract's kernels where those were slow or CPU-dependent.
 //!
-//! Each is a plain row-by-row loop on `f32` (with the `f64` sums onnxruntime uses where it uses them), in the
-//! order onnxruntime's CPU kernels compute, so our outputs match onnxruntime's to float rounding; none uses
-//! threads or SIMD, so each gives the same bits on any IEEE-754 machine with the same `exp`/`tanh`/`powf`.
+//! ONNX-ML operators that skl2onnx emits and tract 0.23 does not run: `Scaler`, `SVMClassifier`, `SVMRegressor`,
+//! `TreeEnsembleRegressor` and `ZipMap`, registered beside tract's own, and `TreeEnsembleClassifier`, which
+//! replaces tract's (whose binary labels are wrong, see `tree`). Each is a plain row-by-row loop on `f32` (with
+//! the `f64` sums onnxruntime uses where it uses them), in the order onnxruntime's CPU kernels compute, so our
+//! outputs match onnxruntime's to float rounding; none uses threads or SIMD, so each gives the same bits on any
+//! IEEE-754 machine with the same `exp`/`tanh`/`powf`.
+//!
+//! Swapped in after tract has typed the model ([`swap_in_decluttered`], [`swap_in_optimized`]): `cnn` (Conv,
+//! Relu, MaxPool), `matmul` (dense products with their bias and Relu) and `rows` (Softmax, ArgMax), over the
+//! vectors of `simd`; each gives the same bits on any IEEE-754 machine and batch size.
 
 pub mod cnn;
 mod fuse;
