@@ -9,9 +9,9 @@
 //! time. Fused, one image's convolution stays in a scratch buffer in L1 while it is pooled, instead of a
 //! batch-sized tensor written, rectified and read back.
 //!
-//! The convolution keeps [`LANES`] output channels in one vector, so a window's values are broadcast from
+//! The convolution keeps `LANES` output channels in one vector, so a window's values are broadcast from
 //! the image and the weights are one vector per tap: any stride, dilation and padding is the same loop, and
-//! pooling is a `max` of whole vectors. On a CPU with AVX and FMA a vector is one register ([`avx`]); elsewhere
+//! pooling is a `max` of whole vectors. On a CPU with AVX and FMA a vector is one register (`avx`); elsewhere
 //! it is an array.
 //!
 //! All are plain loops in a fixed order, so they give the same bits on any IEEE-754 machine, for any batch
@@ -33,8 +33,8 @@ use super::simd::{Isa, LANES, Vector};
 const COLUMNS: usize = 8;
 
 /// Replaces, in a decluttered model, each plain `f32` 2-D `Conv` (NCHW, OIHW kernel, one group, not quantised)
-/// whose shapes are concrete by a [`DirectConv`], taking in the `Relu` and then the `MaxPool` that follow it
-/// when it is their only input, and each other 2-D `MaxPool` without index output by a [`DirectMaxPool`].
+/// whose shapes are concrete by a `DirectConv`, taking in the `Relu` and then the `MaxPool` that follow it
+/// when it is their only input, and each other 2-D `MaxPool` without index output by a `DirectMaxPool`.
 /// Returns how many operators it replaced.
 pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
     let mut swapped = 0;

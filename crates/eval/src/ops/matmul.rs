@@ -11,7 +11,7 @@
 //!
 //! with `k` running over the summed axes in the first input's row-major order, and `fma` IEEE-754's fused
 //! multiply-add (one rounding). That is defined to the bit, so the product gives the same bits on any machine,
-//! for any batch size: with AVX2 and FMA ([`avx`]), eight columns per instruction; elsewhere `f32::mul_add`
+//! for any batch size: with AVX2 and FMA (`avx`), eight columns per instruction; elsewhere `f32::mul_add`
 //! per lane (the CPU's FMA instruction, or libm's correctly rounded `fmaf`).
 //!
 //! The bias `Add` and the `Relu` that usually follow come in too: `acc + bias[n]`, then `x` if `x > 0` else
@@ -32,7 +32,7 @@ const ROWS: usize = 6;
 
 /// Replaces, in a decluttered model, each `f32` [`EinSum`] of two inputs with concrete shapes that is a dense
 /// layer's product (see the module documentation), with the bias `Add` and then the `Relu` that follow it
-/// when it is their only input, by a [`DirectMatMul`]. Returns how many nodes it replaced.
+/// when it is their only input, by a `DirectMatMul`. Returns how many nodes it replaced.
 pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
     let mut swapped = 0;
     for id in 0..model.nodes().len() {

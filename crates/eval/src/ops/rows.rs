@@ -10,7 +10,7 @@
 //!
 //! - softmax of a row `x`: `m = max x`; `e_j = exp(x_j - m)` in `f32`; `s = sum_j e_j` in `f32`, in column order;
 //!   `y_j = e_j * (1 / s)`. This is onnxruntime's CPU order (MLAS: exp of `x - max`, sum, multiply by the
-//!   reciprocal), which tract's kernel follows too. `exp` is our own ([`exp`]: a polynomial of plain `f32`
+//!   reciprocal), which tract's kernel follows too. `exp` is our own (`exp`: a polynomial of plain `f32`
 //!   operations, within 2 ulp), not the platform's, so the softmax does not depend on the machine's libm.
 //! - argmax of a row: the first index of its maximum (ONNX `select_last_index = 0`), or the last one with
 //!   `select_last_index = 1`; tract's own rule, starting from `f32::MIN` and keeping an index only when its
@@ -22,7 +22,7 @@ use tract_onnx::tract_hir::tract_core::ops::nn::{Reduce, Reducer, Softmax, Softm
 /// Rows longer than this keep tract's softmax kernel, which is fast on long rows.
 const SHORT_ROW: usize = 256;
 
-/// Replaces, in an optimised model, each `f32` `Softmax` over the last axis of rows of at most [`SHORT_ROW`]
+/// Replaces, in an optimised model, each `f32` `Softmax` over the last axis of rows of at most `SHORT_ROW`
 /// values, and each `f32` `ArgMax` over the last axis, by the loops of this module. Returns how many.
 pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
     let mut swapped = 0;
