@@ -227,6 +227,7 @@ impl EvalOp for DirectConv {
             pool: pool.as_ref(),
         };
         conv(
+            Isa::detect(),
             &g,
             x.try_as_plain_ram()?.as_slice::<f32>()?,
             kernel.try_as_plain_ram()?.as_slice::<f32>()?,
@@ -261,19 +262,8 @@ struct Stages<'a> {
 /// `out[n, o, y, x] = bias[o] + sum over (c, i, j) of kernel[o, c, i, j] * x[n, c, y', x']`, summed in that
 /// order, then the [`Stages`]; image by image, from a zero-padded copy of the image where a window reaches
 /// outside it (no bounds tests in the loop).
+/// On the vectors of `isa`, which the CPU must have.
 fn conv(
-    g: &Geometry,
-    x: &[f32],
-    kernel: &[f32],
-    bias: &[f32],
-    stages: Stages<'_>,
-    out: &mut [f32],
-) {
-    conv_using(Isa::detect(), g, x, kernel, bias, stages, out)
-}
-
-/// [`conv`] on the vectors of `isa`, which the CPU must have.
-fn conv_using(
     isa: Isa,
     g: &Geometry,
     x: &[f32],
@@ -582,6 +572,7 @@ fn max_pool(g: &Geometry, x: &[f32], out: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::simd::testing::{bits, noise};
 
     fn geometry(h: usize, w: usize, k: usize, stride: usize, pad: usize) -> Geometry {
         let out = |d: usize| (d + 2 * pad - k) / stride + 1;
@@ -610,7 +601,7 @@ mod tests {
             relu: false,
             pool: None,
         };
-        conv(&g, &x, &[1.0; 9], &[0.5], none, &mut out);
+        conv(Isa::detect(), &g, &x, &[1.0; 9], &[0.5], none, &mut out);
         let expected = [12.0, 21.0, 16.0, 27.0, 45.0, 33.0, 24.0, 39.0, 28.0].map(|v: f32| v + 0.5);
         assert_eq!(out, expected);
     }
@@ -691,20 +682,12 @@ mod tests {
         out
     }
 
-    fn bits(v: &[f32]) -> Vec<u32> {
-        v.iter().map(|f| f.to_bits()).collect()
-    }
-
     #[test]
     fn conv_relu_and_pool_give_the_definitions_bits_for_any_geometry() {
         // Three channels in; LANES and two more out (a full block and a partial one); 11 output columns (a
         // group of COLUMNS and three alone); values with many significant bits, half negative. Every
         // geometry runs on the portable vectors and, on a CPU with AVX and FMA, on AVX registers.
-        let mut seed = 1u32;
-        let mut next = move || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        };
+        let mut next = noise(1);
         let pools = [
             None,
             Some((2, 2, 1, 0)),
@@ -763,7 +746,7 @@ mod tests {
                             relu,
                             pool: p.as_ref(),
                         };
-                        conv_using(isa, &g, &x, &kernel, &bias, stages, &mut ours);
+                        conv(isa, &g, &x, &kernel, &bias, stages, &mut ours);
                         assert_eq!(
                             bits(&ours),
                             bits(&expected),
@@ -777,11 +760,7 @@ mod tests {
 
     #[test]
     fn max_pool_gives_the_definitions_bits() {
-        let mut seed = 7u32;
-        let mut next = move || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        };
+        let mut next = noise(7);
         for (k, s, pad) in [(2, 2, 0), (3, 1, 1), (3, 2, 1)] {
             let mut g = geometry(7, 9, k, s, pad);
             g.c = 3;

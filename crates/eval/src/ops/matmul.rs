@@ -371,6 +371,7 @@ fn tile<V: Vector, const R: usize, const C: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::simd::testing::{bits, noise};
 
     #[test]
     fn dense_products_are_recognised_and_others_are_not() {
@@ -432,14 +433,10 @@ mod tests {
 
     #[test]
     fn the_product_gives_the_definitions_bits_for_any_shape() {
-        // 9 rows (a group of ROWS and three alone), 13 summed, columns that fill no block, one, two and a
-        // half; the second input given as [K, N] and as [N, K]; with and without the bias and the Relu. On the portable vectors and, on a CPU with
-        // AVX and FMA, on AVX registers.
-        let mut seed = 3u32;
-        let mut next = move || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        };
+        // ROWS + 3 rows (a group of ROWS and three alone), 13 summed, columns that fill no block, one, two
+        // and a half; the second input given as [K, N] and as [N, K]; with and without the bias and the Relu.
+        // On the portable vectors and, on a CPU with AVX and FMA, on AVX registers.
+        let mut next = noise(3);
         let (m, k) = (ROWS + 3, 13);
         for n in [3, 8, 16, 21] {
             let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
@@ -486,7 +483,6 @@ mod tests {
                     for isa in Isa::available() {
                         let mut out = vec![f32::NAN; m * n];
                         product(isa, &a, k, &weights, &mut out);
-                        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                         assert_eq!(
                             bits(&out),
                             bits(&expected),

@@ -130,3 +130,20 @@ mod avx {
         }
     }
 }
+
+/// Test inputs: a seeded stream of `f32` in [-0.5, 0.5) with many significant bits, and the bits of a result.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// The stream for `seed` (a linear congruential generator's top 24 bits).
+    pub(crate) fn noise(mut seed: u32) -> impl FnMut() -> f32 {
+        move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        }
+    }
+
+    /// Each value's bits, to compare results exactly (NaNs and the sign of zero included).
+    pub(crate) fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|f| f.to_bits()).collect()
+    }
+}
