@@ -233,8 +233,8 @@ function bindBuy() {
   }
 }
 
-function bindWithdraw() {
-  for (const button of $$('button.js-withdraw[data-token]')) {
+function bindWithdraw(root = document) {
+  for (const button of $$('button.js-withdraw[data-token]', root)) {
     button.addEventListener('click', async () => {
       const status = statusFor(button);
       busy(button, true);
@@ -253,13 +253,34 @@ function bindWithdraw() {
           status?.append(p);
           button.dataset.withdrawn = 'true';
           button.textContent = 'Withdrawn';
+          await refreshSection(button.closest('section[aria-labelledby]'), bindWithdraw);
         }
       } finally {
         busy(button, false);
-        // What was claimable is paid: the button stays off until the page is loaded again.
         if (button.dataset.withdrawn === 'true') button.disabled = true;
       }
     });
+  }
+}
+
+/**
+ * Replaces `section` by the same section of the page loaded again (the server reads it from the chain), then
+ * binds its behaviours with `bind(section)`. Keeps the old one if the page cannot be read.
+ */
+async function refreshSection(section, bind) {
+  if (!section) return;
+  try {
+    const res = await fetch(location.href, { headers: { accept: 'text/html' }, cache: 'no-store' });
+    if (!res.ok) return;
+    const page = new DOMParser().parseFromString(await res.text(), 'text/html');
+    const label = section.getAttribute('aria-labelledby');
+    const fresh = page.querySelector(`section[aria-labelledby="${CSS.escape(label)}"]`);
+    if (!fresh) return;
+    const adopted = document.importNode(fresh, true);
+    section.replaceWith(adopted);
+    bind(adopted);
+  } catch (e) {
+    console.warn('scal3ml: could not read the page again', e);
   }
 }
 

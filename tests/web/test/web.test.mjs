@@ -314,7 +314,8 @@ describe('in the browser', { concurrency: false }, () => {
     assert.ok((await dash.locator('main').innerText()).includes(eth.formatted), `the dashboard shows ${eth.formatted}`);
     const before = BigInt(await rpc(dev.rpcUrl, 'eth_getBalance', [dev.accounts[PUBLISHER].address, 'latest']));
     const withdraw = dash.locator('button.js-withdraw[data-token="ETH"], button.js-withdraw[data-token="0x0000000000000000000000000000000000000000"]').first();
-    const wstatus = withdraw.locator('xpath=ancestor-or-self::*[.//*[contains(@class,"tx-status")]][1]').locator('.tx-status').first();
+    // The page's status area (outside the earnings panel, which is replaced once the withdrawal is confirmed).
+    const wstatus = dash.locator('main .tx-status').first();
     await withdraw.click();
     await confirmed(dash, wstatus);
     const hash = await wstatus.locator('.tx-step').last().getAttribute('data-hash');
@@ -323,6 +324,10 @@ describe('in the browser', { concurrency: false }, () => {
     const afterBalance = BigInt(await rpc(dev.rpcUrl, 'eth_getBalance', [dev.accounts[PUBLISHER].address, 'latest']));
     assert.equal(afterBalance - before + gas, owed, 'the balance rose by the claimable amount (less gas)');
     assert.equal(await claimable(model, dev.accounts[PUBLISHER].address), 0n);
+    // The earnings panel is read again without a reload: nothing is left to withdraw.
+    await dash.locator('section[aria-labelledby="earn-h"] .empty', { hasText: 'Nothing to withdraw now.' }).waitFor();
+    assert.equal(await dash.locator('button.js-withdraw').count(), 0, 'no withdraw button is left');
+    assert.ok((await wstatus.innerText()).includes('Withdrawn'), 'the confirmation stays');
     await shot(dash, 'dashboard-withdrawn');
     await pub.context.close();
     await buy.context.close();
