@@ -447,3 +447,75 @@ async fn static_files_are_cached_by_their_hash() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_and_static_files_are_gzipped_for_clients_that_accept_it() {
+    use std::io::Read;
+    let work = tempfile::tempdir().unwrap();
+    let dev = DevNode::start(&work.path().join("node"));
+    let url = dev.server.url.clone();
+    let http = Client::new();
+    for path in ["/", "/search?q=iris", "/static/app.js", "/static/style.css"] {
+        let plain = get(&http, &format!("{url}{path}")).await;
+        assert!(
+            !plain.headers.contains_key(header::CONTENT_ENCODING),
+            "{path}: not encoded unless asked"
+        );
+        let gz = http
+            .get(format!("{url}{path}"))
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gz.status(), StatusCode::OK, "{path}");
+        let headers = gz.headers().clone();
+        assert_eq!(headers[header::CONTENT_ENCODING], "gzip", "{path}");
+        assert!(
+            headers[header::VARY]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains("accept-encoding"),
+            "{path}: caches keep the two apart"
+        );
+        let packed = gz.bytes().await.unwrap();
+        let mut unpacked = String::new();
+        flate2::read::GzDecoder::new(&packed[..])
+            .read_to_string(&mut unpacked)
+            .unwrap();
+        if path.starts_with("/static/") {
+            assert_eq!(unpacked, plain.body, "{path}: the same bytes once decoded");
+            assert!(
+                packed.len() * 2 < plain.body.len(),
+                "{path}: {} bytes gzipped from {}",
+                packed.len(),
+                plain.body.len()
+            );
+            // The encoded file's ETag is weak and still revalidates.
+            let etag = headers[header::ETAG].to_str().unwrap().to_string();
+            assert!(etag.starts_with("W/\""), "{path}: {etag}");
+            let again = http
+                .get(format!("{url}{path}"))
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .header(header::IF_NONE_MATCH, &etag)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        } else {
+            // A page carries a fresh CSRF token and the catalog's latest block: the whole page, decoded, with
+            // the same title as the plain one.
+            let title = |page: &str| {
+                page.split("<title>")
+                    .nth(1)
+                    .map(|t| t.split('<').next().unwrap().to_string())
+            };
+            assert!(
+                unpacked.starts_with("<!doctype html>") && unpacked.trim_end().ends_with("</html>"),
+                "{path}"
+            );
+            assert_eq!(title(&unpacked), title(&plain.body), "{path}");
+            assert!(packed.len() * 2 < unpacked.len(), "{path}");
+        }
+    }
+}

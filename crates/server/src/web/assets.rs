@@ -93,7 +93,11 @@ pub(crate) async fn serve(
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|t| t.trim())
+                .any(|t| t.strip_prefix("W/").unwrap_or(t) == etag || t == "*")
+        });
     if fresh {
         return (StatusCode::NOT_MODIFIED, h).into_response();
     }

@@ -54,7 +54,25 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/static/{name}", get(assets::serve))
         .fallback(not_found)
         .layer(axum::middleware::map_response(security_headers))
+        // Pages and static files gzipped for clients that accept it (the scripts and style shrink about 4x);
+        // the store's gateway and the access routes, whose bytes are content-addressed, are not.
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::map_response(weak_etag_when_encoded))
         .with_state(state)
+}
+
+/// A gzipped body is not byte-for-byte the file its ETag names, so its ETag becomes weak (`W/"..."`), as
+/// RFC 9110 asks; `If-None-Match` compares weakly, so it still revalidates (see `assets::serve`).
+async fn weak_etag_when_encoded(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    if h.contains_key(header::CONTENT_ENCODING)
+        && let Some(tag) = h.get(header::ETAG).and_then(|v| v.to_str().ok())
+        && !tag.starts_with("W/")
+        && let Ok(weak) = HeaderValue::from_str(&format!("W/{tag}"))
+    {
+        h.insert(header::ETAG, weak);
+    }
+    response
 }
 
 async fn security_headers(mut response: Response) -> Response {
