@@ -25,7 +25,35 @@ pub trait CardSource: Send + Sync {
     fn card<'a>(&'a self, cid: &'a Cid) -> CardFuture<'a>;
 }
 
-/// The fields the catalog searches, read by name from a card's JSON.
+/// The words a reader sees in a card's Markdown: text and inline code, blocks and line breaks as spaces;
+/// link targets, image URLs, HTML and the syntax itself left out. Square brackets become parentheses, because
+/// the catalog's snippets mark matched words with `[` `]`.
+pub(crate) fn plain_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, TagEnd};
+    let mut out = String::with_capacity(markdown.len());
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak | Event::Rule => out.push(' '),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::TableCell
+                | TagEnd::BlockQuote(_),
+            ) => out.push(' '),
+            _ => {}
+        }
+    }
+    out.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('[', "(")
+        .replace(']', ")")
+}
+
+/// The fields the catalog searches, read by name from a card's JSON (the description as [`plain_text`]).
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct CardText {
     pub(crate) name: String,
@@ -58,7 +86,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<(Value, CardText)> {
     };
     let card = CardText {
         name: text(&value, "name"),
-        description: text(&value, "description"),
+        description: plain_text(&text(&value, "description")),
         license: text(&value, "license"),
         tags,
         task: text(&value, "task"),
@@ -211,5 +239,15 @@ mod tests {
         assert_eq!(card.description, "");
         assert!(parse(b"[1,2]").is_none());
         assert!(parse(b"not json").is_none());
+    }
+
+    #[test]
+    fn a_markdown_description_is_read_as_its_words() {
+        let md = "# Iris\n\nMeasured **petals** and `sepals`, see [the paper](https://example.org/p.pdf) \
+                  and ![a plot](plot.png).\n\n- one\n- two [1]\n\n<b>raw</b>\n\n```\ncode block\n```";
+        assert_eq!(
+            plain_text(md),
+            "Iris Measured petals and sepals, see the paper and a plot. one two (1) raw code block"
+        );
     }
 }

@@ -231,8 +231,8 @@ CREATE TRIGGER cards_text AFTER UPDATE OF status ON cards WHEN NEW.status = 1 BE
 END;
 "#;
 
-/// The newest schema version.
-pub(crate) const VERSION: i64 = 1;
+/// The newest schema version: 2 stores a card's description as its plain words (`card::plain_text`).
+pub(crate) const VERSION: i64 = 2;
 
 /// Brings a database to the newest schema.
 pub(crate) fn migrate(conn: &mut Connection) -> IndexResult<()> {
@@ -250,6 +250,31 @@ pub(crate) fn migrate(conn: &mut Connection) -> IndexResult<()> {
             tx.execute_batch(&undo_triggers(&tx, table)?)?;
         }
         tx.pragma_update(None, "user_version", 1)?;
+        tx.commit()?;
+    }
+    if found < 2 {
+        // Version 1 stored descriptions as Markdown, so searches matched link URLs and snippets showed the
+        // syntax: read every stored card again, then the text index.
+        let tx = conn.transaction()?;
+        let cards: Vec<(Vec<u8>, String)> = tx
+            .prepare("SELECT cid, json FROM cards WHERE status = 1")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (cid, json) in cards {
+            if let Some((_, card)) = crate::card::parse(json.as_bytes()) {
+                tx.execute(
+                    "UPDATE cards SET description = ?2 WHERE cid = ?1",
+                    rusqlite::params![cid, card.description],
+                )?;
+            }
+        }
+        tx.execute_batch(
+            "DELETE FROM asset_fts;
+             INSERT INTO asset_fts (rowid, name, description, tags, task, framework, license)
+                 SELECT a.id, c.name, c.description, c.tags, c.task, c.framework, c.license
+                 FROM assets a JOIN cards c ON c.cid = a.metadata_cid AND c.status = 1;",
+        )?;
+        tx.pragma_update(None, "user_version", 2)?;
         tx.commit()?;
     }
     Ok(())

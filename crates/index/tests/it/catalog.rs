@@ -445,3 +445,59 @@ async fn resumes_from_its_cursor_after_a_restart() {
     assert!(matches!(err, IndexError::WrongChain { .. }), "{err}");
     w.node.shutdown().await;
 }
+
+#[tokio::test]
+async fn markdown_descriptions_are_searched_and_shown_as_their_words() {
+    let w = World::new().await;
+    let markdown =
+        "# Penguins\n\nCounts **penguins** in [colony photos](https://example.org/colonies).";
+    let cid = w
+        .put(&card(
+            "Penguin Counter",
+            "model",
+            markdown,
+            "MIT",
+            &["vision"],
+        ))
+        .await;
+    let id = publish(&w, 1, &Publish::new(w.accounts[1], cid)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.sqlite");
+    let plain = "Penguins Counts penguins in colony photos.";
+    let check = |index: &Index| {
+        let page = index.search(&q("penguins")).unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].id, id);
+        let marked = &page.items[0].snippet;
+        assert_eq!(marked.replace(['[', ']'], ""), plain, "{marked}");
+        assert!(marked.contains("[penguins]"), "{marked}");
+        let listed = index.search(&SearchQuery::default()).unwrap();
+        assert_eq!(listed.items[0].snippet, plain);
+        assert!(
+            ids(index, &q("example")).is_empty(),
+            "a link's target is not searched"
+        );
+    };
+    {
+        let index = Index::open(&path).unwrap();
+        w.indexer(index.clone()).sync_once().await.unwrap();
+        check(&index);
+    }
+
+    // A catalog written before (schema version 1) kept the Markdown; opening it reads the cards again.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute("UPDATE cards SET description = ?1", [markdown])
+            .unwrap();
+        conn.execute_batch(
+            "DELETE FROM asset_fts;
+             INSERT INTO asset_fts (rowid, name, description, tags, task, framework, license)
+                 SELECT a.id, c.name, c.description, c.tags, c.task, c.framework, c.license
+                 FROM assets a JOIN cards c ON c.cid = a.metadata_cid;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let index = Index::open(&path).unwrap();
+    check(&index);
+}
