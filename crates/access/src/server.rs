@@ -209,15 +209,15 @@ pub fn router(state: AccessState) -> Router {
         .route("/nonce", get(siwe_nonce))
         .route("/siwe", post(siwe_login))
         .route("/logout", post(logout))
-        .route("/content/{asset}", get(content_root))
-        .route("/content/{asset}/{*path}", get(content_path))
-        .route("/assets/{asset}/versions/{n}/content", get(version_root))
+        .route("/content/{asset}", get(serve_content))
+        .route("/content/{asset}/{*path}", get(serve_content))
+        .route("/assets/{asset}/versions/{n}/content", get(serve_content))
         .route(
             "/assets/{asset}/versions/{n}/content/{*path}",
-            get(version_path),
+            get(serve_content),
         )
-        .route("/proposals/{id}/content", get(proposal_root))
-        .route("/proposals/{id}/content/{*path}", get(proposal_path))
+        .route("/proposals/{id}/content", get(serve_proposal))
+        .route("/proposals/{id}/content/{*path}", get(serve_proposal))
         .with_state(state)
 }
 
@@ -1008,49 +1008,25 @@ impl Inner {
     }
 }
 
-async fn content_root(
-    state: State<AccessState>,
-    ext: Extensions,
-    headers: HeaderMap,
-    Path(asset): Path<u64>,
-) -> Response {
-    serve_content(state, ext, headers, asset, None, String::new()).await
-}
-
-async fn content_path(
-    state: State<AccessState>,
-    ext: Extensions,
-    headers: HeaderMap,
-    Path((asset, path)): Path<(u64, String)>,
-) -> Response {
-    serve_content(state, ext, headers, asset, None, path).await
-}
-
-async fn version_root(
-    state: State<AccessState>,
-    ext: Extensions,
-    headers: HeaderMap,
-    Path((asset, n)): Path<(u64, u64)>,
-) -> Response {
-    serve_content(state, ext, headers, asset, Some(n), String::new()).await
-}
-
-async fn version_path(
-    state: State<AccessState>,
-    ext: Extensions,
-    headers: HeaderMap,
-    Path((asset, n, path)): Path<(u64, u64, String)>,
-) -> Response {
-    serve_content(state, ext, headers, asset, Some(n), path).await
+/// The path of a content route: an asset, a version number on the versions routes (else the latest), and the
+/// path inside the content (empty for its root).
+#[derive(Deserialize)]
+struct ContentTarget {
+    asset: u64,
+    n: Option<u64>,
+    #[serde(default)]
+    path: String,
 }
 
 async fn serve_content(
     State(state): State<AccessState>,
     ext: Extensions,
     headers: HeaderMap,
-    asset: u64,
-    version: Option<u64>,
-    path: String,
+    Path(ContentTarget {
+        asset,
+        n: version,
+        path,
+    }): Path<ContentTarget>,
 ) -> Response {
     let s = &state.0;
     let ip = client_ip(&ext);
@@ -1100,22 +1076,13 @@ async fn serve_content(
     s.finish(entry, result)
 }
 
-async fn proposal_root(
-    state: State<AccessState>,
-    ext: Extensions,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-) -> Response {
-    serve_proposal(state, ext, headers, id, String::new()).await
-}
-
-async fn proposal_path(
-    state: State<AccessState>,
-    ext: Extensions,
-    headers: HeaderMap,
-    Path((id, path)): Path<(u64, String)>,
-) -> Response {
-    serve_proposal(state, ext, headers, id, path).await
+/// The path of a proposal's content route: the proposal, and the path inside its content (empty for its
+/// root).
+#[derive(Deserialize)]
+struct ProposalTarget {
+    id: u64,
+    #[serde(default)]
+    path: String,
 }
 
 /// A proposal's content: reviewers need to read a proposed version before they vote. It is encrypted (under
@@ -1126,8 +1093,7 @@ async fn serve_proposal(
     State(state): State<AccessState>,
     ext: Extensions,
     headers: HeaderMap,
-    id: u64,
-    path: String,
+    Path(ProposalTarget { id, path }): Path<ProposalTarget>,
 ) -> Response {
     let s = &state.0;
     let ip = client_ip(&ext);
