@@ -16,7 +16,7 @@ use scal3ml_diff::{DiffOptions, TreeDiff};
 use scal3ml_index::{AssetDetail, ProposalInfo};
 use scal3ml_market::content;
 use scal3ml_primitives::AssetId;
-use scal3ml_store::{Cid, crypt::FileKey, gateway::GatewayClient};
+use scal3ml_store::crypt::FileKey;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::path::{Path, PathBuf};
@@ -350,10 +350,12 @@ async fn fetch(
     access: &Access,
     dest: &Path,
 ) -> anyhow::Result<PathBuf> {
-    let root: Cid = content_cid.parse().context("the content id is not a CID")?;
-    let card_cid: Cid = metadata_cid.parse().context("the card id is not a CID")?;
-    let source = GatewayClient::new(&node.base).with_http(&node.http);
-    let (_, files) = get::read_card(node, &source, &card_cid).await?;
+    let get::Content {
+        root,
+        files,
+        source,
+        ..
+    } = get::content_of(node, content_cid, metadata_cid).await?;
     std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
     let single = files.len() == 1 && files[0].cid == root;
     let target = if single {

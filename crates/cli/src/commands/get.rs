@@ -88,20 +88,49 @@ pub(crate) async fn resolve(
             .context("the catalog lists no version of this asset")?,
     }
     .clone();
-    let root: Cid = version
-        .content_cid
-        .parse()
-        .context("the version's content id is not a CID")?;
-    let card_cid: Cid = version
-        .metadata_cid
-        .parse()
-        .context("the version's card id is not a CID")?;
-    let source = GatewayClient::new(&node.base).with_http(&node.http);
-    let (card, files) = read_card(node, &source, &card_cid).await?;
+    let Content {
+        root,
+        card,
+        files,
+        source,
+    } = content_of(node, &version.content_cid, &version.metadata_cid).await?;
     Ok(Resolved {
         asset,
         detail,
         version,
+        root,
+        card,
+        files,
+        source,
+    })
+}
+
+/// A version's content as its card describes it, to be fetched from the node's trustless gateway.
+pub(crate) struct Content {
+    /// The content root.
+    pub(crate) root: Cid,
+    pub(crate) card: Card,
+    /// The card's files, with their CIDs parsed.
+    pub(crate) files: Vec<FileEntry>,
+    /// The node's trustless gateway, which every block is fetched from and verified against its CID.
+    pub(crate) source: GatewayClient,
+}
+
+/// Reads the card `metadata_cid` of the content `content_cid` (a version's or a proposal's) from the node.
+pub(crate) async fn content_of(
+    node: &NodeClient,
+    content_cid: &str,
+    metadata_cid: &str,
+) -> anyhow::Result<Content> {
+    let root: Cid = content_cid
+        .parse()
+        .with_context(|| format!("the content id {content_cid} is not a CID"))?;
+    let card_cid: Cid = metadata_cid
+        .parse()
+        .with_context(|| format!("the card id {metadata_cid} is not a CID"))?;
+    let source = GatewayClient::new(&node.base).with_http(&node.http);
+    let (card, files) = read_card(node, &source, &card_cid).await?;
+    Ok(Content {
         root,
         card,
         files,
