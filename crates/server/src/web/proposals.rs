@@ -15,7 +15,11 @@ use axum::{
     http::HeaderMap,
     response::Response,
 };
+use futures_util::{StreamExt, TryStreamExt, stream};
 use std::{sync::Arc, time::SystemTime};
+
+/// Proposals whose detail, diff and discussion are read at the same time.
+const PROPOSALS_AT_ONCE: usize = 4;
 
 /// One holder's line of "If it passes".
 struct ShareRow {
@@ -108,18 +112,24 @@ async fn build(
     } else {
         detail.summary.name.clone()
     };
-    let mut views = Vec::with_capacity(proposals.len());
-    for p in proposals.iter().rev() {
-        let d = detail_of(&ctx.state, p.id)
-            .await?
-            .ok_or_else(|| PageError::internal(format!("proposal {} left the catalog", p.id)))?;
-        let (diff_html, diff_note) = if matches!(d.status.as_str(), "open" | "passed") {
-            content_change(ctx, &detail, p.id, viewer).await
-        } else {
-            (None, None)
-        };
-        views.push(view(ctx, &d, now, diff_html, diff_note, detail.summary.owner).await?);
-    }
+    // Each proposal's detail, diff and discussion are read concurrently, a few proposals at a time, in order.
+    let ids: Vec<u64> = proposals.iter().rev().map(|p| p.id).collect();
+    let detail = &detail;
+    let views: Vec<ProposalView> = stream::iter(ids)
+        .map(|id| async move {
+            let d = detail_of(&ctx.state, id)
+                .await?
+                .ok_or_else(|| PageError::internal(format!("proposal {id} left the catalog")))?;
+            let (diff_html, diff_note) = if matches!(d.status.as_str(), "open" | "passed") {
+                content_change(ctx, detail, id, viewer).await
+            } else {
+                (None, None)
+            };
+            view(ctx, &d, now, diff_html, diff_note, detail.summary.owner).await
+        })
+        .buffered(PROPOSALS_AT_ONCE)
+        .try_collect()
+        .await?;
     Ok(ProposalsPage {
         layout: ctx.layout(format!("Proposals · {name}"), Nav::None),
         id,
