@@ -1,7 +1,7 @@
 //! The node's HTTP API as a script or a browser sees it: the OpenAPI document names every route, errors have
 //! one JSON shape, uploads are verified, metrics count requests.
 
-use crate::common::DevNode;
+use crate::common::{DevNode, get_json, get_text};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -11,14 +11,7 @@ async fn the_api_documents_itself_and_answers_errors_in_one_shape() {
     let url = &dev.server.url;
     let http = reqwest::Client::new();
 
-    let doc: Value = http
-        .get(format!("{url}/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = get_json(&http, &format!("{url}/api/openapi.json")).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
     let paths = doc["paths"].as_object().unwrap();
     for route in [
@@ -87,23 +80,9 @@ async fn the_api_documents_itself_and_answers_errors_in_one_shape() {
         "{body}"
     );
 
-    let health: Value = http
-        .get(format!("{url}/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = get_json(&http, &format!("{url}/health")).await;
     assert_eq!(health["status"], "ok");
-    let metrics = http
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&http, &format!("{url}/metrics")).await;
     assert!(
         metrics.contains(
             r#"scal3ml_http_requests_total{method="GET",route="/api/assets/{id}",status="404"}"#

@@ -200,3 +200,13 @@ pub fn dev_key(i: usize) -> alloy::signers::local::PrivateKeySigner {
         .keys();
     alloy::signers::local::PrivateKeySigner::from_bytes(&keys[i].1).unwrap()
 }
+
+/// The body of `GET url` as text (a failed request fails the test).
+pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
+    http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// The body of `GET url` as JSON (a failed request or a body that is not JSON fails the test).
+pub async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}

@@ -4,7 +4,7 @@
 //! owner (the comment stays listed, hidden, and its stored document still verifies, recomputed here), and the
 //! asset page rendering the thread with Markdown sanitised.
 
-use crate::common::{DevNode, dev_key, fails, json, run};
+use crate::common::{DevNode, dev_key, fails, get_json, get_text, json, run};
 use alloy::{
     network::EthereumWallet,
     primitives::{Address, Bytes, U256, aliases::U96},
@@ -116,14 +116,7 @@ async fn comments_are_signed_threaded_hidden_by_the_owner_and_rendered_safely() 
     let a = asset.to_string();
 
     // A proposal on the asset, by dev account 2, straight through the contract.
-    let info: Value = http
-        .get(format!("{url}/api/network"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: Value = get_json(&http, &format!("{url}/api/network")).await;
     let proposer = ProviderBuilder::new()
         .wallet(EthereumWallet::from(dev_key(2)))
         .connect_http(info["rpc_url"].as_str().unwrap().parse().unwrap());
@@ -159,14 +152,7 @@ async fn comments_are_signed_threaded_hidden_by_the_owner_and_rendered_safely() 
             .status()
     );
     for i in 0.. {
-        let list: Value = http
-            .get(format!("{url}/api/assets/{asset}/proposals"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = get_json(&http, &format!("{url}/api/assets/{asset}/proposals")).await;
         if list.as_array().unwrap().iter().any(|p| p["id"] == proposal) {
             break;
         }
@@ -373,14 +359,7 @@ async fn comments_are_signed_threaded_hidden_by_the_owner_and_rendered_safely() 
     assert_eq!(r.status().as_u16(), 409);
 
     // The asset page: the thread, Markdown rendered and sanitised, the hidden comment folded.
-    let html = http
-        .get(format!("{url}/assets/{asset}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&http, &format!("{url}/assets/{asset}")).await;
     assert!(html.contains("id=\"discussion\""), "no Discussion section");
     assert!(
         html.contains("<strong>by hand</strong>"),
@@ -398,14 +377,7 @@ async fn comments_are_signed_threaded_hidden_by_the_owner_and_rendered_safely() 
         "the hidden comment is not folded"
     );
     assert!(html.contains(&format!("data-owner=\"{}\"", owner.to_checksum(None))));
-    let html = http
-        .get(format!("{url}/assets/{asset}/proposals"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&http, &format!("{url}/assets/{asset}/proposals")).await;
     assert!(
         html.contains(&format!("id=\"discussion-{proposal}\"")),
         "no proposal discussion"

@@ -5,7 +5,7 @@
 //! bad fields are named, requests without the CSRF token refused, and `/dev/rpc` passes only wallet methods
 //! and exists only on `scal3ml dev`.
 
-use crate::common::{DevNode, Server, dev_key, free_port, json};
+use crate::common::{DevNode, Server, dev_key, free_port, get_json, json};
 use alloy::{
     network::EthereumWallet,
     primitives::{Address, Bytes, U256, aliases::U96},
@@ -176,14 +176,7 @@ async fn a_browser_wallet_publishes_buys_and_withdraws_through_prepared_transact
     let work = tempfile::tempdir().unwrap();
     let dev = DevNode::start(&work.path().join("node"));
     let http = reqwest::Client::new();
-    let info: Value = http
-        .get(format!("{}/api/network", dev.server.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: Value = get_json(&http, &format!("{}/api/network", dev.server.url)).await;
     let b = Browser {
         http,
         node: dev.server.url.clone(),

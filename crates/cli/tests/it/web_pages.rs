@@ -2,7 +2,7 @@
 //! what each page shows, that search filters narrow the results, that a card's `<script>` stays harmless, that
 //! every page carries the security headers and weighs under 100 KB, and that unknown assets and routes are 404.
 
-use crate::common::{DevNode, json};
+use crate::common::{DevNode, get_json, json};
 use reqwest::{Client, StatusCode, header};
 use serde_json::Value;
 use std::time::Duration;
@@ -100,14 +100,7 @@ async fn page(http: &Client, url: &str, status: StatusCode) -> String {
 /// Polls the API until `word` finds an asset.
 async fn searchable(http: &Client, url: &str, word: &str) {
     for _ in 0..200 {
-        let found: Value = http
-            .get(format!("{url}/api/assets?text={word}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let found: Value = get_json(http, &format!("{url}/api/assets?text={word}")).await;
         if found["total"].as_u64().unwrap_or(0) > 0 && found["items"][0]["card_indexed"] == true {
             return;
         }
@@ -185,14 +178,7 @@ async fn pages_show_the_catalog_and_keep_card_text_harmless() {
     assert!(home.contains("<dt>Assets</dt><dd>2</dd>"), "{home}");
 
     // The asset page: name, file CIDs and sizes, price and terms, lineage, the wallet hooks.
-    let detail: Value = http
-        .get(format!("{url}/api/assets/{model}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = get_json(&http, &format!("{url}/api/assets/{model}")).await;
     let file_cid = detail["card"]["files"][0]["cid"]
         .as_str()
         .unwrap()
