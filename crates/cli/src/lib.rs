@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod commands;
 pub mod config;
 mod node_client;
+mod progress;
 pub mod wallet;
 
 /// Scal3ML: an open marketplace for machine-learning datasets and models.

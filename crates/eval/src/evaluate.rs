@@ -108,6 +108,16 @@ pub struct Evaluation {
 
 /// Loads nothing: evaluates a loaded `model` on a loaded `data`.
 pub fn evaluate(model: &Model, data: &Dataset, config: &EvalConfig) -> EvalResult<Evaluation> {
+    evaluate_with_progress(model, data, config, &mut |_| {})
+}
+
+/// [`evaluate`], calling `progress` with the number of rows done after each batch (for a progress bar).
+pub fn evaluate_with_progress(
+    model: &Model,
+    data: &Dataset,
+    config: &EvalConfig,
+    progress: &mut dyn FnMut(usize),
+) -> EvalResult<Evaluation> {
     let started = std::time::Instant::now();
     let (columns, widths, types) = bind_inputs(model, data)?;
     let rows = data.rows();
@@ -170,6 +180,7 @@ pub fn evaluate(model: &Model, data: &Dataset, config: &EvalConfig) -> EvalResul
             };
             acc.push(t);
         }
+        progress(end);
         start = end;
     }
     let task = config.task.unwrap_or_else(|| {

@@ -29,7 +29,7 @@ mod report;
 
 pub use data::{Dataset, Values};
 pub use error::{EvalError, EvalResult};
-pub use evaluate::{EvalConfig, Evaluation, Predictions, evaluate};
+pub use evaluate::{EvalConfig, Evaluation, Predictions, evaluate, evaluate_with_progress};
 pub use metrics::{classification as classification_metrics, regression as regression_metrics};
 pub use model::{DEFAULT_MAX_MODEL_BYTES, Model, ModelInput};
 pub use report::{

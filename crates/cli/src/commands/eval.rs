@@ -14,8 +14,8 @@ use alloy::primitives::{Address, TxHash};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use scal3ml_eval::{
-    AssetFile, Dataset, EvalConfig, Metrics, Model, Report, Subject, Task, evaluate, fixed_text,
-    to_fixed,
+    AssetFile, Dataset, EvalConfig, Metrics, Model, Report, Subject, Task, evaluate_with_progress,
+    fixed_text, to_fixed,
 };
 use scal3ml_index::AttestationInfo;
 use scal3ml_market::{AttestRequest, content};
@@ -70,8 +70,8 @@ pub(crate) struct EvalArgs {
     /// a classifier operator, else regression].
     #[arg(long, value_name = "TASK")]
     task: Option<Task>,
-    /// Rows per model run. Figures do not depend on it for tree, SVM and linear ONNX-ML models; for graphs
-    /// with matrix products it is recorded in the report.
+    /// Rows per model run. Figures do not depend on it, except for operators left to tract's kernels (kNN's
+    /// Scan, long sums); it is recorded in the report.
     #[arg(long, default_value_t = 256, value_name = "ROWS")]
     batch_size: usize,
     /// Refuse models larger than this many bytes.
@@ -193,6 +193,7 @@ fn run_local(args: &EvalArgs) -> anyhow::Result<()> {
         label,
         args.features.as_deref(),
         &config,
+        args.json,
     )?;
     if args.json {
         println!(
@@ -220,13 +221,14 @@ fn is_npy(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
-/// Loads and evaluates local files; prints the rate on stderr.
+/// Loads and evaluates local files, with a progress bar unless `quiet`; prints the rate on stderr.
 fn run_files(
     model_path: &Path,
     data_path: &Path,
     label: &str,
     features: Option<&[String]>,
     config: &EvalConfig,
+    quiet: bool,
 ) -> anyhow::Result<Report> {
     let model = Model::load(model_path, config.max_model_bytes)?;
     let data = if is_npy(data_path) {
@@ -237,7 +239,13 @@ fn run_files(
     } else {
         Dataset::from_csv(data_path, label, features)?
     };
-    let evaluation = evaluate(&model, &data, config)?;
+    let bar = crate::progress::rows(data.rows() as u64, quiet);
+    bar.set_message("evaluating");
+    let evaluation = evaluate_with_progress(&model, &data, config, &mut |done| {
+        bar.set_position(done as u64)
+    });
+    bar.finish_and_clear();
+    let evaluation = evaluation?;
     let report = evaluation.report;
     let rate = report.rows as f64 / evaluation.seconds.max(1e-9);
     eprintln!(
@@ -333,6 +341,7 @@ async fn evaluate_published(
         dataset_key.as_ref(),
         &wanted,
         &scratch.path().join("dataset"),
+        quiet,
     )
     .await?;
     let model_paths = fetch(
@@ -340,6 +349,7 @@ async fn evaluate_published(
         model_key.as_ref(),
         std::slice::from_ref(&model_file),
         &scratch.path().join("model"),
+        quiet,
     )
     .await?;
     let config = config(plan.batch_size, plan.max_model_bytes, plan.task);
@@ -353,6 +363,7 @@ async fn evaluate_published(
         &label,
         plan.features.as_deref(),
         &config,
+        quiet,
     )?;
     if npy {
         // The report names files, never local paths.
@@ -451,9 +462,33 @@ async fn fetch(
     key: Option<&scal3ml_store::crypt::FileKey>,
     paths: &[String],
     dir: &Path,
+    quiet: bool,
 ) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut progress = |_: content::Progress<'_>| {};
+    let total = asset
+        .files
+        .iter()
+        .filter(|f| asset.single() || paths.contains(&f.path))
+        .map(|f| f.size)
+        .sum();
+    let bar = crate::progress::bytes(total, quiet);
+    let mut progress = |p: content::Progress<'_>| {
+        bar.set_message(p.path.to_string());
+        bar.set_position(p.total_done);
+    };
+    let done = download(asset, key, paths, dir, &mut progress).await;
+    bar.finish_and_clear();
+    done
+}
+
+/// [`fetch`]'s downloads.
+async fn download(
+    asset: &Resolved,
+    key: Option<&scal3ml_store::crypt::FileKey>,
+    paths: &[String],
+    dir: &Path,
+    progress: &mut (dyn FnMut(content::Progress<'_>) + Send),
+) -> anyhow::Result<Vec<PathBuf>> {
     if asset.single() {
         // The content root is the file itself: it is written as the file `dest`.
         let file = &asset.files[0];
@@ -465,7 +500,7 @@ async fn fetch(
             key,
             std::slice::from_ref(file),
             &dest,
-            &mut progress,
+            progress,
         )
         .await
         .with_context(|| format!("downloading asset {}", asset.asset))?;
@@ -482,7 +517,7 @@ async fn fetch(
                 .with_context(|| format!("asset {} has no file {p}", asset.asset))
         })
         .collect::<anyhow::Result<_>>()?;
-    content::download(&asset.source, &asset.root, key, &files, dir, &mut progress)
+    content::download(&asset.source, &asset.root, key, &files, dir, progress)
         .await
         .with_context(|| format!("downloading asset {}", asset.asset))?;
     Ok(paths.iter().map(|p| dir.join(p)).collect())

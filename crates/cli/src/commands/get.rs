@@ -9,7 +9,6 @@ use crate::{
 };
 use anyhow::Context as _;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use scal3ml_access::client::AccessClient;
 use scal3ml_index::{AssetDetail, VersionInfo};
 use scal3ml_market::content::{self, FileEntry};
@@ -226,19 +225,7 @@ pub(crate) async fn run(args: GetArgs) -> anyhow::Result<()> {
         None => PathBuf::from(file_name(&card.name)),
     };
     let total: u64 = files.iter().map(|f| f.size).sum();
-    let bar = if args.no_progress || args.json {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .expect("template")
-            .progress_chars("=> "),
-        );
-        bar
-    };
+    let bar = crate::progress::bytes(total, args.no_progress || args.json);
     let mut progress = |p: content::Progress<'_>| {
         bar.set_message(p.path.to_string());
         bar.set_position(p.total_done);
