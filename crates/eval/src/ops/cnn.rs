@@ -38,6 +38,8 @@ const COLUMNS: usize = 8;
 /// Returns how many operators it replaced.
 pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
     let mut swapped = 0;
+    // The Relu and MaxPool nodes taken into a DirectConv: left without readers, not swapped again.
+    let mut fused = vec![];
     for id in 0..model.nodes().len() {
         let node = model.node(id);
         let Some(input) = node.inputs.first() else {
@@ -45,7 +47,11 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
         };
         let fact = model.outlet_fact(*input)?;
         let concrete = fact.shape.as_concrete().is_some();
-        if fact.datum_type != f32::datum_type() || fact.rank() != 4 || !concrete {
+        if fused.contains(&id)
+            || fact.datum_type != f32::datum_type()
+            || fact.rank() != 4
+            || !concrete
+        {
             continue;
         }
         if let Some(c) = node.op_as::<Conv>() {
@@ -66,6 +72,7 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
             if let Some(relu) = only_successor(model, last).filter(|&s| is_relu(model, s, last)) {
                 op.relu = true;
                 last = relu;
+                fused.push(relu);
             }
             let pool = only_successor(model, last).and_then(|s| {
                 let p = model.node(s).op_as::<MaxPool>()?;
@@ -74,6 +81,7 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<usize> {
             if let Some((s, p)) = pool {
                 op.pool = Some(p);
                 last = s;
+                fused.push(s);
             }
             swapped += 1 + op.relu as usize + op.pool.is_some() as usize;
             let inputs = node.inputs.clone();
