@@ -14,6 +14,7 @@
 
 pub mod cnn;
 mod fuse;
+pub mod labels;
 pub mod matmul;
 mod row_op;
 pub mod rows;
@@ -42,10 +43,10 @@ pub fn swap_in_decluttered(model: &mut TypedModel) -> TractResult<usize> {
     Ok(cnn::swap_in(model)? + matmul::swap_in(model)?)
 }
 
-/// Swaps our loops for tract's in an optimised model: `Softmax` and `ArgMax` on short rows ([`rows`]). Returns
-/// how many nodes it replaced.
+/// Swaps our loops for tract's in an optimised model: `Softmax` and `ArgMax` on short rows ([`rows`]), and
+/// integer labels cast as `i64` rather than `TDim` ([`labels`]). Returns how many nodes it changed.
 pub fn swap_in_optimized(model: &mut TypedModel) -> TractResult<usize> {
-    rows::swap_in(model)
+    Ok(rows::swap_in(model)? + labels::swap_in(model)?)
 }
 
 /// tract's ONNX front end with our ONNX-ML operators registered.
