@@ -27,7 +27,7 @@ use tract_onnx::tract_hir::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, P
 use tract_onnx::tract_hir::tract_core::ops::nn::DataFormat;
 
 use super::fuse::{is_relu, only_successor, replace_chain};
-use super::simd::{Isa, LANES, Vector};
+use super::simd::{Isa, LANES, Vector, blocks_of};
 
 /// Output columns computed side by side (independent sums the CPU overlaps).
 const COLUMNS: usize = 8;
@@ -157,10 +157,10 @@ impl Geometry {
         self.pad == [0, 0] && self.padded() == (self.h, self.w)
     }
 
-    /// Copies the `h x w` plane `x` into `out` (`ph x pw` from [`Self::padded`]) with `fill` around it.
-    fn pad_plane(&self, x: &[f32], fill: f32, out: &mut [f32]) {
+    /// Copies the `h x w` plane `x` into `out` (`ph x pw` from [`Self::padded`]) with zeros around it.
+    fn pad_plane(&self, x: &[f32], out: &mut [f32]) {
         let (_, pw) = self.padded();
-        out.fill(fill);
+        out.fill(0.0);
         for (r, line) in x.chunks_exact(self.w).enumerate() {
             let at = (self.pad[0] + r) * pw + self.pad[1];
             out[at..at + self.w].copy_from_slice(line);
@@ -267,10 +267,9 @@ struct Stages<'a> {
     pool: Option<&'a Geometry>,
 }
 
-/// `out[n, o, y, x] = bias[o] + sum over (c, i, j) of kernel[o, c, i, j] * x[n, c, y', x']`, summed in that
-/// order, then the [`Stages`]; image by image, from a zero-padded copy of the image where a window reaches
-/// outside it (no bounds tests in the loop).
-/// On the vectors of `isa`, which the CPU must have.
+/// `out[n, o, y, x]`: `acc = bias[o]`, then `acc = fma(kernel[o, c, i, j], x[n, c, y', x'], acc)` over
+/// (c, i, j) in that order, then the [`Stages`]; image by image, from a zero-padded copy of the image where a
+/// window reaches outside it (no bounds tests in the loop), on the vectors of `isa`, which the CPU must have.
 fn conv(
     isa: Isa,
     g: &Geometry,
@@ -290,17 +289,14 @@ fn conv(
             weights[(o / LANES) * taps + t][o % LANES] = v;
         }
     }
-    let mut biases = vec![[0f32; LANES]; blocks];
-    for (o, &b) in bias.iter().enumerate() {
-        biases[o / LANES][o % LANES] = b;
-    }
+    let biases = blocks_of(bias);
     let k = Prepared {
         g,
         weights: &weights,
         biases: &biases,
         o_count,
-        stages,
-        windows: stages.pool.map(windows).unwrap_or_default(),
+        relu: stages.relu,
+        windows: stages.pool.map(windows),
     };
     match isa {
         Isa::Portable => images::<[f32; LANES]>(&k, x, out),
@@ -321,9 +317,9 @@ struct Prepared<'a> {
     /// `[block]`.
     biases: &'a [[f32; LANES]],
     o_count: usize,
-    stages: Stages<'a>,
-    /// The max-pool's [`windows`], if it has one.
-    windows: Vec<Vec<usize>>,
+    relu: bool,
+    /// The max-pool's [`windows`], if there is one.
+    windows: Option<Vec<Vec<usize>>>,
 }
 
 /// Every image of the batch `x` into `out`.
@@ -345,14 +341,14 @@ fn images<V: Vector>(k: &Prepared<'_>, x: &[f32], out: &mut [f32]) {
                 .chunks_exact(g.h * g.w)
                 .zip(padded.chunks_exact_mut(ph * pw))
             {
-                g.pad_plane(plane, 0.0, to);
+                g.pad_plane(plane, to);
             }
             &padded
         };
         for block in 0..k.biases.len() {
             convolve::<V>(k, image, block, &mut scratch);
-            match k.stages.pool {
-                Some(_) => pool::<V>(&k.windows, &scratch, block, k.o_count, outs),
+            match &k.windows {
+                Some(windows) => pool::<V>(windows, &scratch, block, k.o_count, outs),
                 None => scatter(&scratch, block, k.o_count, outs),
             }
         }
@@ -416,12 +412,12 @@ fn columns<V: Vector, const P: usize>(
     }
     let zero = V::splat(0.0);
     for (a, to) in acc.into_iter().zip(to) {
-        let a = if k.stages.relu { zero.max(a) } else { a };
+        let a = if k.relu { zero.max(a) } else { a };
         a.store(to);
     }
 }
 
-/// One block's max-pool (geometry `p`) of `scratch` (`[oh * ow]` vectors) into the image's output planes.
+/// One block's max-pool (its [`windows`]) of `scratch` (`[oh * ow]` vectors) into the image's output planes.
 #[inline(always)]
 fn pool<V: Vector>(
     windows: &[Vec<usize>],
@@ -533,46 +529,21 @@ impl TypedOp for DirectMaxPool {
     as_op!();
 }
 
-/// Each output is the largest input of its window, from a copy of each plane padded with minus infinity (so
-/// padding never wins) where a window reaches outside the plane. Per output row, first the largest of the
-/// window's rows at each column (a loop over whole rows the compiler vectorises), then the largest of each
-/// window's columns in that, one column offset at a time.
+/// Each output is the largest input of its window ([`windows`], padding excluded) by `>`, plane by plane.
 fn max_pool(g: &Geometry, x: &[f32], out: &mut [f32]) {
-    let (ph, pw) = g.padded();
-    let mut buffer = vec![0f32; ph * pw];
-    let mut columns = vec![0f32; pw];
-    let [sy, sx] = g.stride;
-    let [dy, dx] = g.dilation;
-    let max = |a: f32, b: f32| if b > a { b } else { a };
+    let windows = windows(g);
     for (outs, plane) in out
         .chunks_exact_mut(g.oh * g.ow)
         .zip(x.chunks_exact(g.h * g.w))
     {
-        let padded = if g.inside() {
-            plane
-        } else {
-            g.pad_plane(plane, f32::NEG_INFINITY, &mut buffer);
-            &buffer
-        };
-        let line = |oy: usize, i: usize| &padded[(oy * sy + i * dy) * pw..][..pw];
-        for (oy, row) in outs.chunks_exact_mut(g.ow).enumerate() {
-            let second = if g.kh > 1 { line(oy, 1) } else { line(oy, 0) };
-            for ((m, &a), &b) in columns.iter_mut().zip(line(oy, 0)).zip(second) {
-                *m = max(a, b);
-            }
-            for i in 2..g.kh {
-                for (m, &v) in columns.iter_mut().zip(line(oy, i)) {
-                    *m = max(*m, v);
+        for (y, window) in outs.iter_mut().zip(&windows) {
+            let mut m = plane[window[0]];
+            for &i in &window[1..] {
+                if plane[i] > m {
+                    m = plane[i];
                 }
             }
-            for (ox, y) in row.iter_mut().enumerate() {
-                *y = columns[ox * sx];
-            }
-            for j in 1..g.kw {
-                for (ox, y) in row.iter_mut().enumerate() {
-                    *y = max(*y, columns[ox * sx + j * dx]);
-                }
-            }
+            *y = m;
         }
     }
 }

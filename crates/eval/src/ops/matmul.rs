@@ -21,7 +21,7 @@
 //! as it needs no packing of the activations per batch (bench/RESULTS.md, `## Eval`).
 
 use super::fuse::{bias_of, is_relu, only_successor, replace_chain};
-use super::simd::{Isa, LANES, Vector};
+use super::simd::{Isa, LANES, Vector, blocks_of};
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::tract_core::axes::AxesMapping;
 use tract_onnx::tract_hir::tract_core::ops::einsum::EinSum;
@@ -222,15 +222,6 @@ struct Weights {
     /// Added to each row, by column block.
     bias: Option<Vec<[f32; LANES]>>,
     relu: bool,
-}
-
-/// `values` by blocks of [`LANES`] (zeros past the end).
-fn blocks_of(values: &[f32]) -> Vec<[f32; LANES]> {
-    let mut blocks = vec![[0f32; LANES]; values.len().div_ceil(LANES)];
-    for (i, &v) in values.iter().enumerate() {
-        blocks[i / LANES][i % LANES] = v;
-    }
-    blocks
 }
 
 impl Weights {

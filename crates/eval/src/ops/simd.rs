@@ -43,6 +43,15 @@ impl Isa {
     }
 }
 
+/// `values` by blocks of [`LANES`] (zeros past the end): a bias per output channel or column, as vectors.
+pub(crate) fn blocks_of(values: &[f32]) -> Vec<[f32; LANES]> {
+    let mut blocks = vec![[0f32; LANES]; values.len().div_ceil(LANES)];
+    for (i, &v) in values.iter().enumerate() {
+        blocks[i / LANES][i % LANES] = v;
+    }
+    blocks
+}
+
 /// [`LANES`] `f32` values and the operations the loops use, lane by lane.
 pub(crate) trait Vector: Copy {
     fn load(v: &[f32; LANES]) -> Self;
