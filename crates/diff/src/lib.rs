@@ -14,6 +14,7 @@
 //! ```
 
 mod error;
+mod input;
 mod model;
 mod npy;
 mod onnx;
@@ -23,6 +24,7 @@ mod stats;
 mod table;
 
 pub use error::{DiffError, DiffResult};
+pub use input::{Input, Reader, Tree};
 pub use model::{
     IoChange, IoInfo, ModelDiff, ModelSummary, OpCountChange, TensorChange, TensorInfo,
     TensorRename,
@@ -36,11 +38,7 @@ pub use table::{
 use error::io_err;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::{
-    collections::BTreeMap,
-    io::Read,
-    path::{Path, PathBuf},
-};
+use std::{io::Read, path::Path};
 
 /// How to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,51 +192,55 @@ impl Format {
     }
 }
 
-/// Compares two folders by relative path, or two files as one (whatever their names). Each pair of files with
-/// different bytes is compared by its format; a file that cannot be compared gets an `error` and the others go
-/// on. Symbolic links are not followed.
+/// Compares two local folders by relative path, or two local files as one (whatever their names). Each pair
+/// of files with different bytes is compared by its format; a file that cannot be compared gets an `error` and
+/// the others go on. Symbolic links are not followed.
 pub fn diff_dirs(old: &Path, new: &Path, opts: &DiffOptions) -> DiffResult<TreeDiff> {
-    let old_meta = std::fs::metadata(old).map_err(io_err(old))?;
-    let new_meta = std::fs::metadata(new).map_err(io_err(new))?;
-    let kind = |m: &std::fs::Metadata| if m.is_dir() { "folder" } else { "file" };
-    if old_meta.is_dir() != new_meta.is_dir() {
-        return Err(DiffError::KindMismatch {
-            old: old.to_owned(),
-            old_kind: kind(&old_meta),
-            new: new.to_owned(),
-            new_kind: kind(&new_meta),
-        });
-    }
+    let labels = (old.display().to_string(), new.display().to_string());
+    diff_trees(&Tree::local(old)?, &Tree::local(new)?, labels, opts)
+}
+
+/// Compares two [`Tree`]s (each a file or a folder, from anywhere: local files, or content read through a
+/// block store's bounded reader), shown as `labels` (old, new).
+pub fn diff_trees(
+    old: &Tree,
+    new: &Tree,
+    labels: (String, String),
+    opts: &DiffOptions,
+) -> DiffResult<TreeDiff> {
+    Tree::same_kind(old, new, (&labels.0, &labels.1))?;
     let mut files = Vec::new();
-    if !old_meta.is_dir() {
-        files.push(diff_files(old, new, opts)?);
-    } else {
-        let old_files = list(old)?;
-        let new_files = list(new)?;
-        let mut paths: Vec<&String> = old_files.keys().chain(new_files.keys()).collect();
-        paths.sort();
-        paths.dedup();
-        for rel in paths {
-            let entry = match (old_files.get(rel), new_files.get(rel)) {
-                (Some(o), Some(n)) => {
-                    let (os, ns) = (side(o)?, side(n)?);
-                    if os == ns {
-                        same(rel, Format::of(n), os)
-                    } else {
-                        pair(rel.clone(), o, n, os, ns, opts)
+    match (old, new) {
+        (Tree::File(o), Tree::File(n)) => files.push(diff_files_in(o, n, opts)?),
+        (Tree::Folder(old_files), Tree::Folder(new_files)) => {
+            let mut paths: Vec<&String> = old_files.keys().chain(new_files.keys()).collect();
+            paths.sort();
+            paths.dedup();
+            for rel in paths {
+                let entry = match (old_files.get(rel), new_files.get(rel)) {
+                    (Some(o), Some(n)) => {
+                        let (os, ns) = (side(o)?, side(n)?);
+                        if os == ns {
+                            same(rel, Format::of(n.path()), os)
+                        } else {
+                            pair(rel.clone(), o, n, os, ns, opts)
+                        }
                     }
-                }
-                (Some(o), None) => one(rel, Format::of(o), FileStatus::Removed, side(o)?),
-                (None, Some(n)) => one(rel, Format::of(n), FileStatus::Added, side(n)?),
-                (None, None) => unreachable!("the path came from one of the listings"),
-            };
-            files.push(entry);
+                    (Some(o), None) => {
+                        one(rel, Format::of(o.path()), FileStatus::Removed, side(o)?)
+                    }
+                    (None, Some(n)) => one(rel, Format::of(n.path()), FileStatus::Added, side(n)?),
+                    (None, None) => unreachable!("the path came from one of the listings"),
+                };
+                files.push(entry);
+            }
         }
+        _ => unreachable!("same_kind refused two kinds"),
     }
     let count = |s: FileStatus| files.iter().filter(|f| f.status == s).count() as u64;
     Ok(TreeDiff {
-        old: old.display().to_string(),
-        new: new.display().to_string(),
+        old: labels.0,
+        new: labels.1,
         added: count(FileStatus::Added),
         removed: count(FileStatus::Removed),
         changed: count(FileStatus::Changed),
@@ -247,21 +249,22 @@ pub fn diff_dirs(old: &Path, new: &Path, opts: &DiffOptions) -> DiffResult<TreeD
     })
 }
 
-/// Compares two files by the new file's format (by extension; if the two extensions name different formats,
-/// size and hash only). Unlike [`diff_dirs`], the content is compared even when the bytes are the same (the
-/// statistics are still worth reading), and a file that cannot be compared is an error.
+/// Compares two local files by the new file's format (by extension; if the two extensions name different
+/// formats, size and hash only). Unlike [`diff_dirs`], the content is compared even when the bytes are the same
+/// (the statistics are still worth reading), and a file that cannot be compared is an error.
 pub fn diff_files(old: &Path, new: &Path, opts: &DiffOptions) -> DiffResult<FileDiff> {
+    diff_files_in(&Input::local(old)?, &Input::local(new)?, opts)
+}
+
+fn diff_files_in(old: &Input, new: &Input, opts: &DiffOptions) -> DiffResult<FileDiff> {
     let (os, ns) = (side(old)?, side(new)?);
-    let format = if Format::of(old) == Format::of(new) {
-        Format::of(new)
-    } else {
-        Format::Binary
-    };
+    let format = format_of(old, new);
     let content = content(format, old, new, opts)?;
     let name = new
+        .path()
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| new.display().to_string());
+        .unwrap_or_else(|| new.path().display().to_string());
     Ok(FileDiff {
         path: name,
         status: if os == ns {
@@ -277,10 +280,19 @@ pub fn diff_files(old: &Path, new: &Path, opts: &DiffOptions) -> DiffResult<File
     })
 }
 
+/// The new file's format, or binary if the two extensions name different formats.
+fn format_of(old: &Input, new: &Input) -> Format {
+    if Format::of(old.path()) == Format::of(new.path()) {
+        Format::of(new.path())
+    } else {
+        Format::Binary
+    }
+}
+
 fn content(
     format: Format,
-    old: &Path,
-    new: &Path,
+    old: &Input,
+    new: &Input,
     opts: &DiffOptions,
 ) -> DiffResult<Option<ContentDiff>> {
     Ok(match format {
@@ -301,17 +313,13 @@ fn content(
 
 fn pair(
     rel: String,
-    old: &Path,
-    new: &Path,
+    old: &Input,
+    new: &Input,
     os: FileSide,
     ns: FileSide,
     opts: &DiffOptions,
 ) -> FileDiff {
-    let format = if Format::of(old) == Format::of(new) {
-        Format::of(new)
-    } else {
-        Format::Binary
-    };
+    let format = format_of(old, new);
     let (content, error) = match content(format, old, new, opts) {
         Ok(c) => (c, None),
         Err(e) => (None, Some(e.to_string())),
@@ -356,34 +364,10 @@ fn one(rel: &str, format: Format, status: FileStatus, s: FileSide) -> FileDiff {
     }
 }
 
-/// Every regular file under `root`, by `/`-separated relative path.
-fn list(root: &Path) -> DiffResult<BTreeMap<String, PathBuf>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, prefix)) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(io_err(&dir))? {
-            let entry = entry.map_err(io_err(&dir))?;
-            let path = entry.path();
-            let kind = entry.file_type().map_err(io_err(&path))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let rel = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            if kind.is_dir() {
-                stack.push((path, rel));
-            } else if kind.is_file() {
-                out.insert(rel, path);
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Size and SHA-256 of a file, read in 1 MiB pieces.
-fn side(path: &Path) -> DiffResult<FileSide> {
-    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+fn side(input: &Input) -> DiffResult<FileSide> {
+    let path = input.path();
+    let mut file = input.open()?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;

@@ -1,12 +1,12 @@
 //! NPY arrays read row by row: the header (versions 1 to 3), then one row of the first axis at a time.
 //! Little-endian (or one-byte) numbers and booleans, C order, one or two axes.
 
+use crate::input::{Input, Reader};
 use crate::{
     error::{DiffError, DiffResult, io_err},
     stats::Cell,
 };
 use std::{
-    fs::File,
     io::{BufReader, Read},
     path::{Path, PathBuf},
 };
@@ -14,7 +14,7 @@ use std::{
 /// An open NPY file positioned at its first row.
 pub(crate) struct NpyReader {
     path: PathBuf,
-    reader: BufReader<File>,
+    reader: BufReader<Reader>,
     pub(crate) dtype: String,
     pub(crate) shape: Vec<u64>,
     width: usize,
@@ -55,8 +55,9 @@ fn width(dtype: &str) -> Option<usize> {
 }
 
 impl NpyReader {
-    pub(crate) fn open(path: &Path) -> DiffResult<Self> {
-        let file = File::open(path).map_err(io_err(path))?;
+    pub(crate) fn open(input: &Input) -> DiffResult<Self> {
+        let path = input.path();
+        let file = input.open()?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut magic = [0u8; 8];
         reader.read_exact(&mut magic).map_err(|_| {

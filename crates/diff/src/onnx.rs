@@ -3,13 +3,13 @@
 //! the producer. Subgraphs (If, Loop) and tensors stored as external data are not followed: external data is
 //! compared by its reference (file, offset, length), not its bytes.
 
+use crate::input::{Input, Reader};
 use crate::{
-    error::{DiffError, DiffResult, io_err},
+    error::{DiffError, DiffResult},
     model::{IoInfo, Model, ModelSummary, TensorInfo},
 };
 use sha2::{Digest, Sha256};
 use std::{
-    fs::File,
     io::{BufReader, Read},
     path::Path,
 };
@@ -17,7 +17,7 @@ use std::{
 /// A protobuf stream with its position, so nested messages end where their length says.
 struct Pb<'a> {
     path: &'a Path,
-    reader: BufReader<File>,
+    reader: BufReader<Reader>,
     pos: u64,
     buf: Vec<u8>,
 }
@@ -183,9 +183,10 @@ fn elem_type(t: i64) -> String {
 }
 
 /// Reads an ONNX model's structure, hashing tensor values as they pass.
-pub(crate) fn read(path: &Path) -> DiffResult<Model> {
-    let file = File::open(path).map_err(io_err(path))?;
-    let size = file.metadata().map_err(io_err(path))?.len();
+pub(crate) fn read(input: &Input) -> DiffResult<Model> {
+    let path = input.path();
+    let file = input.open()?;
+    let size = input.size();
     let mut pb = Pb {
         path,
         reader: BufReader::with_capacity(1 << 20, file),

@@ -1,28 +1,26 @@
 //! safetensors files: an 8-byte little-endian header length, a JSON header naming each tensor's dtype, shape
 //! and byte range, then the data. Each tensor's bytes are hashed as they stream past in file order.
 
+use crate::input::Input;
 use crate::{
     error::{DiffError, DiffResult, io_err},
     model::{Model, ModelSummary, TensorInfo},
 };
 use sha2::{Digest, Sha256};
-use std::{
-    fs::File,
-    io::{BufReader, Read},
-    path::Path,
-};
+use std::io::{BufReader, Read};
 
 /// Headers longer than this are refused (the format's own readers stop at 100 MB).
 const MAX_HEADER: u64 = 100_000_000;
 
-pub(crate) fn read(path: &Path) -> DiffResult<Model> {
+pub(crate) fn read(input: &Input) -> DiffResult<Model> {
+    let path = input.path();
     let bad = |message: String| DiffError::Model {
         path: path.to_owned(),
         format: "safetensors",
         message,
     };
-    let file = File::open(path).map_err(io_err(path))?;
-    let size = file.metadata().map_err(io_err(path))?.len();
+    let file = input.open()?;
+    let size = input.size();
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut len = [0u8; 8];
     reader

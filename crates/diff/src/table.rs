@@ -7,6 +7,7 @@
 use crate::{
     Format,
     error::{DiffError, DiffResult, io_err},
+    input::{Input, Reader},
     npy::NpyReader,
     stats::{Cell, ColumnAcc, ColumnStats, ColumnType},
 };
@@ -15,7 +16,6 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::{
     collections::{HashMap, hash_map::Entry},
-    fs::File,
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
 };
@@ -193,9 +193,9 @@ struct Rows {
 }
 
 enum Source {
-    Csv(Box<csv::Reader<BufReader<File>>>, csv::StringRecord),
+    Csv(Box<csv::Reader<BufReader<Reader>>>, csv::StringRecord),
     Jsonl {
-        reader: BufReader<File>,
+        reader: BufReader<Reader>,
         line: String,
         number: u64,
         object: Map<String, Value>,
@@ -204,10 +204,11 @@ enum Source {
 }
 
 impl Rows {
-    fn open(format: Format, path: &Path) -> DiffResult<Self> {
+    fn open(format: Format, input: &Input) -> DiffResult<Self> {
+        let path = input.path();
         let (source, names) = match format {
             Format::Csv => {
-                let file = File::open(path).map_err(io_err(path))?;
+                let file = input.open()?;
                 let mut reader = csv::ReaderBuilder::new()
                     .has_headers(true)
                     .from_reader(BufReader::with_capacity(1 << 20, file));
@@ -233,7 +234,7 @@ impl Rows {
                 )
             }
             Format::Jsonl => {
-                let file = File::open(path).map_err(io_err(path))?;
+                let file = input.open()?;
                 (
                     Source::Jsonl {
                         reader: BufReader::with_capacity(1 << 20, file),
@@ -245,7 +246,7 @@ impl Rows {
                 )
             }
             Format::Npy => {
-                let reader = NpyReader::open(path)?;
+                let reader = NpyReader::open(input)?;
                 let names = reader.column_names();
                 (Source::Npy(Box::new(reader)), names)
             }
@@ -433,8 +434,9 @@ impl Scan {
 /// Columns of a JSON Lines file beyond which it is refused (each keeps statistics).
 const MAX_COLUMNS: usize = 10_000;
 
-fn scan(format: Format, path: &Path) -> DiffResult<Scan> {
-    let mut rows = Rows::open(format, path)?;
+fn scan(format: Format, input: &Input) -> DiffResult<Scan> {
+    let path = input.path();
+    let mut rows = Rows::open(format, input)?;
     let mut columns: Vec<String> = rows.names.clone();
     let mut stats: Vec<ColumnAcc> = vec![ColumnAcc::default(); columns.len()];
     let mut index: HashMap<String, usize> = columns
@@ -501,8 +503,8 @@ const SEEN: Hash16 = [0xff; 16];
 
 pub(crate) fn diff(
     format: Format,
-    old: &Path,
-    new: &Path,
+    old: &Input,
+    new: &Input,
     opts: &crate::DiffOptions,
 ) -> DiffResult<TableDiff> {
     let (a, b) = (scan(format, old)?, scan(format, new)?);
@@ -510,7 +512,7 @@ pub(crate) fn diff(
         for (path, s) in [(old, &a), (new, &b)] {
             if !s.columns.contains(key) {
                 return Err(DiffError::KeyMissing {
-                    path: path.to_owned(),
+                    path: path.path().to_owned(),
                     key: key.clone(),
                     columns: if s.columns.is_empty() {
                         "none".into()
@@ -608,8 +610,8 @@ pub(crate) fn diff(
 #[allow(clippy::too_many_arguments)]
 fn keyed(
     format: Format,
-    old: &Path,
-    new: &Path,
+    old: &Input,
+    new: &Input,
     key: &str,
     common: &[String],
     old_rows: u64,
@@ -626,7 +628,7 @@ fn keyed(
         let kh = hash_cells(std::iter::once(k.clone()));
         let rh = hash_cells(cp.iter().map(|c| rows.get(c)));
         if map.insert(kh, rh).is_some() {
-            return Err(duplicate(old, key, &k, rows.row));
+            return Err(duplicate(old.path(), key, &k, rows.row));
         }
     }
     // Pass 2, new: each key matched (same or changed) or added, then marked seen.
@@ -650,7 +652,7 @@ fn keyed(
             Entry::Occupied(mut e) => {
                 let was = std::mem::replace(e.get_mut(), SEEN);
                 if was == SEEN {
-                    return Err(duplicate(new, key, &k, rows.row));
+                    return Err(duplicate(new.path(), key, &k, rows.row));
                 }
                 if was == rh {
                     out.unchanged += 1;
@@ -730,8 +732,8 @@ fn duplicate(path: &Path, key: &str, value: &Cell, row: u64) -> DiffError {
 
 fn by_content(
     format: Format,
-    old: &Path,
-    new: &Path,
+    old: &Input,
+    new: &Input,
     common: &[String],
     max: usize,
     out: &mut TableDiff,

@@ -347,6 +347,44 @@ fn safe_relative(path: &str) -> MarketResult<PathBuf> {
     Ok(out)
 }
 
+/// Makes the folders of `rel` under `dest`, refusing a path that passes through a symlink already there (it
+/// could lead anywhere outside `dest`) or through something that is not a folder.
+fn folders_inside(dest: &Path, rel: &Path, shown: &str) -> MarketResult<()> {
+    let mut at = dest.to_path_buf();
+    let Some(folders) = rel.parent() else {
+        return Ok(());
+    };
+    for part in folders.components() {
+        at.push(part);
+        match fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(path_err(
+                    &at,
+                    format!(
+                        "the card's file {shown} would be written through this symlink, which may lead outside \
+                         {}; remove it or download elsewhere",
+                        dest.display()
+                    ),
+                ));
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(path_err(
+                    &at,
+                    format!(
+                        "the card's file {shown} needs a folder here, but a file is in the way"
+                    ),
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir(&at).map_err(io_err("creating", &at))?;
+            }
+            Err(e) => return Err(io_err("reading", &at)(e)),
+        }
+    }
+    Ok(())
+}
+
 fn part_path(target: &Path) -> PathBuf {
     let mut name = target.file_name().unwrap_or_default().to_os_string();
     name.push(".part");
@@ -438,13 +476,14 @@ pub async fn download(
                     file.path, file.cid, resolved
                 )));
             }
+            folders_inside(dest, &rel, &file.path)?;
             dest.join(rel)
         };
         if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
         }
         let expected = file.sha256.to_ascii_lowercase();
-        if fs::metadata(&target).is_ok_and(|m| m.is_file() && m.len() == file.size) {
+        if fs::symlink_metadata(&target).is_ok_and(|m| m.is_file() && m.len() == file.size) {
             let (hasher, _) = hash_file(&target).await?;
             if hex(&hasher.finalize()) == expected {
                 total_done += file.size;
@@ -460,17 +499,20 @@ pub async fn download(
             }
         }
         let part = part_path(&target);
-        let (mut hasher, mut have) = match fs::metadata(&part) {
-            Ok(m) if m.len() <= file.size => hash_file(&part).await?,
+        let (mut hasher, mut have) = match fs::symlink_metadata(&part) {
+            Ok(m) if m.is_file() && m.len() <= file.size => hash_file(&part).await?,
             _ => (Sha256::new(), 0),
         };
-        let mut out = OpenOptions::new()
-            .create(true)
-            .append(have > 0)
-            .write(true)
-            .truncate(have == 0)
-            .open(&part)
-            .map_err(io_err("creating", &part))?;
+        // Never through a symlink planted at the `.part` path: opening it fails instead.
+        let mut out = export::nofollow(
+            OpenOptions::new()
+                .create(true)
+                .append(have > 0)
+                .write(true)
+                .truncate(have == 0),
+        )
+        .open(&part)
+        .map_err(io_err("creating", &part))?;
         let start = have;
         total_done += have;
         let written = {

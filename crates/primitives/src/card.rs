@@ -10,8 +10,8 @@ mod hf;
 mod validate;
 
 pub use validate::{
-    MAX_DESCRIPTION_BYTES, MAX_FILES, MAX_NAME_CHARS, MAX_PARENTS, MAX_TAG_CHARS, MAX_TAGS,
-    check_license,
+    MAX_CARD_BYTES, MAX_DESCRIPTION_BYTES, MAX_FILES, MAX_NAME_CHARS, MAX_PARENTS, MAX_TAG_CHARS,
+    MAX_TAGS, check_license,
 };
 
 use crate::{AssetId, AssetKind};

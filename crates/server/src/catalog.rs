@@ -17,10 +17,9 @@ impl CardSource for StoreCards {
     fn card<'a>(&'a self, cid: &'a Cid) -> CardFuture<'a> {
         Box::pin(async move {
             let cid = scal3ml_store::Cid::from_bytes(cid.as_bytes())?;
-            match export::stat(self.0.as_ref(), &cid).await {
-                Ok(info) if info.size > MAX_CARD_BYTES => Ok(None),
-                Ok(_) => Ok(Some(export::cat_to_vec(self.0.as_ref(), &cid).await?)),
-                Err(StoreError::NotFound { .. }) => Ok(None),
+            match export::cat_to_vec(self.0.as_ref(), &cid, MAX_CARD_BYTES).await {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(StoreError::NotFound { .. } | StoreError::LimitExceeded { .. }) => Ok(None),
                 Err(e) => Err(e.into()),
             }
         })

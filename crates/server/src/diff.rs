@@ -1,6 +1,7 @@
 //! `GET /api/assets/{id}/diff` and `GET /api/proposals/{id}/diff`: what changed between two versions of an
 //! asset, or between its latest version and a proposal, compared by scal3ml-diff. For content stored in the
-//! clear, the node exports both sides from its own block store into a temporary folder. For an encrypted proposal,
+//! clear, the node reads both sides through the store's bounded reader (never writing them to disk; a hostile
+//! DAG's symlinks, duplicate names and declared sizes are refused or not believed). For an encrypted proposal,
 //! it reads both sides' plaintext from its own access gateway as the viewer (the request's session cookie or
 //! bearer token handed on, so the gateway's access checks and audit log apply); without a session, or for two
 //! encrypted versions, 403: a licensee compares them with `scal3ml diff`.
@@ -12,12 +13,15 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     routing::get,
 };
+use futures_util::TryStreamExt;
 use scal3ml_access::ApiError;
-use scal3ml_diff::{DiffOptions, TreeDiff};
-use scal3ml_primitives::card::Card;
-use scal3ml_store::{Cid, export};
+use scal3ml_diff::{DiffOptions, Input, Reader, Tree, TreeDiff};
+use scal3ml_primitives::card::{Card, MAX_CARD_BYTES};
+use scal3ml_store::reader::{self, Budget, FileReader, Limits};
+use scal3ml_store::{Cid, StoreError, export};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use tokio_util::io::{StreamReader, SyncIoBridge};
 use utoipa::ToSchema;
 
 /// Content larger than this (both sides together) is not compared by the node.
@@ -369,7 +373,13 @@ impl Viewer {
     }
 }
 
-/// Exports both sides into a temporary folder and compares them off the async threads.
+/// Bytes the node reads for one comparison, as a multiple of the content it compares: a table is read up to
+/// four times (hash, scan, rows, examples).
+const READ_PASSES: u64 = 4;
+
+/// Reads both sides through the store's bounded reader (nothing is written to disk) and compares them off the
+/// async threads. `budget` bounds what both sides declare together, and [`READ_PASSES`] times it what is
+/// actually read; content that lies about its size runs out of the second.
 async fn compare(
     state: &AppState,
     old: Side<'_>,
@@ -379,51 +389,51 @@ async fn compare(
     budget: u64,
     viewer: Option<&Viewer>,
 ) -> Result<TreeDiff, ApiError> {
-    let dir = tempfile::tempdir()
-        .map_err(|e| ApiError::internal(format!("creating a temporary folder: {e}")))?;
-    let limit = budget;
-    let mut budget = budget;
-    let a = export_side(
-        state,
-        &old,
-        &dir.path().join("old"),
-        &mut budget,
-        limit,
-        viewer,
-    )
-    .await?;
-    let b = export_side(
-        state,
-        &new,
-        &dir.path().join("new"),
-        &mut budget,
-        limit,
-        viewer,
-    )
-    .await?;
-    let mut diff = tokio::task::spawn_blocking(move || {
-        let diff = scal3ml_diff::diff_dirs(&a, &b, &opts);
-        drop(dir);
-        diff
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the diff task failed: {e}")))?
-    .map_err(|e| ApiError::bad_request(e.to_string()).with_code("cannot_compare"))?;
-    diff.old = labels.0;
-    diff.new = labels.1;
-    Ok(diff)
+    let reads = Budget::new(
+        Limits::default()
+            .with_max_bytes(budget.saturating_mul(READ_PASSES))
+            .with_max_entries(MAX_DIFF_ENTRIES),
+    );
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large_to_compare",
+            format!(
+                "the two sides are over {} MiB (or {MAX_DIFF_ENTRIES} files) together, more than the node \
+                 compares: download them with `scal3ml get` and run `scal3ml diff --old PATH --new PATH`",
+                budget >> 20
+            ),
+        )
+    };
+    let mut declared = 0u64;
+    let a = tree_of(state, &old, &reads, viewer, &mut declared).await?;
+    let b = tree_of(state, &new, &reads, viewer, &mut declared).await?;
+    if declared > budget {
+        return Err(too_large());
+    }
+    let check = reads.clone();
+    let diff = tokio::task::spawn_blocking(move || scal3ml_diff::diff_trees(&a, &b, labels, &opts))
+        .await
+        .map_err(|e| ApiError::internal(format!("the diff task failed: {e}")))?;
+    if check.exhausted() {
+        return Err(too_large());
+    }
+    diff.map_err(|e| ApiError::bad_request(e.to_string()).with_code("cannot_compare"))
 }
 
-/// Writes one side's content under `dest` (a single file under its card name, so its extension names its
-/// format; a folder as `dest/content`), refusing it when it would exceed what is left of `budget` (of `limit`).
-async fn export_side(
+/// Most files the node lists for one comparison (both sides).
+const MAX_DIFF_ENTRIES: u64 = 100_000;
+
+/// One side as the diff reads it: content in the clear through the bounded reader over this node's block
+/// store; encrypted content as plaintext streamed from the access gateway as the viewer. Adds what the side
+/// declares to `declared` (used only to refuse early; the reader counts what it actually reads).
+async fn tree_of(
     state: &AppState,
     side: &Side<'_>,
-    dest: &std::path::Path,
-    budget: &mut u64,
-    limit: u64,
+    reads: &Budget,
     viewer: Option<&Viewer>,
-) -> Result<std::path::PathBuf, ApiError> {
+    declared: &mut u64,
+) -> Result<Tree, ApiError> {
     let (content, metadata) = (side.content, side.metadata);
     let root: Cid = content.parse().map_err(|_| {
         ApiError::internal(format!("the catalog's content id {content} is not a CID"))
@@ -431,69 +441,63 @@ async fn export_side(
     let card_cid: Cid = metadata.parse().map_err(|_| {
         ApiError::internal(format!("the catalog's card id {metadata} is not a CID"))
     })?;
-    let not_here = |what: &str, e: scal3ml_store::StoreError| {
-        ApiError::not_found(
+    let card = async {
+        let bytes = export::cat_to_vec(&state.store, &card_cid, MAX_CARD_BYTES)
+            .await
+            .map_err(|e| unreadable(&format!("card {card_cid}"), e))?;
+        Card::from_json(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("the card {card_cid} is not valid: {e}")))
+    };
+    let runtime = tokio::runtime::Handle::current();
+    if let Some(url) = &side.plaintext_at {
+        let card = card.await?;
+        *declared = declared.saturating_add(card.files.iter().map(|f| f.size).sum());
+        reads
+            .take_entries(card.files.len() as u64)
+            .map_err(|e| unreadable(&format!("card {card_cid}"), e))?;
+        let viewer = viewer.cloned().unwrap_or_default();
+        return plaintext_tree(&state.http, url, &card, &root, viewer, reads, runtime).await;
+    }
+    let files = reader::walk(&state.store, &root, reads)
+        .await
+        .map_err(|e| unreadable(&format!("content {root}"), e))?;
+    *declared = declared.saturating_add(files.iter().map(|f| f.size).sum());
+    let input = |name: String, file: reader::TreeFile| {
+        let (store, reads, runtime) = (state.store.clone(), reads.clone(), runtime.clone());
+        Input::new(name, file.size, move || {
+            let reader = FileReader::new(store.clone(), &file, reads.clone(), runtime.clone());
+            Ok(Box::new(reader) as Reader)
+        })
+    };
+    match files.first() {
+        Some(f) if f.path.is_empty() => Ok(Tree::File(input(file_name(&card.await?), f.clone()))),
+        _ => Ok(Tree::Folder(
+            files
+                .into_iter()
+                .map(|f| (f.path.clone(), input(f.path.clone(), f)))
+                .collect(),
+        )),
+    }
+}
+
+/// Why the node cannot read one side: not uploaded here (404), or content it refuses to look into (400,
+/// or 413 over its limits), said without any of the node's own paths.
+fn unreadable(what: &str, e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound { .. } => ApiError::not_found(
             "content_not_here",
             format!(
                 "this node cannot read {what}: {e}; it may not have been uploaded to this node"
             ),
-        )
-    };
-    let card = async {
-        let bytes = export::cat_to_vec(&state.store, &card_cid)
-            .await
-            .map_err(|e| not_here(&format!("card {card_cid}"), e))?;
-        Card::from_json(&bytes)
-            .map_err(|e| ApiError::internal(format!("the card {card_cid} is not valid: {e}")))
-    };
-    let too_large = || {
-        ApiError::new(
+        ),
+        StoreError::LimitExceeded { .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large_to_compare",
-            format!(
-                "the two sides are over {} MiB together, more than the node compares: download them with \
-                 `scal3ml get` and run `scal3ml diff --old PATH --new PATH`",
-                limit >> 20
-            ),
-        )
-    };
-    std::fs::create_dir_all(dest)
-        .map_err(|e| ApiError::internal(format!("creating {}: {e}", dest.display())))?;
-    if let Some(url) = &side.plaintext_at {
-        let card = card.await?;
-        let size: u64 = card.files.iter().map(|f| f.size).sum();
-        if size > *budget {
-            return Err(too_large());
-        }
-        *budget -= size;
-        let viewer = viewer.cloned().unwrap_or_default();
-        return fetch_plaintext(&state.http, url, &card, &root, dest, viewer).await;
+            format!("the node does not compare {what}: {e}"),
+        ),
+        e => ApiError::bad_request(format!("the node does not compare {what}: {e}"))
+            .with_code("cannot_compare"),
     }
-    let info = export::stat(&state.store, &root)
-        .await
-        .map_err(|e| not_here(&format!("content {root}"), e))?;
-    let size = match info.kind {
-        export::Kind::Directory => export::ls(&state.store, &root)
-            .await
-            .map_err(|e| not_here(&format!("content {root}"), e))?
-            .iter()
-            .map(|e| e.tsize)
-            .sum(),
-        _ => info.size,
-    };
-    if size > *budget {
-        return Err(too_large());
-    }
-    *budget -= size;
-    let target = if info.kind == export::Kind::Directory {
-        dest.join("content")
-    } else {
-        dest.join(file_name(&card.await?))
-    };
-    export::get_to_path(&state.store, &root, &target)
-        .await
-        .map_err(|e| not_here(&format!("content {root}"), e))?;
-    Ok(target)
 }
 
 /// A single file's name as its card gives it (so its extension names its format), else `content`.
@@ -506,43 +510,29 @@ fn file_name(card: &Card) -> String {
         .to_string()
 }
 
-/// Writes the plaintext of every file of `card` under `dest`, fetched from the access gateway at `url` as the
-/// viewer: a single file as `dest/<name>`, a folder as `dest/content/<path>`.
-async fn fetch_plaintext(
+/// The plaintext of every file of `card`, streamed from the access gateway at `url` as the viewer (each read
+/// a new request, its bytes counted against `reads`): a single file as itself, a folder by the card's paths
+/// (names only: nothing is written anywhere). The first file is asked for once up front, so a refusal is the
+/// answer's status rather than a note inside the diff.
+async fn plaintext_tree(
     http: &scal3ml_store::http::HttpClient,
     url: &str,
     card: &Card,
     root: &Cid,
-    dest: &std::path::Path,
     viewer: Viewer,
-) -> Result<std::path::PathBuf, ApiError> {
+    reads: &Budget,
+    runtime: tokio::runtime::Handle,
+) -> Result<Tree, ApiError> {
     let single = card.files.len() == 1 && card.files[0].cid == root.to_string();
-    let top = if single {
-        dest.join(file_name(card))
-    } else {
-        dest.join("content")
-    };
-    for f in &card.files {
-        let (from, to) = if single {
-            (url.to_string(), top.clone())
+    let from = |path: &str| {
+        if single {
+            url.to_string()
         } else {
-            let rel: std::path::PathBuf = f
-                .path
-                .split('/')
-                .filter(|c| !c.is_empty() && *c != "." && *c != "..")
-                .collect();
-            (
-                format!("{url}/{}", crate::web::format::path_encode(&f.path)),
-                top.join(rel),
-            )
-        };
-        let mut request = http.reqwest().get(&from);
-        for (name, value) in &viewer.0 {
-            request = request.header(name, value);
+            format!("{url}/{}", crate::web::format::path_encode(path))
         }
-        let response = request.send().await.map_err(|e| {
-            ApiError::internal(format!("the access gateway at {from} did not answer: {e}"))
-        })?;
+    };
+    if let Some(first) = card.files.first() {
+        let response = gateway_get(http, &from(&first.path), &viewer).await?;
         let status = response.status();
         if !status.is_success() {
             let body: serde_json::Value = response.json().await.unwrap_or_default();
@@ -557,18 +547,71 @@ async fn fetch_plaintext(
                     StatusCode::FORBIDDEN
                 },
                 "encrypted_content",
-                format!("the access gateway did not serve {}: {reason}", f.path),
+                format!("the access gateway did not serve {}: {reason}", first.path),
             ));
         }
-        let bytes = response.bytes().await.map_err(|e| {
-            ApiError::internal(format!("reading {} from the access gateway: {e}", f.path))
-        })?;
-        if let Some(dir) = to.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| ApiError::internal(format!("creating {}: {e}", dir.display())))?;
-        }
-        std::fs::write(&to, &bytes)
-            .map_err(|e| ApiError::internal(format!("writing {}: {e}", to.display())))?;
     }
-    Ok(top)
+    let input = |name: String, at: String, size: u64| {
+        let (http, viewer, reads, runtime) =
+            (http.clone(), viewer.clone(), reads.clone(), runtime.clone());
+        Input::new(name, size, move || {
+            let response = runtime
+                .block_on(gateway_get(&http, &at, &viewer))
+                .map_err(|e| std::io::Error::other(e.message))?;
+            if !response.status().is_success() {
+                return Err(std::io::Error::other(format!(
+                    "the access gateway answered {}",
+                    response.status()
+                )));
+            }
+            let stream = response.bytes_stream().map_err(std::io::Error::other);
+            let body = SyncIoBridge::new_with_handle(StreamReader::new(stream), runtime.clone());
+            Ok(Box::new(Counted {
+                inner: body,
+                reads: reads.clone(),
+            }) as Reader)
+        })
+    };
+    if single {
+        let f = &card.files[0];
+        return Ok(Tree::File(input(file_name(card), from(&f.path), f.size)));
+    }
+    Ok(Tree::Folder(
+        card.files
+            .iter()
+            .map(|f| (f.path.clone(), input(f.path.clone(), from(&f.path), f.size)))
+            .collect(),
+    ))
+}
+
+/// A GET to the access gateway with the viewer's credentials.
+async fn gateway_get(
+    http: &scal3ml_store::http::HttpClient,
+    at: &str,
+    viewer: &Viewer,
+) -> Result<reqwest::Response, ApiError> {
+    let mut request = http.reqwest().get(at);
+    for (name, value) in &viewer.0 {
+        request = request.header(name, value);
+    }
+    request.send().await.map_err(|e| {
+        tracing::warn!(target: "server::diff", error = %e, "the access gateway did not answer");
+        ApiError::internal("the node's access gateway did not answer; try again")
+    })
+}
+
+/// A reader whose bytes count against a [`Budget`].
+struct Counted<R> {
+    inner: R,
+    reads: Budget,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.reads
+            .take_bytes(n as u64)
+            .map_err(std::io::Error::other)?;
+        Ok(n)
+    }
 }

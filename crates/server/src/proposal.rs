@@ -178,16 +178,14 @@ pub(crate) async fn detail_of(
 /// The description text, if the node holds it and it is small UTF-8.
 async fn description(state: &AppState, cid: &str) -> Option<String> {
     let cid: scal3ml_store::Cid = cid.parse().ok()?;
-    match export::stat(&state.store, &cid).await {
-        Ok(info) if info.size <= MAX_DESCRIPTION_BYTES => {}
-        Ok(_) | Err(StoreError::NotFound { .. }) => return None,
+    match export::cat_to_vec(&state.store, &cid, MAX_DESCRIPTION_BYTES).await {
+        Ok(bytes) => String::from_utf8(bytes).ok(),
+        Err(StoreError::NotFound { .. } | StoreError::LimitExceeded { .. }) => None,
         Err(e) => {
             tracing::warn!(target: "server::proposal", %cid, error = %e, "reading a description");
-            return None;
+            None
         }
     }
-    let bytes = export::cat_to_vec(&state.store, &cid).await.ok()?;
-    String::from_utf8(bytes).ok()
 }
 
 /// One proposal: votes, the tally against the majority it needs, its description and the share change.

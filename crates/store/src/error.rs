@@ -125,6 +125,25 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// Content that would be unsafe to write or read as asked: a symlink, a duplicate name, a path that leaves
+    /// the destination, more bytes than fit.
+    #[error("refusing {entry}: {reason}")]
+    Refused {
+        /// The entry, as a path inside the content (or the content's CID).
+        entry: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// Reading the content took more than a reader allows (bytes actually read, entries listed, depth).
+    #[error("the content is over the limit of {limit} {what}: {hint}")]
+    LimitExceeded {
+        /// What was counted: `bytes`, `directory entries`, `levels of nesting`.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+        /// What to do instead.
+        hint: &'static str,
+    },
     /// A remote backend (Kubo RPC, trustless gateway, pinning service) failed.
     #[error("remote {backend} failed: {reason}")]
     Remote {

@@ -13,7 +13,10 @@ pub mod dagpb;
 pub mod error;
 pub mod export;
 pub mod gateway;
+#[cfg(feature = "test-utils")]
+pub mod hostile;
 pub mod http;
+pub mod reader;
 pub mod store;
 #[cfg(feature = "test-utils")]
 pub mod testing;

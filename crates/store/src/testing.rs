@@ -353,7 +353,10 @@ pub async fn block_store_suite<S: BlockStore + ?Sized>(
         Writes::ReadOnly { backing } => import_file(backing, &data).await,
     };
     assert!(
-        cat_to_vec(store, &root).await.expect("export the file") == data,
+        cat_to_vec(store, &root, u64::MAX)
+            .await
+            .expect("export the file")
+            == data,
         "the exported file differs from the imported one"
     );
     report.pass("a multi-level file imports and exports back identical");

@@ -101,7 +101,7 @@ async fn a_buyer_gets_the_key_that_decrypts_and_an_outsider_is_told_how_to_buy()
     assert_eq!(got, key);
     // The released key decrypts the stored ciphertext to the original bytes.
     let store_cid = scal3ml_store::Cid::from_bytes(cid.as_bytes()).unwrap();
-    let ciphertext = scal3ml_store::export::cat_to_vec(node.store.as_ref(), &store_cid)
+    let ciphertext = scal3ml_store::export::cat_to_vec(node.store.as_ref(), &store_cid, u64::MAX)
         .await
         .unwrap();
     assert_eq!(crypt::decrypt_vec(&ciphertext, &got).unwrap(), plaintext);

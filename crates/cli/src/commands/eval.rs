@@ -757,14 +757,18 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         .parse()
         .with_context(|| format!("attestation {id} names no valid report CID"))?;
     let source = scal3ml_store::gateway::GatewayClient::new(&node.base).with_http(&node.http);
-    let bytes = export::cat_to_vec(&source, &report_cid)
-        .await
-        .with_context(|| {
-            format!(
-                "fetching the report {report_cid} of attestation {id} from {}",
-                node.base
-            )
-        })?;
+    let bytes = export::cat_to_vec(
+        &source,
+        &report_cid,
+        scal3ml_primitives::card::MAX_CARD_BYTES,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "fetching the report {report_cid} of attestation {id} from {}",
+            node.base
+        )
+    })?;
     let theirs: Report = serde_json::from_slice(&bytes).with_context(|| {
         format!("the report {report_cid} of attestation {id} is not an evaluation report written by scal3ml eval")
     })?;

@@ -144,7 +144,7 @@ pub(crate) async fn read_card(
     source: &GatewayClient,
     card_cid: &Cid,
 ) -> anyhow::Result<(Card, Vec<FileEntry>)> {
-    let card_bytes = export::cat_to_vec(source, card_cid)
+    let card_bytes = export::cat_to_vec(source, card_cid, scal3ml_primitives::card::MAX_CARD_BYTES)
         .await
         .with_context(|| format!("fetching the card {card_cid} from {}", node.base))?;
     let card = Card::from_json(&card_bytes).context("the asset's card is not valid")?;

@@ -724,9 +724,10 @@ async fn download(
         .parse()
         .context("the proposal's card id is not a CID")?;
     let source = GatewayClient::new(&node.base).with_http(&node.http);
-    let card_bytes = export::cat_to_vec(&source, &card_cid)
-        .await
-        .with_context(|| format!("fetching the proposed card {card_cid} from {}", node.base))?;
+    let card_bytes =
+        export::cat_to_vec(&source, &card_cid, scal3ml_primitives::card::MAX_CARD_BYTES)
+            .await
+            .with_context(|| format!("fetching the proposed card {card_cid} from {}", node.base))?;
     let card = Card::from_json(&card_bytes).context("the proposed card is not valid")?;
     let gateway = if asset_detail.gateway_url.is_empty() {
         node.network.node_url.clone()

@@ -49,9 +49,13 @@ enum StoreCommand {
     Get {
         #[command(flatten)]
         read: ReadArgs,
-        /// Where to write (default: the last path component or the CID).
+        /// Where to write (default: the last path component or the CID). It must not exist yet.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Also write the content's symlinks, each only if it stays inside the output folder (relative, with
+        /// `..` only at its start). Without it, content holding a symlink is refused.
+        #[arg(long)]
+        symlinks: bool,
     },
     /// List a directory.
     Ls {
@@ -383,7 +387,11 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
             read_into(&store, &cid, &read, &mut out).await?;
             out.flush()?;
         }
-        StoreCommand::Get { read, output } => {
+        StoreCommand::Get {
+            read,
+            output,
+            symlinks,
+        } => {
             let store = open()?;
             let cid = export::resolve_str(&store, &read.path).await?;
             let dest = output.unwrap_or_else(|| {
@@ -395,19 +403,23 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
                         .unwrap_or("out"),
                 )
             });
-            if dest.exists() {
+            if dest.symlink_metadata().is_ok() {
                 bail!("{} already exists: choose another --output", dest.display());
             }
             let info = export::stat(&store, &cid).await?;
             let written = async {
                 if info.kind == Kind::File {
-                    let file = File::create(&dest)
-                        .with_context(|| format!("creating {}", dest.display()))?;
+                    // New, and never through a symlink someone planted at `dest`.
+                    let file =
+                        export::nofollow(std::fs::OpenOptions::new().write(true).create_new(true))
+                            .open(&dest)
+                            .with_context(|| format!("creating {}", dest.display()))?;
                     let mut out = BufWriter::with_capacity(1 << 20, file);
                     read_into(&store, &cid, &read, &mut out).await?;
                     out.flush()?;
                 } else {
-                    export::get_to_path(&store, &cid, &dest).await?;
+                    let opts = export::GetOptions::default().with_symlinks(symlinks);
+                    export::get_to_path(&store, &cid, &dest, &opts).await?;
                 }
                 anyhow::Ok(())
             }
@@ -795,7 +807,7 @@ mod tests {
         let store = FsStore::open(repo.path()).unwrap();
         let (root, _) = store.pins().await.unwrap()[0];
         // the stored bytes are ciphertext, not the plaintext
-        let stored = scal3ml_store::export::cat_to_vec(&store, &root)
+        let stored = scal3ml_store::export::cat_to_vec(&store, &root, u64::MAX)
             .await
             .unwrap();
         assert_eq!(&stored[..8], b"SC3MLEv1");
@@ -914,7 +926,7 @@ mod tests {
         .unwrap();
         let store = FsStore::open(repo.path()).unwrap();
         assert_eq!(
-            scal3ml_store::export::cat_to_vec(&store, &root)
+            scal3ml_store::export::cat_to_vec(&store, &root, u64::MAX)
                 .await
                 .unwrap(),
             data

@@ -7,6 +7,7 @@ mod discuss;
 mod errors;
 mod eval;
 mod eval_published;
+mod hostile;
 mod load;
 mod proposals;
 mod story;

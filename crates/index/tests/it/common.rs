@@ -26,7 +26,7 @@ impl CardSource for StoreCards {
             if !scal3ml_store::BlockStore::has(&*self.0, &cid).await? {
                 return Ok(None);
             }
-            Ok(Some(cat_to_vec(&*self.0, &cid).await?))
+            Ok(Some(cat_to_vec(&*self.0, &cid, u64::MAX).await?))
         })
     }
 }

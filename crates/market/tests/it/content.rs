@@ -91,7 +91,12 @@ async fn a_folder_round_trips_with_kubo_cids_when_plain() {
         let entry = prepared.files.iter().find(|f| f.path == *path).unwrap();
         assert_eq!(entry.size, data.len() as u64, "{path}");
         assert_eq!(entry.sha256, sha_hex(data), "{path}");
-        assert_eq!(export::cat_to_vec(&store, &entry.cid).await.unwrap(), *data);
+        assert_eq!(
+            export::cat_to_vec(&store, &entry.cid, u64::MAX)
+                .await
+                .unwrap(),
+            *data
+        );
     }
 
     let dest = dir.path().join("out");
@@ -127,7 +132,7 @@ async fn an_encrypted_folder_round_trips_through_a_gateway_and_hides_the_bytes()
         sha_hex(&files[1].1),
         "the card hashes the plaintext"
     );
-    let stored = export::cat_to_vec(store.as_ref(), &train.cid)
+    let stored = export::cat_to_vec(store.as_ref(), &train.cid, u64::MAX)
         .await
         .unwrap();
     assert!(stored.len() > files[1].1.len());

@@ -16,6 +16,8 @@ pub const MAX_TAG_CHARS: usize = 64;
 pub const MAX_PARENTS: usize = 4;
 /// Most files on one card.
 pub const MAX_FILES: usize = 100_000;
+/// Largest card a reader fetches (JSON of [`MAX_FILES`] files with their paths and hashes fits).
+pub const MAX_CARD_BYTES: u64 = 32 << 20;
 /// Basis points in a whole.
 const BPS: u64 = 10_000;
 /// Most characters in a short free-form field (task, framework, dataset and model names, metric names).

@@ -52,6 +52,25 @@ pub trait BlockStore: Send + Sync {
     fn delete<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<()>>;
 }
 
+/// A shared store is a store (a reader that owns its store, such as [`crate::reader::FileReader`], takes one).
+impl<T: BlockStore + ?Sized> BlockStore for std::sync::Arc<T> {
+    fn get<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<Bytes>> {
+        (**self).get(cid)
+    }
+    fn put(&self, block: Block) -> BoxFuture<'_, StoreResult<()>> {
+        (**self).put(block)
+    }
+    fn has<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<bool>> {
+        (**self).has(cid)
+    }
+    fn put_many(&self, blocks: Vec<Block>) -> BoxFuture<'_, StoreResult<()>> {
+        (**self).put_many(blocks)
+    }
+    fn delete<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<()>> {
+        (**self).delete(cid)
+    }
+}
+
 /// How a CID is pinned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

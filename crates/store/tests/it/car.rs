@@ -34,7 +34,10 @@ async fn a_dag_survives_export_and_import() {
     let (roots, count) = car::import_car(&store, &bytes[..]).await.unwrap();
     assert_eq!(roots, vec![root]);
     assert!(count > 10);
-    assert_eq!(export::cat_to_vec(&store, &root).await.unwrap(), data);
+    assert_eq!(
+        export::cat_to_vec(&store, &root, u64::MAX).await.unwrap(),
+        data
+    );
     // the root comes first, as trustless-gateway clients expect
     let mut reader = CarReader::new(&bytes[..]).unwrap();
     assert_eq!(*reader.next_block().unwrap().unwrap().cid(), root);

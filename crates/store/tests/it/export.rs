@@ -57,12 +57,12 @@ async fn files_round_trip_in_every_mode_and_store() {
             assert_eq!(a.cid, b.cid);
             assert_eq!(a.size, size as u64);
             assert_eq!(
-                export::cat_to_vec(&mem, &a.cid).await.unwrap(),
+                export::cat_to_vec(&mem, &a.cid, u64::MAX).await.unwrap(),
                 data,
                 "size {size}"
             );
             assert_eq!(
-                export::cat_to_vec(&fs, &b.cid).await.unwrap(),
+                export::cat_to_vec(&fs, &b.cid, u64::MAX).await.unwrap(),
                 data,
                 "size {size}"
             );
@@ -94,7 +94,7 @@ async fn a_range_reads_only_the_blocks_it_needs() {
         range(&store, &root, 1000, 9000).await.unwrap(),
         &data[1000..9000]
     );
-    match export::cat_to_vec(&store, &root).await {
+    match export::cat_to_vec(&store, &root, u64::MAX).await {
         Err(StoreError::NotFound { cid }) => assert_eq!(cid, first),
         other => panic!(
             "expected the missing first leaf, got {:?}",
@@ -138,7 +138,7 @@ async fn a_corrupted_block_is_reported_with_its_cid() {
     let mut bad = data[1000..2000].to_vec();
     bad[17] ^= 1;
     store.put_unchecked(leaf, Bytes::from(bad));
-    match export::cat_to_vec(&store, &root.cid).await {
+    match export::cat_to_vec(&store, &root.cid, u64::MAX).await {
         Err(StoreError::HashMismatch { cid, .. }) => assert_eq!(cid, leaf),
         other => panic!("expected a hash mismatch, got {:?}", other.map(|v| v.len())),
     }
@@ -199,7 +199,7 @@ async fn a_link_cycle_is_an_error_not_a_hang() {
         .unwrap()
         .insert(me, Bytes::from(node.encode()));
     assert!(
-        matches!(export::cat_to_vec(&store, &me).await, Err(StoreError::Cycle { cid }) if cid == me)
+        matches!(export::cat_to_vec(&store, &me, u64::MAX).await, Err(StoreError::Cycle { cid }) if cid == me)
     );
 }
 
@@ -230,7 +230,7 @@ async fn recursive_add_matches_kubo_and_exports_back() {
         .await
         .unwrap();
     assert_eq!(
-        export::cat_to_vec(&store, &world).await.unwrap(),
+        export::cat_to_vec(&store, &world, u64::MAX).await.unwrap(),
         b"World\n"
     );
     assert!(matches!(
@@ -240,7 +240,9 @@ async fn recursive_add_matches_kubo_and_exports_back() {
 
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("copy");
-    export::get_to_path(&store, &root.cid, &dest).await.unwrap();
+    export::get_to_path(&store, &root.cid, &dest, &Default::default())
+        .await
+        .unwrap();
     assert_eq!(std::fs::read(dest.join("hello/world")).unwrap(), b"World\n");
     assert_eq!(std::fs::read(dest.join("hey")).unwrap(), b"Hey\n");
     assert!(!dest.join(".hidden").exists());
@@ -318,7 +320,7 @@ async fn big_directories_become_hamt_shards_and_list_back() {
         .await
         .unwrap();
     assert_eq!(
-        export::cat_to_vec(&store, &one).await.unwrap(),
+        export::cat_to_vec(&store, &one, u64::MAX).await.unwrap(),
         b"file-04321.txt"
     );
 }

@@ -96,7 +96,7 @@ proptest! {
             store.put(block).await.unwrap();
             let _ = export::stat(&store, &cid).await;
             let _ = export::ls(&store, &cid).await;
-            let _ = export::cat_to_vec(&store, &cid).await;
+            let _ = export::cat_to_vec(&store, &cid, u64::MAX).await;
             let mut sink = |_: Bytes| Ok(());
             let _ = export::read_range(&store, &cid, start, Some(start + len), &mut sink).await;
         });
@@ -142,7 +142,11 @@ async fn entry_names_that_escape_the_target_are_refused() {
     store.put(block).await.unwrap();
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("inner");
-    assert!(export::get_to_path(&store, &root, &dest).await.is_err());
+    assert!(
+        export::get_to_path(&store, &root, &dest, &Default::default())
+            .await
+            .is_err()
+    );
     assert!(!out.path().join("pwned").exists());
 }
 

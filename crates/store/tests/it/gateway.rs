@@ -64,7 +64,10 @@ async fn client_fetches_a_multi_level_file_from_our_server_and_it_exports_identi
         "every block arrives, none extra"
     );
     assert_eq!(stats.blocks as usize, block_set(&source).await.len());
-    assert_eq!(export::cat_to_vec(&sink, &root).await.unwrap(), data);
+    assert_eq!(
+        export::cat_to_vec(&sink, &root, u64::MAX).await.unwrap(),
+        data
+    );
 }
 
 #[tokio::test]
@@ -152,7 +155,9 @@ async fn paths_resolve_through_directories_and_entity_scope_stops_at_a_directory
         .await
         .unwrap();
     assert_eq!(
-        export::cat_to_vec(&sink, &file_cid).await.unwrap(),
+        export::cat_to_vec(&sink, &file_cid, u64::MAX)
+            .await
+            .unwrap(),
         file,
         "path blocks and the file arrived"
     );
@@ -409,7 +414,7 @@ async fn paths_resolve_through_a_hamt_sharded_directory() {
         .await
         .unwrap();
     assert_eq!(
-        export::cat_to_vec(&sink, &file).await.unwrap(),
+        export::cat_to_vec(&sink, &file, u64::MAX).await.unwrap(),
         b"entry 3210\n"
     );
     let sent = block_set(&sink).await.len();

@@ -7,6 +7,7 @@ mod crypt;
 mod export;
 mod fuzz;
 mod gateway;
+mod hostile;
 mod import;
 mod kubo;
 mod pinning;

@@ -50,7 +50,10 @@ async fn gateway_client_fetches_and_verifies_a_dag_over_https_when_the_ca_is_tru
     let sink = MemStore::new();
     let stats = client.fetch_dag(&root, &sink).await.unwrap();
     assert_eq!(stats.blocks as usize, source.list().await.unwrap().len());
-    assert_eq!(export::cat_to_vec(&sink, &root).await.unwrap(), data);
+    assert_eq!(
+        export::cat_to_vec(&sink, &root, u64::MAX).await.unwrap(),
+        data
+    );
     // Single blocks (`?format=raw`) too, verified against their CID.
     assert_eq!(
         client.get(&root).await.unwrap(),
@@ -79,7 +82,10 @@ async fn a_ca_file_works_like_the_pem_and_localhost_is_a_valid_name() {
         .fetch_dag(&root, &sink)
         .await
         .unwrap();
-    assert_eq!(export::cat_to_vec(&sink, &root).await.unwrap(), data);
+    assert_eq!(
+        export::cat_to_vec(&sink, &root, u64::MAX).await.unwrap(),
+        data
+    );
 }
 
 #[tokio::test]
