@@ -44,6 +44,9 @@ pub(crate) struct AppState {
     /// One connection pool for the node's own requests to access gateways (a key release for the browser's
     /// propose, encrypted content for a signed-in viewer's diff).
     pub(crate) http: scal3ml_store::http::HttpClient,
+    /// The token the node sends its own gateway in `x-scal3ml-node-call`, so its calls on a viewer's behalf are
+    /// charged to no IP (never send it to another gateway).
+    pub(crate) node_call: String,
 }
 
 /// The chain and contracts a node serves: clients read it to know where to send transactions.
@@ -348,6 +351,7 @@ async fn openapi() -> impl IntoResponse {
     let doc = DOC.get_or_init(|| {
         use utoipa::OpenApi as _;
         ApiDoc::openapi()
+            .merge_from(scal3ml_access::AccessApiDoc::openapi())
             .to_pretty_json()
             .expect("the OpenAPI document serializes")
     });
