@@ -519,3 +519,36 @@ pub(crate) async fn hand_on(
     )
 )]
 pub(crate) struct ApiDoc;
+
+#[cfg(test)]
+mod access_doc_tests {
+    use axum::response::IntoResponse as _;
+    use utoipa::OpenApi as _;
+
+    // The served document describes the access gateway too (every route its router serves is in
+    // `AccessApiDoc`, checked in scal3ml-access), so an HTTP fuzzer of the node reaches `/access`.
+    #[tokio::test]
+    async fn the_served_document_describes_every_access_route() {
+        let body =
+            axum::body::to_bytes(super::openapi().await.into_response().into_body(), 1 << 24)
+                .await
+                .unwrap();
+        let served: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let access = serde_json::to_value(scal3ml_access::AccessApiDoc::openapi()).unwrap();
+        let paths = access["paths"].as_object().unwrap();
+        assert!(paths.len() >= 11);
+        for (path, ops) in paths {
+            for method in ops.as_object().unwrap().keys() {
+                assert!(
+                    served["paths"][path][method].is_object(),
+                    "{method} {path} is not served in the document"
+                );
+            }
+        }
+        assert!(served["components"]["schemas"]["SignedKeyDeposit"].is_object());
+        assert!(
+            served["paths"]["/api/network"].is_object(),
+            "the node's own routes are still there"
+        );
+    }
+}
