@@ -1,9 +1,8 @@
 //! The audit log: one JSON line per decision (key released or refused, key deposited, content streamed, sign
 //! in) in `audit.jsonl` in the data directory: time, decision, reason code, account, asset, CID, client IP.
-//! Never a key.
+//! Never a key. Lines are not fsynced one by one (the decision stands either way); a line torn by a crash is
+//! cut off at open ([`AppendLog`]), so the next line starts clean.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -11,7 +10,8 @@ use std::sync::Mutex;
 use alloy_primitives::Address;
 use serde::Serialize;
 
-use crate::error::{AccessError, AccessResult};
+use crate::append_log::AppendLog;
+use crate::error::AccessResult;
 
 /// The audit log's file name in the data directory.
 pub const AUDIT_FILE: &str = "audit.jsonl";
@@ -45,21 +45,17 @@ pub struct AuditEntry {
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
-    file: Mutex<File>,
+    log: Mutex<AppendLog>,
 }
 
 impl AuditLog {
     /// Opens (or creates) `audit.jsonl` in `dir` for appending.
     pub fn open(dir: &Path) -> AccessResult<Self> {
         let path = dir.join(AUDIT_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| AccessError::io("cannot open the audit log", &path, e))?;
+        let log = AppendLog::open(&path, 0o600)?;
         Ok(Self {
             path,
-            file: Mutex::new(file),
+            log: Mutex::new(log),
         })
     }
 
@@ -72,11 +68,59 @@ impl AuditLog {
     /// logged, not returned: the decision has been made.
     pub fn write(&self, mut entry: AuditEntry) {
         entry.time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut line = serde_json::to_string(&entry).unwrap_or_default();
-        line.push('\n');
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(error) = f.write_all(line.as_bytes()) {
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(error) = log.append(&entry, false) {
             tracing::error!(target: "access::audit", %error, path = %self.path.display(), "cannot write the audit log");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression: a line torn by a crash stayed at the end of the log and the next decision was glued onto it,
+    // so that line no longer parsed. Cut the last line at every byte: every complete line and the next one parse.
+    #[test]
+    fn regression_a_torn_audit_line_does_not_swallow_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = |asset| AuditEntry {
+            action: "key",
+            decision: "release",
+            reason: "ok".into(),
+            asset: Some(asset),
+            ..Default::default()
+        };
+        {
+            let log = AuditLog::open(dir.path()).unwrap();
+            log.write(entry(1));
+            log.write(entry(2));
+        }
+        let path = dir.path().join(AUDIT_FILE);
+        let whole = std::fs::read(&path).unwrap();
+        let last = whole[..whole.len() - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .unwrap()
+            + 1;
+        for cut in last..=whole.len() {
+            std::fs::write(&path, &whole[..cut]).unwrap();
+            AuditLog::open(dir.path()).unwrap().write(entry(3));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let assets: Vec<u64> = text
+                .lines()
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["asset"]
+                        .as_u64()
+                        .unwrap()
+                })
+                .collect();
+            let want = if cut == whole.len() {
+                vec![1, 2, 3]
+            } else {
+                vec![1, 3]
+            };
+            assert_eq!(assets, want, "cut {cut}");
         }
     }
 }

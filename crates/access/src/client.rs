@@ -18,6 +18,8 @@ const TTL_SECS: u64 = 120;
 pub struct AccessClient {
     base: String,
     http: reqwest::Client,
+    /// The node's own token ([`crate::NODE_CALL_HEADER`]) when the node calls its own gateway.
+    node_call: Option<String>,
 }
 
 impl AccessClient {
@@ -27,6 +29,23 @@ impl AccessClient {
         Self {
             base: normalize_gateway(base_url),
             http: http.reqwest().clone(),
+            node_call: None,
+        }
+    }
+
+    /// Sends `token` ([`crate::AccessState::node_call_token`]) with every request: for the node calling its own
+    /// gateway on a viewer's behalf, so the refusals count against the viewer's account and no IP. Never give it
+    /// a client of another gateway.
+    pub fn with_node_call(mut self, token: &str) -> Self {
+        self.node_call = Some(token.to_owned());
+        self
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, url);
+        match &self.node_call {
+            Some(token) => builder.header(crate::NODE_CALL_HEADER, token),
+            None => builder,
         }
     }
 
@@ -141,7 +160,9 @@ impl AccessClient {
             format!("{base}/{}", path.trim_start_matches('/'))
         };
         let header = serde_json::to_string(&req).map_err(|e| AccessError::Sign(e.to_string()))?;
-        let mut builder = self.http.get(&url).header(ACCESS_HEADER, header);
+        let mut builder = self
+            .request(reqwest::Method::GET, &url)
+            .header(ACCESS_HEADER, header);
         if let Some(r) = range {
             builder = builder.header(reqwest::header::RANGE, r);
         }
@@ -159,8 +180,7 @@ impl AccessClient {
     ) -> AccessResult<T> {
         let url = format!("{}{route}", self.base);
         let response = self
-            .http
-            .post(&url)
+            .request(reqwest::Method::POST, &url)
             .json(body)
             .send()
             .await

@@ -140,15 +140,15 @@ impl Source {
 }
 
 /// Whether `key` opens the content at `root`: the first segment of its first file (depth first, in directory
-/// order) is decrypted. `Ok(false)` if the content is not in `store` (nothing to check), an error if it is
-/// there and the key does not open it, or it is not encrypted content.
+/// order) is decrypted. [`KeyCheck::NotHeld`] if the content is not in `store`, [`KeyCheck::NoFile`] if it
+/// holds no file, an error if it is there and the key does not open it, or it is not encrypted content.
 pub(crate) async fn key_opens(
     store: &dyn BlockStore,
     root: &Cid,
     key: &FileKey,
-) -> AccessResult<bool> {
+) -> AccessResult<KeyCheck> {
     if !store.has(root).await? {
-        return Ok(false);
+        return Ok(KeyCheck::NotHeld);
     }
     let mut stack = vec![(*root, 0usize)];
     while let Some((cid, depth)) = stack.pop() {
@@ -156,7 +156,7 @@ pub(crate) async fn key_opens(
             export::Kind::File => {
                 let mut sink = |_: Bytes| Ok(());
                 crypt::read_decrypted(store, &cid, key, 0, Some(1), &mut sink).await?;
-                return Ok(true);
+                return Ok(KeyCheck::Opens);
             }
             export::Kind::Directory if depth < 64 => {
                 let entries = export::ls(store, &cid).await?;
@@ -165,7 +165,18 @@ pub(crate) async fn key_opens(
             _ => {}
         }
     }
-    Ok(false)
+    Ok(KeyCheck::NoFile)
+}
+
+/// What [`key_opens`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyCheck {
+    /// The key decrypts the content's first file.
+    Opens,
+    /// This node does not hold the content's root block.
+    NotHeld,
+    /// The content holds no file to try the key on.
+    NoFile,
 }
 
 #[cfg(test)]

@@ -55,13 +55,16 @@ pub fn normalize_gateway(url: &str) -> String {
 
 /// A signed request for an asset's key or content, as sent over HTTP (JSON body of `POST /access/key`, or the
 /// `x-scal3ml-access` header of a content request).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SignedAccessRequest {
     /// The asset.
+    #[schema(value_type = u64)]
     pub asset: AssetId,
     /// Who asks (must be the signer).
+    #[schema(value_type = String, example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
     pub account: Address,
     /// 32 random bytes, single use.
+    #[schema(value_type = String)]
     pub nonce: B256,
     /// Unix seconds after which the request is void.
     pub expiry: u64,
@@ -139,15 +142,17 @@ impl SignedAccessRequest {
 }
 
 /// A signed key deposit, as sent in the JSON body of `POST /access/keys`. Its `Debug` leaves the key out.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SignedKeyDeposit {
     /// The content CID (text form) the key decrypts: the version-0 content CID of the asset about to be published.
     pub cid: String,
     /// The 16-byte content key as 32 hex characters.
     pub key: String,
     /// Who deposits (must be the signer; must become the asset's publisher for the key to be released).
+    #[schema(value_type = String)]
     pub depositor: Address,
     /// 32 random bytes, single use.
+    #[schema(value_type = String)]
     pub nonce: B256,
     /// Unix seconds after which the deposit is void.
     pub expiry: u64,

@@ -114,14 +114,14 @@ pub struct ApiError {
 }
 
 /// The wire form of [`ApiError`].
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ApiErrorBody {
     /// The error.
     pub error: ApiErrorDetail,
 }
 
 /// `code` and `message` of an [`ApiErrorBody`], and `fields` when a form had bad fields.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ApiErrorDetail {
     /// Stable machine-readable code.
     pub code: String,

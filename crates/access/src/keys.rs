@@ -4,12 +4,15 @@
 //! the group or others may read it. Each deposited content key is sealed with ChaCha20-Poly1305 (ring) under
 //! the node key, with a random 12-byte nonce and the associated data `"scal3ml-access key v1" || cid bytes ||
 //! depositor`, so a sealed key cannot be moved to another CID or depositor without failing to open. The sealed
-//! records are JSON lines in `keys.jsonl` (cid, depositor, sealed hex, time), appended and fsynced per deposit
-//! and read back at start. The key bytes themselves are never written, logged or printed.
+//! records are JSON lines in `keys.jsonl` (cid, depositor, sealed hex, time, whether a chain event names the
+//! CID), appended and fsynced per deposit before it is acknowledged, and read back at start; a record torn by a
+//! crash is cut off at open ([`AppendLog`]). Pending deposits (no chain event names their CID yet) can be
+//! dropped ([`KeyVault::settle`]), which rewrites the file atomically; published ones never are. The key bytes
+//! themselves are never written, logged or printed.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -20,6 +23,7 @@ use scal3ml_primitives::Cid;
 use scal3ml_store::crypt::FileKey;
 use serde::{Deserialize, Serialize};
 
+use crate::append_log::AppendLog;
 use crate::error::{AccessError, AccessResult};
 
 /// The node key file's name in the data directory.
@@ -89,6 +93,9 @@ struct Record {
     /// nonce (12 bytes) || ciphertext || tag, hex.
     sealed: String,
     deposited_at: String,
+    /// Whether a chain event named `cid` when the gateway last looked: such a key is kept for good.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    published: bool,
 }
 
 /// What a deposit did.
@@ -100,16 +107,55 @@ pub enum Deposited {
     Already,
 }
 
+/// One held key, sealed.
+#[derive(Debug, Clone)]
+struct Held {
+    sealed: Vec<u8>,
+    deposited_at: String,
+    /// `deposited_at` in Unix seconds (0 if it does not parse: such a key counts as old).
+    at_secs: u64,
+    published: bool,
+}
+
+/// A deposit no chain event is known to name yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The content CID.
+    pub cid: Cid,
+    /// Who deposited it.
+    pub depositor: Address,
+    /// When, in Unix seconds.
+    pub deposited_at: u64,
+}
+
+/// How many deposits are pending, in all, by one depositor and for one CID.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PendingCounts {
+    /// Every pending deposit.
+    pub total: usize,
+    /// The depositor's.
+    pub of_depositor: usize,
+    /// For the CID (by anyone).
+    pub of_cid: usize,
+}
+
+type Keys = HashMap<(Cid, Address), Held>;
+
+struct Vault {
+    log: AppendLog,
+    keys: Keys,
+}
+
 /// The content keys this gateway holds, sealed at rest, by (content CID, depositor).
 pub struct KeyVault {
     path: PathBuf,
     cipher: LessSafeKey,
-    sealed: Mutex<HashMap<(Cid, Address), Vec<u8>>>,
+    inner: Mutex<Vault>,
 }
 
 impl std::fmt::Debug for KeyVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.sealed.lock().map(|m| m.len()).unwrap_or_default();
+        let n = self.inner.lock().map(|m| m.keys.len()).unwrap_or_default();
         f.debug_struct("KeyVault")
             .field("path", &self.path)
             .field("keys", &n)
@@ -118,7 +164,8 @@ impl std::fmt::Debug for KeyVault {
 }
 
 impl KeyVault {
-    /// Opens (or creates) the vault in `dir`: the node key file and the sealed records.
+    /// Opens (or creates) the vault in `dir`: the node key file and the sealed records (a record torn by a
+    /// crash, never acknowledged, is cut off; see [`AppendLog`]).
     pub fn open(dir: &Path) -> AccessResult<Self> {
         let node_key = load_or_create_node_key(&dir.join(NODE_KEY_FILE))?;
         let cipher = LessSafeKey::new(
@@ -126,63 +173,43 @@ impl KeyVault {
                 .map_err(|_| AccessError::KeyStore("the node key is not a ChaCha20 key".into()))?,
         );
         let path = dir.join(KEYS_FILE);
-        let mut sealed = HashMap::new();
-        match File::open(&path) {
-            Ok(f) => {
-                let lines: Vec<_> = BufReader::new(f)
-                    .lines()
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| AccessError::io("cannot read the key store", &path, e))?;
-                let count = lines.len();
-                for (i, line) in lines.into_iter().enumerate() {
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    match serde_json::from_str::<Record>(&line) {
-                        Ok(r) => {
-                            let bytes = alloy_primitives::hex::decode(&r.sealed).map_err(|_| {
-                                AccessError::KeyStore(format!(
-                                    "key store {} line {}: sealed key is not hex",
-                                    path.display(),
-                                    i + 1
-                                ))
-                            })?;
-                            sealed.insert((r.cid, r.depositor), bytes);
-                        }
-                        // A deposit cut short by a crash is the last line and was never acknowledged.
-                        Err(_) if i + 1 == count => tracing::warn!(
-                            target: "access::keys",
-                            line = i + 1,
-                            "ignoring a partial last line in the key store (a deposit interrupted by a crash)"
-                        ),
-                        Err(e) => {
-                            return Err(AccessError::KeyStore(format!(
-                                "key store {} line {} is damaged ({e}); restore it from your backup",
-                                path.display(),
-                                i + 1
-                            )));
-                        }
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(AccessError::io("cannot read the key store", &path, e)),
+        let log = AppendLog::open(&path, 0o600)?;
+        let mut keys = HashMap::new();
+        for (i, r) in log.records::<Record>()?.into_iter().enumerate() {
+            let sealed = alloy_primitives::hex::decode(&r.sealed).map_err(|_| {
+                AccessError::KeyStore(format!(
+                    "key store {} record {}: sealed key is not hex; restore it from your backup",
+                    path.display(),
+                    i + 1
+                ))
+            })?;
+            let at_secs = chrono::DateTime::parse_from_rfc3339(&r.deposited_at)
+                .map_or(0, |t| t.timestamp().max(0) as u64);
+            keys.insert(
+                (r.cid, r.depositor),
+                Held {
+                    sealed,
+                    deposited_at: r.deposited_at,
+                    at_secs,
+                    published: r.published,
+                },
+            );
         }
         let vault = Self {
             path,
             cipher,
-            sealed: Mutex::new(sealed),
+            inner: Mutex::new(Vault { log, keys }),
         };
         // Every record must open under this node key: a swapped node key file is reported now, not at release.
-        let records: Vec<_> = vault.lock().keys().cloned().collect();
+        let records: Vec<_> = vault.lock().keys.keys().cloned().collect();
         for (cid, depositor) in records {
             vault.get(&cid, depositor)?;
         }
         Ok(vault)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Cid, Address), Vec<u8>>> {
-        self.sealed.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vault> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn aad(cid: &Cid, depositor: Address) -> Vec<u8> {
@@ -195,9 +222,9 @@ impl KeyVault {
     /// Stores `key` for `cid` as deposited by `depositor`. Depositing the same key again changes nothing; a
     /// different key for the same CID and depositor is refused ([`AccessError::KeyConflict`]).
     pub fn deposit(&self, cid: &Cid, depositor: Address, key: &FileKey) -> AccessResult<Deposited> {
-        let mut map = self.lock();
-        if let Some(existing) = map.get(&(cid.clone(), depositor)) {
-            let old = self.open_sealed(cid, depositor, existing)?;
+        let mut vault = self.lock();
+        if let Some(existing) = vault.keys.get(&(cid.clone(), depositor)) {
+            let old = self.open_sealed(cid, depositor, &existing.sealed)?;
             return if old == *key {
                 Ok(Deposited::Already)
             } else {
@@ -220,43 +247,125 @@ impl KeyVault {
             .map_err(|_| AccessError::KeyStore("sealing a key failed".into()))?;
         let mut sealed = nonce.to_vec();
         sealed.extend_from_slice(&buf);
+        let now = chrono::Utc::now();
         let record = Record {
             cid: cid.clone(),
             depositor,
             sealed: alloy_primitives::hex::encode(&sealed),
-            deposited_at: chrono::Utc::now().to_rfc3339(),
+            deposited_at: now.to_rfc3339(),
+            published: false,
         };
-        let mut line = serde_json::to_string(&record)
-            .map_err(|e| AccessError::KeyStore(format!("encoding a key record: {e}")))?;
-        line.push('\n');
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&self.path)
-            .map_err(|e| AccessError::io("cannot open the key store", &self.path, e))?;
-        f.write_all(line.as_bytes())
-            .and_then(|()| f.sync_data())
-            .map_err(|e| AccessError::io("cannot write the key store", &self.path, e))?;
-        map.insert((cid.clone(), depositor), sealed);
+        vault.log.append(&record, true)?;
+        vault.keys.insert(
+            (cid.clone(), depositor),
+            Held {
+                sealed,
+                deposited_at: record.deposited_at,
+                at_secs: now.timestamp().max(0) as u64,
+                published: false,
+            },
+        );
         Ok(Deposited::New)
     }
 
     /// The key `depositor` deposited for `cid`, if any.
     pub fn get(&self, cid: &Cid, depositor: Address) -> AccessResult<Option<FileKey>> {
-        let sealed = self.lock().get(&(cid.clone(), depositor)).cloned();
+        let sealed = self
+            .lock()
+            .keys
+            .get(&(cid.clone(), depositor))
+            .map(|h| h.sealed.clone());
         sealed
             .map(|s| self.open_sealed(cid, depositor, &s))
             .transpose()
     }
 
+    /// Whether a key is held for `cid` from `depositor`.
+    pub fn holds(&self, cid: &Cid, depositor: Address) -> bool {
+        self.lock().keys.contains_key(&(cid.clone(), depositor))
+    }
+
     /// Who has deposited a key for `cid`.
     pub fn depositors(&self, cid: &Cid) -> Vec<Address> {
         self.lock()
+            .keys
             .keys()
             .filter(|(c, _)| c == cid)
             .map(|(_, d)| *d)
             .collect()
+    }
+
+    /// The deposits no chain event is known to name yet, oldest first.
+    pub fn pending(&self) -> Vec<Pending> {
+        let mut out: Vec<Pending> = self
+            .lock()
+            .keys
+            .iter()
+            .filter(|(_, h)| !h.published)
+            .map(|((cid, depositor), h)| Pending {
+                cid: cid.clone(),
+                depositor: *depositor,
+                deposited_at: h.at_secs,
+            })
+            .collect();
+        out.sort_by_key(|p| p.deposited_at);
+        out
+    }
+
+    /// Pending deposits: in all, by `depositor`, and for `cid`.
+    pub fn pending_counts(&self, depositor: Address, cid: &Cid) -> PendingCounts {
+        let vault = self.lock();
+        let mut counts = PendingCounts::default();
+        for ((c, d), h) in &vault.keys {
+            if h.published {
+                continue;
+            }
+            counts.total += 1;
+            counts.of_depositor += usize::from(*d == depositor);
+            counts.of_cid += usize::from(c == cid);
+        }
+        counts
+    }
+
+    /// Marks `published` deposits as named by a chain event (kept for good from now on) and drops the
+    /// `dropped` ones (pending deposits for content nobody published within the grace period); the key store is
+    /// rewritten atomically when anything changed. A published key is never dropped.
+    pub fn settle(
+        &self,
+        published: &[(Cid, Address)],
+        dropped: &[(Cid, Address)],
+    ) -> AccessResult<()> {
+        let mut vault = self.lock();
+        let mut changed = false;
+        for k in published {
+            if let Some(h) = vault.keys.get_mut(k)
+                && !h.published
+            {
+                h.published = true;
+                changed = true;
+            }
+        }
+        for k in dropped {
+            if vault.keys.get(k).is_some_and(|h| !h.published) {
+                vault.keys.remove(k);
+                changed = true;
+            }
+        }
+        if !changed {
+            return Ok(());
+        }
+        let records: Vec<Record> = vault
+            .keys
+            .iter()
+            .map(|((cid, depositor), h)| Record {
+                cid: cid.clone(),
+                depositor: *depositor,
+                sealed: alloy_primitives::hex::encode(&h.sealed),
+                deposited_at: h.deposited_at.clone(),
+                published: h.published,
+            })
+            .collect();
+        vault.log.rewrite(records)
     }
 
     fn open_sealed(&self, cid: &Cid, depositor: Address, sealed: &[u8]) -> AccessResult<FileKey> {
@@ -318,6 +427,76 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Regression: a deposit torn by a crash stayed in keys.jsonl, the next deposit was glued onto it and
+    // acknowledged, then dropped at the next start (a buyer paid and got no_key); one more and the gateway would
+    // not start. Cut the last record at every byte: every acknowledged key, and the next one, survive.
+    #[test]
+    fn regression_a_torn_deposit_loses_no_acknowledged_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Address::repeat_byte(1);
+        {
+            let vault = KeyVault::open(dir.path()).unwrap();
+            vault.deposit(&cid(1), a, &FileKey([1; 16])).unwrap();
+            vault.deposit(&cid(2), a, &FileKey([2; 16])).unwrap();
+        }
+        let path = dir.path().join(KEYS_FILE);
+        let whole = std::fs::read(&path).unwrap();
+        let last = whole[..whole.len() - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .unwrap()
+            + 1;
+        for cut in last..=whole.len() {
+            std::fs::write(&path, &whole[..cut]).unwrap();
+            {
+                let vault = KeyVault::open(dir.path()).unwrap();
+                vault.deposit(&cid(3), a, &FileKey([3; 16])).unwrap();
+            }
+            let vault = KeyVault::open(dir.path()).unwrap();
+            assert_eq!(
+                vault.get(&cid(1), a).unwrap(),
+                Some(FileKey([1; 16])),
+                "cut {cut}"
+            );
+            assert_eq!(
+                vault.get(&cid(3), a).unwrap(),
+                Some(FileKey([3; 16])),
+                "cut {cut}"
+            );
+            let two = vault.get(&cid(2), a).unwrap();
+            assert_eq!(two.is_some(), cut == whole.len(), "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn settle_keeps_published_keys_and_drops_only_pending_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Address::repeat_byte(1);
+        let vault = KeyVault::open(dir.path()).unwrap();
+        for n in 1..=3 {
+            vault.deposit(&cid(n), a, &FileKey([n; 16])).unwrap();
+        }
+        assert_eq!(vault.pending().len(), 3);
+        vault.settle(&[(cid(1), a)], &[(cid(2), a)]).unwrap();
+        // A published key is never dropped, even when asked to.
+        vault.settle(&[], &[(cid(1), a)]).unwrap();
+        drop(vault);
+        let vault = KeyVault::open(dir.path()).unwrap();
+        assert!(vault.get(&cid(1), a).unwrap().is_some());
+        assert!(vault.get(&cid(2), a).unwrap().is_none());
+        assert!(vault.get(&cid(3), a).unwrap().is_some());
+        let pending: Vec<_> = vault.pending().into_iter().map(|p| p.cid).collect();
+        assert_eq!(pending, vec![cid(3)]);
+        assert_eq!(
+            vault.pending_counts(a, &cid(3)),
+            PendingCounts {
+                total: 1,
+                of_depositor: 1,
+                of_cid: 1
+            }
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! hands it an [`AssetDirectory`]) nor decide who is licensed (the contracts do; [`LicenseChecker`] asks them).
 //! See docs/access.md for the trust model.
 
+pub mod append_log;
 pub mod audit;
+pub mod bounded;
 pub mod client;
 pub mod content;
 pub mod eip712;
@@ -18,12 +20,16 @@ pub mod keys;
 mod license;
 pub mod limit;
 pub mod nonces;
+mod openapi;
 mod server;
 pub mod siwe;
 
 pub use error::{AccessError, AccessResult, ApiError, ApiErrorBody, ApiErrorDetail};
+pub use ipnet::IpNet;
 pub use license::{AssetContent, AssetDirectory, ChainLicenses, LicenseChecker, ProposalContent};
+pub use openapi::AccessApiDoc;
 pub use server::{
-    ACCESS_HEADER, AccessConfig, AccessState, DepositReply, KeyRelease, SESSION_COOKIE,
-    SessionReply, SiweLogin, router,
+    ACCESS_HEADER, AccessConfig, AccessState, DepositReply, KeyRelease, NODE_CALL_HEADER,
+    NonceReply, SESSION_COOKIE, SessionReply, SiweLogin, SweepReport, client_addr,
+    parse_trusted_proxy, router,
 };

@@ -105,4 +105,13 @@ pub trait AssetDirectory: Send + Sync {
         let _ = id;
         Ok(None)
     }
+
+    /// Whether a chain event the directory knows names `cid` as content (a version of an asset, or a
+    /// proposal): `Some(false)` only when it is sure nothing does, `None` when it cannot tell (the default, so
+    /// a directory that cannot answer never has a deposit dropped). Pending key deposits are dropped after the
+    /// grace period only on `Some(false)`.
+    async fn references(&self, cid: &Cid) -> AccessResult<Option<bool>> {
+        let _ = cid;
+        Ok(None)
+    }
 }

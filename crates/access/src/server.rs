@@ -12,14 +12,22 @@
 //! | `GET /assets/{asset}/versions/{n}/content[/{path}]` | the same for version `n` (licensees read every version) |
 //! | `GET /proposals/{id}/content[/{path}]` | a proposed version's bytes, to the proposer and whoever may read its asset |
 //!
-//! The client IP used for rate limiting comes from axum's `ConnectInfo<SocketAddr>`: serve the router with
-//! `into_make_service_with_connect_info::<SocketAddr>()` (without it, refusals are limited per account only).
+//! The client IP used for rate limiting is [`client_addr`]: axum's `ConnectInfo<SocketAddr>` (serve the router
+//! with `into_make_service_with_connect_info::<SocketAddr>()`; without it, refusals are limited per account
+//! only), or, when that peer is a `--trusted-proxy`, the right-most `X-Forwarded-For` address that is not
+//! itself a trusted proxy. A request carrying the node's own [`NODE_CALL_HEADER`] token (the node calling its
+//! own gateway on a viewer's behalf) is charged to no IP.
+//!
+//! Every table a client can grow is a [`BoundedMap`] of at most `max_entries` entries: used request nonces,
+//! used SIWE nonces, sessions and refusal buckets. SIWE nonces are not stored when issued: a nonce is the time
+//! it was issued, random bytes and an HMAC under a key drawn at start, so asking for a million of them costs
+//! nothing. Key deposits are bounded too (pending per depositor, per CID and in all) and those for content no
+//! chain event names are dropped after `pending_grace` ([`AccessState::sweep_pending`]).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alloy_primitives::{Address, keccak256};
 use alloy_sol_types::SolStruct;
@@ -28,28 +36,34 @@ use axum::{
     extract::{ConnectInfo, Path, State, rejection::JsonRejection},
     http::{Extensions, HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{MethodRouter, get, post},
 };
 use scal3ml_primitives::{AssetId, Cid};
 use scal3ml_store::{BlockStore, crypt::FileKey, export};
 use serde::{Deserialize, Serialize};
 
+use ipnet::IpNet;
+
 use crate::audit::{AuditEntry, AuditLog};
-use crate::content::{RangeAnswer, Source, parse_range};
+use crate::bounded::BoundedMap;
+use crate::content::{KeyCheck, RangeAnswer, Source, parse_range};
 use crate::eip712::{
     SignedAccessRequest, SignedKeyDeposit, domain, normalize_gateway, now_secs, recover,
 };
-use crate::error::{AccessError, AccessResult, ApiError};
-use crate::keys::{Deposited, KeyVault};
+use crate::error::{AccessError, AccessResult, ApiError, ApiErrorBody};
+use crate::keys::{Deposited, KeyVault, Pending};
 use crate::license::{AssetContent, AssetDirectory, LicenseChecker, ProposalContent};
 use crate::limit::FailureLimiter;
-use crate::nonces::NonceBook;
+use crate::nonces::{NonceBook, NonceUse};
 use crate::siwe;
 
 /// The header a command-line client puts a [`SignedAccessRequest`] (JSON) in to fetch content.
 pub const ACCESS_HEADER: &str = "x-scal3ml-access";
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "scal3ml_session";
+/// The header the node puts [`AccessState::node_call_token`] in when it calls its own gateway (a diff or a
+/// browser's proposal read as the viewer): such a request is charged to the viewer's account, never to an IP.
+pub const NODE_CALL_HEADER: &str = "x-scal3ml-node-call";
 
 /// How the gateway is set up.
 #[derive(Debug, Clone)]
@@ -71,6 +85,20 @@ pub struct AccessConfig {
     pub failure_window: Duration,
     /// The longest a browser session lasts (default 12 hours; a SIWE expiration time shortens it).
     pub session_ttl: Duration,
+    /// Peers whose `X-Forwarded-For` is believed (`--trusted-proxy`; default none).
+    pub trusted_proxies: Vec<IpNet>,
+    /// The most entries each client-grown table holds: used nonces, used SIWE nonces, sessions, refusal
+    /// buckets (default 100,000 each).
+    pub max_entries: usize,
+    /// How long a deposited key may wait for a chain event naming its content before it is dropped (default
+    /// 24 hours).
+    pub pending_grace: Duration,
+    /// Deposits one depositor may have pending (default 100).
+    pub max_pending_per_depositor: usize,
+    /// Depositors who may have a deposit pending for one CID (default 4).
+    pub max_pending_per_cid: usize,
+    /// Pending deposits in all (default 100,000).
+    pub max_pending: usize,
 }
 
 impl AccessConfig {
@@ -93,7 +121,44 @@ impl AccessConfig {
             failures_per_minute: 20,
             failure_window: Duration::from_secs(60),
             session_ttl: Duration::from_secs(12 * 3600),
+            trusted_proxies: Vec::new(),
+            max_entries: 100_000,
+            pending_grace: Duration::from_secs(24 * 3600),
+            max_pending_per_depositor: 100,
+            max_pending_per_cid: 4,
+            max_pending: 100_000,
         }
+    }
+
+    /// Believes `X-Forwarded-For` from peers in these networks (reverse proxies in front of the node).
+    pub fn with_trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpNet>) -> Self {
+        self.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
+
+    /// Sets the most entries of each client-grown table.
+    pub fn with_max_entries(mut self, n: usize) -> Self {
+        self.max_entries = n.max(1);
+        self
+    }
+
+    /// Sets how long a deposit may wait for its content to be published before it is dropped.
+    pub fn with_pending_grace(mut self, grace: Duration) -> Self {
+        self.pending_grace = grace;
+        self
+    }
+
+    /// Sets the pending deposits allowed per depositor, per CID and in all.
+    pub fn with_pending_limits(
+        mut self,
+        per_depositor: usize,
+        per_cid: usize,
+        total: usize,
+    ) -> Self {
+        self.max_pending_per_depositor = per_depositor.max(1);
+        self.max_pending_per_cid = per_cid.max(1);
+        self.max_pending = total.max(1);
+        self
     }
 
     /// Sets the refusals allowed per minute per IP and per account.
@@ -123,10 +188,8 @@ impl AccessConfig {
     }
 }
 
-struct Session {
-    address: Address,
-    expires: u64,
-}
+/// How long an issued SIWE nonce may be signed and sent back.
+const SIWE_NONCE_TTL: Duration = Duration::from_secs(600);
 
 struct Inner {
     config: AccessConfig,
@@ -137,8 +200,17 @@ struct Inner {
     licenses: Arc<dyn LicenseChecker>,
     directory: Arc<dyn AssetDirectory>,
     store: Arc<dyn BlockStore>,
-    siwe_nonces: Mutex<HashMap<String, Instant>>,
-    sessions: Mutex<HashMap<String, Session>>,
+    /// Signs issued SIWE nonces (drawn at start: nonces issued before a restart are refused).
+    siwe_key: ring::hmac::Key,
+    /// SIWE nonces used, until they would have expired anyway (Unix milliseconds).
+    siwe_used: Mutex<BoundedMap<[u8; 32], ()>>,
+    /// Session token -> account, until the session ends.
+    sessions: Mutex<BoundedMap<String, Address>>,
+    /// The token of the node's own calls ([`NODE_CALL_HEADER`]).
+    node_call: String,
+    /// When the last sweep of every pending deposit ran (Unix seconds), so a flood cannot make each deposit
+    /// sweep.
+    last_sweep: Mutex<u64>,
 }
 
 /// Everything the routes share; cheap to clone.
@@ -172,10 +244,22 @@ impl AccessState {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| AccessError::io("cannot create", &config.data_dir, e))?;
         let vault = KeyVault::open(&config.data_dir)?;
-        let nonces = NonceBook::open(&config.data_dir)?;
+        let nonces = NonceBook::open(&config.data_dir, config.max_entries)?;
         let audit = AuditLog::open(&config.data_dir)?;
-        let limiter =
-            FailureLimiter::with_window(config.failures_per_minute, config.failure_window);
+        let limiter = FailureLimiter::bounded(
+            config.failures_per_minute,
+            config.failure_window,
+            config.max_entries,
+        );
+        let random = |n: usize| -> AccessResult<Vec<u8>> {
+            let mut b = vec![0u8; n];
+            getrandom::getrandom(&mut b)
+                .map_err(|e| AccessError::KeyStore(format!("no randomness: {e}")))?;
+            Ok(b)
+        };
+        let siwe_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &random(32)?);
+        let node_call = alloy_primitives::hex::encode(random(32)?);
+        let max = config.max_entries;
         Ok(Self(Arc::new(Inner {
             config,
             vault,
@@ -185,9 +269,44 @@ impl AccessState {
             licenses,
             directory,
             store,
-            siwe_nonces: Mutex::new(HashMap::new()),
-            sessions: Mutex::new(HashMap::new()),
+            siwe_key,
+            siwe_used: Mutex::new(BoundedMap::new(max)),
+            sessions: Mutex::new(BoundedMap::new(max)),
+            node_call,
+            last_sweep: Mutex::new(now_secs()),
         })))
+    }
+
+    /// The token the node sends in [`NODE_CALL_HEADER`] when it calls this gateway itself (random per start;
+    /// send it only to this gateway).
+    pub fn node_call_token(&self) -> &str {
+        &self.0.node_call
+    }
+
+    /// How many sessions are held.
+    pub fn sessions(&self) -> usize {
+        self.0
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// How many used SIWE nonces are remembered.
+    pub fn used_siwe_nonces(&self) -> usize {
+        self.0
+            .siwe_used
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// Looks at every pending deposit (no chain event was known to name its content): those the catalog now
+    /// finds named are kept for good, those older than the grace period that it finds named by nothing are
+    /// dropped. A deposit is dropped only on the catalog's word; one it cannot tell about stays. The node runs
+    /// it every hour.
+    pub async fn sweep_pending(&self) -> AccessResult<SweepReport> {
+        self.0.sweep(|_| true).await
     }
 
     /// The configuration.
@@ -201,41 +320,72 @@ impl AccessState {
     }
 }
 
-/// The routes, to mount at `/access`.
-pub fn router(state: AccessState) -> Router {
-    Router::new()
-        .route("/keys", post(deposit_key))
-        .route("/key", post(release_key))
-        .route("/nonce", get(siwe_nonce))
-        .route("/siwe", post(siwe_login))
-        .route("/logout", post(logout))
-        .route("/content/{asset}", get(serve_content))
-        .route("/content/{asset}/{*path}", get(serve_content))
-        .route("/assets/{asset}/versions/{n}/content", get(serve_content))
-        .route(
+/// Every route under `/access`: method, path, handler. [`router`] serves exactly these, and a test checks
+/// that the OpenAPI document ([`crate::AccessApiDoc`]) describes each.
+pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AccessState>)> {
+    vec![
+        ("post", "/keys", post(deposit_key)),
+        ("post", "/key", post(release_key)),
+        ("get", "/nonce", get(siwe_nonce)),
+        ("post", "/siwe", post(siwe_login)),
+        ("post", "/logout", post(logout)),
+        ("get", "/content/{asset}", get(serve_content)),
+        ("get", "/content/{asset}/{*path}", get(serve_content)),
+        (
+            "get",
+            "/assets/{asset}/versions/{n}/content",
+            get(serve_content),
+        ),
+        (
+            "get",
             "/assets/{asset}/versions/{n}/content/{*path}",
             get(serve_content),
-        )
-        .route("/proposals/{id}/content", get(serve_proposal))
-        .route("/proposals/{id}/content/{*path}", get(serve_proposal))
+        ),
+        ("get", "/proposals/{id}/content", get(serve_proposal)),
+        (
+            "get",
+            "/proposals/{id}/content/{*path}",
+            get(serve_proposal),
+        ),
+    ]
+}
+
+/// The routes, to mount at `/access`.
+pub fn router(state: AccessState) -> Router {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        })
         .with_state(state)
 }
 
+/// What [`AccessState::sweep_pending`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Pending deposits now known to be published (kept for good).
+    pub published: usize,
+    /// Pending deposits dropped (older than the grace period, content named by nothing).
+    pub dropped: usize,
+}
+
 /// The answer to a deposit.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct DepositReply {
     /// The content CID.
     pub cid: String,
     /// The depositor.
+    #[schema(value_type = String)]
     pub depositor: Address,
     /// `true` if this deposit stored the key, `false` if the same key was already there.
     pub stored: bool,
 }
 
 /// A released key. Its `Debug` leaves the key out.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct KeyRelease {
     /// The asset.
+    #[schema(value_type = u64)]
     pub asset: AssetId,
     /// The content key, 32 hex characters.
     pub key: String,
@@ -257,18 +407,19 @@ impl std::fmt::Debug for KeyRelease {
 }
 
 /// A signed-in session.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SessionReply {
     /// The session token (also set as the `scal3ml_session` cookie); send it as `Authorization: Bearer`.
     pub token: String,
     /// The signed-in account.
+    #[schema(value_type = String)]
     pub address: Address,
     /// Unix seconds when the session ends.
     pub expires_at: u64,
 }
 
 /// The body of `POST /siwe`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SiweLogin {
     /// The EIP-4361 message text, exactly as signed.
     pub message: String,
@@ -297,17 +448,79 @@ impl From<AccessError> for Fail {
     }
 }
 
-fn client_ip(ext: &Extensions) -> Option<IpAddr> {
-    ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+/// The client's address: the TCP peer, or, when the peer is in `trusted` (a reverse proxy), the right-most
+/// `X-Forwarded-For` address that is not itself in `trusted` (addresses left of it were written by the client
+/// and prove nothing). `None` when the peer is unknown. The node's own routes use it too, so every limit per
+/// address counts the same client.
+pub fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = peer?.to_canonical();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut client = peer;
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect::<Vec<_>>();
+    for hop in hops.into_iter().rev() {
+        let hop = hop.trim();
+        let Some(ip) = hop
+            .parse::<IpAddr>()
+            .ok()
+            .or_else(|| hop.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        else {
+            // Not an address: written by whoever is beyond the last trusted hop; that hop's peer is the client.
+            break;
+        };
+        client = ip.to_canonical();
+        if !is_trusted(&client) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// Parses a `--trusted-proxy` value: a network in CIDR form (`10.0.0.0/8`, `fd00::/8`) or one address.
+pub fn parse_trusted_proxy(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            format!("{text:?} is not a network: give a CIDR such as 10.0.0.0/8 or fd00::/8, or one address")
+        })
+}
+
+/// Who is asking, for rate limits and the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A client at this address.
+    Ip(IpAddr),
+    /// The node itself, on a viewer's behalf (charged to no address).
+    Node,
+    /// The server does not pass the peer address on.
+    Unknown,
+}
+
+impl Origin {
+    fn ip(self) -> Option<IpAddr> {
+        match self {
+            Self::Ip(ip) => Some(ip),
+            _ => None,
+        }
+    }
 }
 
 /// The rate-limit bucket of a client IP. Without `ConnectInfo` the IP is unknown and only accounts are limited:
 /// one shared bucket would let any client lock everybody out.
-fn ip_keys(ip: Option<IpAddr>) -> Vec<String> {
+fn ip_keys(origin: Origin) -> Vec<String> {
     static WARNED: std::sync::Once = std::sync::Once::new();
-    match ip {
-        Some(ip) => vec![format!("ip:{ip}")],
-        None => {
+    match origin {
+        Origin::Ip(ip) => vec![format!("ip:{ip}")],
+        Origin::Node => Vec::new(),
+        Origin::Unknown => {
             WARNED.call_once(|| {
                 tracing::warn!(
                     target: "access::limit",
@@ -321,15 +534,29 @@ fn ip_keys(ip: Option<IpAddr>) -> Vec<String> {
 }
 
 impl Inner {
+    /// Where a request comes from ([`client_addr`], or the node itself).
+    fn origin(&self, ext: &Extensions, headers: &HeaderMap) -> Origin {
+        if let Some(token) = headers.get(NODE_CALL_HEADER) {
+            // Compared as hashes, so the time taken says nothing about the token.
+            if keccak256(token.as_bytes()) == keccak256(self.node_call.as_bytes()) {
+                return Origin::Node;
+            }
+        }
+        let peer = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        client_addr(peer, headers, &self.config.trusted_proxies).map_or(Origin::Unknown, Origin::Ip)
+    }
+
     /// Turns a client away while its IP has no refusals left (the turning away is audited, not charged).
-    fn check_rate(&self, ip: Option<IpAddr>, action: &'static str) -> Result<(), ApiError> {
-        self.limiter.check(&ip_keys(ip)).map_err(|wait| {
+    fn check_rate(&self, origin: Origin, action: &'static str) -> Result<(), ApiError> {
+        let ip = origin.ip();
+        self.limiter.check(&ip_keys(origin)).map_err(|wait| {
             let err = ApiError::rate_limited(
                 wait,
                 format!("too many refused requests from this address: wait {wait} s and try again"),
             );
             self.refuse(
                 &Fail::from(err.clone()),
+                origin,
                 AuditEntry {
                     action,
                     ip,
@@ -341,8 +568,8 @@ impl Inner {
     }
 
     /// Charges a refusal to the IP (and the account, if it proved itself) and writes the audit line.
-    fn refuse(&self, fail: &Fail, mut entry: AuditEntry) {
-        let mut keys = ip_keys(entry.ip);
+    fn refuse(&self, fail: &Fail, origin: Origin, mut entry: AuditEntry) {
+        let mut keys = ip_keys(origin);
         if let Some(a) = fail.verified {
             keys.push(format!("account:{a}"));
         }
@@ -427,20 +654,124 @@ impl Inner {
                 return Err(ApiError::unauthorized("bad_signature", reason).into());
             }
         }
-        if !self
-            .nonces
-            .use_once(req.account, req.nonce, req.expiry)
-            .map_err(Fail::from)?
-        {
-            return Err(Fail {
-                err: ApiError::unauthorized(
-                    "nonce_reused",
-                    "this request's nonce was already used (a replayed request): sign a new request with a fresh nonce",
-                ),
-                verified: Some(req.account),
-            });
-        }
+        use_nonce(self, req.account, req.nonce, req.expiry, "request")?;
         Ok(req.account)
+    }
+
+    /// Looks at the pending deposits `which` selects: keeps for good those a chain event now names, drops those
+    /// older than the grace period that the catalog says nothing names.
+    async fn sweep(&self, which: impl Fn(&Pending) -> bool) -> AccessResult<SweepReport> {
+        let now = now_secs();
+        let grace = self.config.pending_grace.as_secs();
+        let (mut published, mut dropped) = (Vec::new(), Vec::new());
+        for p in self.vault.pending().into_iter().filter(|p| which(p)) {
+            match self.directory.references(&p.cid).await? {
+                Some(true) => published.push((p.cid, p.depositor)),
+                Some(false) if now.saturating_sub(p.deposited_at) >= grace => {
+                    tracing::info!(target: "access::keys", cid = %p.cid, depositor = %p.depositor,
+                        "dropping a key deposited for content nobody published within the grace period");
+                    dropped.push((p.cid, p.depositor));
+                }
+                _ => {}
+            }
+        }
+        let report = SweepReport {
+            published: published.len(),
+            dropped: dropped.len(),
+        };
+        if report.published + report.dropped > 0 {
+            self.vault.settle(&published, &dropped)?;
+        }
+        Ok(report)
+    }
+
+    /// Refuses a new deposit while its depositor, its CID or the gateway has too many pending; first tries to
+    /// make room by sweeping (the depositor's own, or everything at most once a minute).
+    async fn room_for_deposit(&self, cid: &Cid, depositor: Address) -> Result<(), ApiError> {
+        let cfg = &self.config;
+        let over = |c: crate::keys::PendingCounts| {
+            if c.of_depositor >= cfg.max_pending_per_depositor {
+                Some("depositor")
+            } else if c.of_cid >= cfg.max_pending_per_cid {
+                Some("cid")
+            } else if c.total >= cfg.max_pending {
+                Some("total")
+            } else {
+                None
+            }
+        };
+        let Some(first) = over(self.vault.pending_counts(depositor, cid)) else {
+            return Ok(());
+        };
+        if first == "depositor" {
+            self.sweep(|p| p.depositor == depositor).await?;
+        } else {
+            let now = now_secs();
+            let due = {
+                let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
+                let due = now.saturating_sub(*last) >= 60;
+                if due {
+                    *last = now;
+                }
+                due
+            };
+            if due {
+                self.sweep(|_| true).await?;
+            }
+        }
+        let Some(which) = over(self.vault.pending_counts(depositor, cid)) else {
+            return Ok(());
+        };
+        let grace = cfg.pending_grace.as_secs();
+        let now = now_secs();
+        let oldest = self
+            .vault
+            .pending()
+            .into_iter()
+            .find(|p| match which {
+                "depositor" => p.depositor == depositor,
+                "cid" => p.cid == *cid,
+                _ => true,
+            })
+            .map_or(now, |p| p.deposited_at);
+        let wait = (oldest + grace).saturating_sub(now).max(1);
+        let message = match which {
+            "depositor" => format!(
+                "account {depositor} already has {} key deposits for content no chain event names yet: publish \
+                 (or propose) what you deposited keys for, or wait until unpublished deposits are dropped \
+                 ({} h after they were made)",
+                cfg.max_pending_per_depositor,
+                grace / 3600
+            ),
+            "cid" => format!(
+                "{} accounts already deposited keys for content {cid}, which no chain event names yet: publish it \
+                 first, then deposit",
+                cfg.max_pending_per_cid
+            ),
+            _ => format!(
+                "this gateway holds {} key deposits for unpublished content, its limit: try again later",
+                cfg.max_pending
+            ),
+        };
+        Err(ApiError::rate_limited(wait, message).with_code("too_many_pending_keys"))
+    }
+
+    /// Marks a released key as published (a chain event names it), so no sweep drops it.
+    fn mark_published(self: &Arc<Self>, cid: &Cid, depositor: Address) {
+        if !self
+            .vault
+            .pending()
+            .iter()
+            .any(|p| p.cid == *cid && p.depositor == depositor)
+        {
+            return;
+        }
+        let (inner, cid) = (self.clone(), cid.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = inner.vault.settle(&[(cid, depositor)], &[]) {
+                tracing::warn!(target: "access::keys", %error, "cannot mark a released key as published");
+            }
+        });
     }
 
     async fn lookup(&self, asset: AssetId) -> Result<AssetContent, ApiError> {
@@ -504,8 +835,8 @@ impl Inner {
     fn session(&self, headers: &HeaderMap) -> Option<Result<Address, ApiError>> {
         let token = session_token(headers)?;
         let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        Some(match sessions.get(&token) {
-            Some(s) if s.expires > now_secs() => Ok(s.address),
+        Some(match sessions.get_any(&token) {
+            Some((expires, address)) if expires > now_secs() => Ok(*address),
             Some(_) => Err(ApiError::unauthorized(
                 "session_expired",
                 "your session has ended: sign in again",
@@ -516,6 +847,36 @@ impl Inner {
             )),
         })
     }
+}
+
+/// Spends a signed request's nonce; a refusal is charged to the account (its signature verified).
+fn use_nonce(
+    s: &Inner,
+    account: Address,
+    nonce: alloy_primitives::B256,
+    expiry: u64,
+    what: &str,
+) -> Result<(), Fail> {
+    let err = match s.nonces.use_once(account, nonce, expiry)? {
+        NonceUse::Fresh => return Ok(()),
+        NonceUse::Reused => ApiError::unauthorized(
+            "nonce_reused",
+            format!(
+                "this {what}'s nonce was already used (a replayed {what}): sign a new one with a fresh nonce"
+            ),
+        ),
+        NonceUse::TooOld => ApiError::unauthorized(
+            "request_too_old",
+            format!(
+                "this {what} expires too soon for this busy gateway to be sure its nonce is unused: sign a new one \
+                 (valid for a few minutes) and send it at once"
+            ),
+        ),
+    };
+    Err(Fail {
+        err,
+        verified: Some(account),
+    })
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
@@ -544,14 +905,24 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     })
 }
 
+/// Deposits a content key (EIP-712 signed by the depositor) for content this node holds.
+#[utoipa::path(post, path = "/access/keys", tag = "access", request_body = SignedKeyDeposit,
+    responses((status = 200, body = DepositReply, description = "stored, or the same key was already there"),
+        (status = 400, body = ApiErrorBody, description = "bad body, CID or key; `key_mismatch`: the key does not open the content"),
+        (status = 401, body = ApiErrorBody, description = "signature, chain, gateway, expiry or nonce refused"),
+        (status = 409, body = ApiErrorBody, description = "`content_not_held`: upload the content first; `key_conflict`: another key is held"),
+        (status = 429, body = ApiErrorBody, description = "`rate_limited`, or `too_many_pending_keys` for unpublished content"),
+        (status = 500, body = ApiErrorBody, description = "the key store failed")))]
 async fn deposit_key(
     State(state): State<AccessState>,
     ext: Extensions,
+    headers: HeaderMap,
     body: Result<Json<SignedKeyDeposit>, JsonRejection>,
 ) -> Result<Json<DepositReply>, ApiError> {
     let s = &state.0;
-    let ip = client_ip(&ext);
-    s.check_rate(ip, "deposit")?;
+    let origin = s.origin(&ext, &headers);
+    let ip = origin.ip();
+    s.check_rate(origin, "deposit")?;
     let mut entry = AuditEntry {
         action: "deposit",
         ip,
@@ -586,35 +957,50 @@ async fn deposit_key(
             }
             Err(reason) => return Err(ApiError::unauthorized("bad_signature", reason).into()),
         }
-        if !s.nonces.use_once(dep.depositor, dep.nonce, dep.expiry)? {
-            return Err(Fail {
-                err: ApiError::unauthorized(
-                    "nonce_reused",
-                    "this deposit's nonce was already used (a replayed request): sign a new deposit",
-                ),
-                verified: Some(dep.depositor),
-            });
-        }
-        // When the content is already here (the CLI uploads it before depositing), a key that does not open it is
-        // a mistake that would leave buyers with nothing: refuse it now.
+        use_nonce(s, dep.depositor, dep.nonce, dep.expiry, "deposit")?;
+        // The content must be here (the CLI and the browser upload it before depositing), and the key must open
+        // it: a key for content this node does not hold costs memory and disk and helps no buyer, and a key that
+        // does not open it would leave buyers with nothing.
+        let charge = |err: ApiError| Fail {
+            err,
+            verified: Some(dep.depositor),
+        };
         let store_cid = scal3ml_store::Cid::from_bytes(cid.as_bytes())
             .map_err(|e| ApiError::bad_request(format!("cid: {e}")))?;
-        if let Err(e) = crate::content::key_opens(s.store.as_ref(), &store_cid, &key).await {
-            let err = match e {
-                AccessError::Store(
-                    scal3ml_store::StoreError::Decrypt { .. }
-                    | scal3ml_store::StoreError::Malformed { .. },
-                ) => ApiError::bad_request(format!(
-                    "this key does not decrypt content {cid} held here ({e}): deposit the key the content was \
-                     encrypted with"
+        match crate::content::key_opens(s.store.as_ref(), &store_cid, &key).await {
+            Ok(KeyCheck::Opens) => {}
+            Ok(KeyCheck::NotHeld) => {
+                return Err(charge(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "content_not_held",
+                    format!(
+                        "this node does not hold content {cid}, so it cannot check the key or serve buyers: upload \
+                         the content first (POST /api/car; `scal3ml publish` does), then deposit its key"
+                    ),
+                )));
+            }
+            Ok(KeyCheck::NoFile) => {
+                return Err(charge(ApiError::bad_request(format!(
+                    "content {cid} holds no file to check the key on: an encrypted asset needs at least one file"
                 ))
-                .with_code("key_mismatch"),
-                other => other.into(),
-            };
-            return Err(Fail {
-                err,
-                verified: Some(dep.depositor),
-            });
+                .with_code("key_mismatch")));
+            }
+            Err(e) => {
+                return Err(charge(match e {
+                    AccessError::Store(
+                        scal3ml_store::StoreError::Decrypt { .. }
+                        | scal3ml_store::StoreError::Malformed { .. },
+                    ) => ApiError::bad_request(format!(
+                        "this key does not decrypt content {cid} held here ({e}): deposit the key the content was \
+                         encrypted with"
+                    ))
+                    .with_code("key_mismatch"),
+                    other => other.into(),
+                }));
+            }
+        }
+        if !s.vault.holds(&cid, dep.depositor) {
+            s.room_for_deposit(&cid, dep.depositor).await.map_err(charge)?;
         }
         // The deposit fsyncs the key store: off the async threads.
         let (inner, stored_cid, depositor) = (state.0.clone(), cid.clone(), dep.depositor);
@@ -641,20 +1027,31 @@ async fn deposit_key(
             }))
         }
         Err(fail) => {
-            s.refuse(&fail, entry);
+            s.refuse(&fail, origin, entry);
             Err(fail.err)
         }
     }
 }
 
+/// Releases an asset's content key to an account the chain says holds a license (EIP-712 signed request).
+#[utoipa::path(post, path = "/access/key", tag = "access", request_body = SignedAccessRequest,
+    responses((status = 200, body = KeyRelease, description = "the key"),
+        (status = 400, body = ApiErrorBody, description = "bad body, or the asset is not encrypted"),
+        (status = 401, body = ApiErrorBody, description = "signature, chain, gateway, expiry or nonce refused"),
+        (status = 403, body = ApiErrorBody, description = "`no_license` or `license_expired`"),
+        (status = 404, body = ApiErrorBody, description = "`unknown_asset` or `no_key`"),
+        (status = 429, body = ApiErrorBody, description = "too many refusals from this address or account"),
+        (status = 502, body = ApiErrorBody, description = "the chain cannot be asked")))]
 async fn release_key(
     State(state): State<AccessState>,
     ext: Extensions,
+    headers: HeaderMap,
     body: Result<Json<SignedAccessRequest>, JsonRejection>,
 ) -> Result<Json<KeyRelease>, ApiError> {
     let s = &state.0;
-    let ip = client_ip(&ext);
-    s.check_rate(ip, "key")?;
+    let origin = s.origin(&ext, &headers);
+    let ip = origin.ip();
+    s.check_rate(origin, "key")?;
     let mut entry = AuditEntry {
         action: "key",
         ip,
@@ -686,6 +1083,7 @@ async fn release_key(
         }
         let key = s.publisher_key(req.asset, &content).map_err(charge)?;
         s.require_license(req.asset, account).await.map_err(charge)?;
+        s.mark_published(content.first(), content.publisher);
         Ok(KeyRelease {
             asset: req.asset,
             key: key.to_hex(),
@@ -704,44 +1102,73 @@ async fn release_key(
             Ok(Json(release))
         }
         Err(fail) => {
-            s.refuse(&fail, entry);
+            s.refuse(&fail, origin, entry);
             Err(fail.err)
         }
     }
 }
 
-#[derive(Serialize)]
-struct NonceReply {
-    nonce: String,
+/// The answer of `GET /nonce`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct NonceReply {
+    /// A fresh nonce for the `Nonce:` line of a Sign-In with Ethereum message; valid for 10 minutes, once.
+    pub nonce: String,
 }
 
-const SIWE_NONCE_TTL: Duration = Duration::from_secs(600);
+/// A SIWE nonce is `issued (8 bytes, big-endian Unix milliseconds) || random (8) || HMAC-SHA256(siwe_key, the 16
+/// before)[..16]`, in hex: nothing is stored until it is used.
+fn issue_siwe_nonce(s: &Inner) -> AccessResult<String> {
+    let mut raw = [0u8; 32];
+    raw[..8].copy_from_slice(&now_millis().to_be_bytes());
+    getrandom::getrandom(&mut raw[8..16])
+        .map_err(|e| AccessError::KeyStore(format!("no randomness: {e}")))?;
+    let tag = ring::hmac::sign(&s.siwe_key, &raw[..16]);
+    raw[16..].copy_from_slice(&tag.as_ref()[..16]);
+    Ok(alloy_primitives::hex::encode(raw))
+}
 
-async fn siwe_nonce(State(state): State<AccessState>) -> Result<Json<NonceReply>, ApiError> {
-    let mut raw = [0u8; 12];
-    getrandom::getrandom(&mut raw)
-        .map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
-    let nonce = alloy_primitives::hex::encode(raw);
-    let mut map = state
-        .0
-        .siwe_nonces
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if map.len() > 10_000 {
-        map.retain(|_, at| at.elapsed() < SIWE_NONCE_TTL);
+/// When a nonce this gateway issued stops being valid (Unix milliseconds); `None` if it did not issue it.
+fn siwe_nonce_expiry(s: &Inner, nonce: &str) -> Option<([u8; 32], u64)> {
+    let raw: [u8; 32] = alloy_primitives::hex::decode(nonce).ok()?.try_into().ok()?;
+    // Compared as hashes, so the time taken says nothing about the tag.
+    let tag = ring::hmac::sign(&s.siwe_key, &raw[..16]);
+    if keccak256(&tag.as_ref()[..16]) != keccak256(&raw[16..]) {
+        return None;
     }
-    map.insert(nonce.clone(), Instant::now());
+    let issued = u64::from_be_bytes(raw[..8].try_into().ok()?);
+    Some((raw, issued + SIWE_NONCE_TTL.as_millis() as u64))
+}
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[utoipa::path(get, path = "/access/nonce", tag = "access",
+    responses((status = 200, body = NonceReply, description = "a fresh Sign-In with Ethereum nonce"),
+        (status = 500, body = ApiErrorBody, description = "no randomness")))]
+async fn siwe_nonce(State(state): State<AccessState>) -> Result<Json<NonceReply>, ApiError> {
+    let nonce = issue_siwe_nonce(&state.0)?;
     Ok(Json(NonceReply { nonce }))
 }
 
+/// Signs in with Ethereum (EIP-4361): sets the session cookie and answers the token.
+#[utoipa::path(post, path = "/access/siwe", tag = "access", request_body = SiweLogin,
+    responses((status = 200, body = SessionReply, description = "signed in"),
+        (status = 400, body = ApiErrorBody, description = "not a SIWE message"),
+        (status = 401, body = ApiErrorBody, description = "domain, URI, chain, time, signature or nonce refused"),
+        (status = 429, body = ApiErrorBody, description = "too many refusals from this address")))]
 async fn siwe_login(
     State(state): State<AccessState>,
     ext: Extensions,
+    headers: HeaderMap,
     body: Result<Json<SiweLogin>, JsonRejection>,
 ) -> Response {
     let s = &state.0;
-    let ip = client_ip(&ext);
-    if let Err(e) = s.check_rate(ip, "siwe") {
+    let origin = s.origin(&ext, &headers);
+    let ip = origin.ip();
+    if let Err(e) = s.check_rate(origin, "siwe") {
         return e.into_response();
     }
     let mut entry = AuditEntry {
@@ -832,12 +1259,18 @@ async fn siwe_login(
             )
             .into());
         }
-        let issued = s
-            .siwe_nonces
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&msg.nonce);
-        if issued.is_none_or(|at| at.elapsed() >= SIWE_NONCE_TTL) {
+        let now_ms = now_millis();
+        let fresh = siwe_nonce_expiry(s, &msg.nonce).filter(|(_, until)| *until > now_ms);
+        let spent = fresh.is_some_and(|(raw, until)| {
+            let mut used = s.siwe_used.lock().unwrap_or_else(|p| p.into_inner());
+            // Forgotten by a full table (the floor) counts as used: eviction never opens a replay.
+            if used.get(&raw, now_ms).is_some() || until <= used.floor() {
+                return false;
+            }
+            used.insert(raw, until, (), now_ms);
+            true
+        });
+        if !spent {
             return Err(Fail {
                 err: ApiError::unauthorized(
                     "bad_nonce",
@@ -855,15 +1288,11 @@ async fn siwe_login(
         getrandom::getrandom(&mut raw)
             .map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
         let token = alloy_primitives::hex::encode(raw);
-        let mut sessions = s.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        let now_s = now_secs();
-        sessions.retain(|_, sess| sess.expires > now_s);
-        sessions.insert(
+        s.sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(
             token.clone(),
-            Session {
-                address: signer,
-                expires,
-            },
+            expires,
+            signer,
+            now_secs(),
         );
         Ok(SessionReply {
             token,
@@ -893,12 +1322,15 @@ async fn siwe_login(
             response
         }
         Err(fail) => {
-            s.refuse(&fail, entry);
+            s.refuse(&fail, origin, entry);
             fail.err.into_response()
         }
     }
 }
 
+/// Ends the session (if any) and clears the cookie.
+#[utoipa::path(post, path = "/access/logout", tag = "access",
+    responses((status = 204, description = "signed out")))]
 async fn logout(State(state): State<AccessState>, headers: HeaderMap) -> Response {
     if let Some(token) = session_token(&headers) {
         state
@@ -987,7 +1419,12 @@ fn reader(
 impl Inner {
     /// Audits a content answer and turns it into the response: a release (`ok` for an account, `public` for
     /// content in the clear, served to anyone) or the refusal.
-    fn finish(&self, mut entry: AuditEntry, result: Result<Response, Fail>) -> Response {
+    fn finish(
+        &self,
+        origin: Origin,
+        mut entry: AuditEntry,
+        result: Result<Response, Fail>,
+    ) -> Response {
         match result {
             Ok(r) => {
                 entry.decision = "release";
@@ -1001,7 +1438,7 @@ impl Inner {
                 r
             }
             Err(fail) => {
-                self.refuse(&fail, entry);
+                self.refuse(&fail, origin, entry);
                 fail.err.into_response()
             }
         }
@@ -1029,8 +1466,9 @@ async fn serve_content(
     }): Path<ContentTarget>,
 ) -> Response {
     let s = &state.0;
-    let ip = client_ip(&ext);
-    if let Err(e) = s.check_rate(ip, "content") {
+    let origin = s.origin(&ext, &headers);
+    let ip = origin.ip();
+    if let Err(e) = s.check_rate(origin, "content") {
         return e.into_response();
     }
     let asset = AssetId(asset);
@@ -1066,6 +1504,7 @@ async fn serve_content(
             };
             let key = s.publisher_key(asset, &content).map_err(charge)?;
             s.require_license(asset, account).await.map_err(charge)?;
+            s.mark_published(content.first(), content.publisher);
             Some(key)
         } else {
             None
@@ -1073,7 +1512,7 @@ async fn serve_content(
         stream(s, &headers, cid, &path, key, verified).await
     }
     .await;
-    s.finish(entry, result)
+    s.finish(origin, entry, result)
 }
 
 /// The path of a proposal's content route: the proposal, and the path inside its content (empty for its
@@ -1096,8 +1535,9 @@ async fn serve_proposal(
     Path(ProposalTarget { id, path }): Path<ProposalTarget>,
 ) -> Response {
     let s = &state.0;
-    let ip = client_ip(&ext);
-    if let Err(e) = s.check_rate(ip, "content") {
+    let origin = s.origin(&ext, &headers);
+    let ip = origin.ip();
+    if let Err(e) = s.check_rate(origin, "content") {
         return e.into_response();
     }
     let mut entry = AuditEntry {
@@ -1165,7 +1605,7 @@ async fn serve_proposal(
         stream(s, &headers, &proposal.content_cid, &path, key, verified).await
     }
     .await;
-    s.finish(entry, result)
+    s.finish(origin, entry, result)
 }
 
 /// Streams `path` inside the content `root` (decrypted with `key` if given), honouring `Range`.
@@ -1233,4 +1673,68 @@ async fn stream(
         h.insert(header::CONTENT_RANGE, v);
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let proxies = [
+            parse_trusted_proxy("10.0.0.0/8").unwrap(),
+            parse_trusted_proxy("fd00::1").unwrap(),
+        ];
+        // An untrusted peer's X-Forwarded-For is its own invention.
+        assert_eq!(
+            client_addr(Some(ip("198.51.100.7")), &xff("1.2.3.4"), &proxies),
+            Some(ip("198.51.100.7"))
+        );
+        // Through a trusted proxy: the right-most address not itself trusted; what the client wrote to its left
+        // is ignored.
+        assert_eq!(
+            client_addr(
+                Some(ip("10.0.0.2")),
+                &xff("6.6.6.6, 203.0.113.9, 10.0.0.5"),
+                &proxies
+            ),
+            Some(ip("203.0.113.9"))
+        );
+        // Through an IPv6 proxy, with an IPv4-mapped peer normalised.
+        assert_eq!(
+            client_addr(Some(ip("fd00::1")), &xff("2001:db8::7"), &proxies),
+            Some(ip("2001:db8::7"))
+        );
+        assert_eq!(
+            client_addr(Some(ip("::ffff:10.1.2.3")), &xff("203.0.113.1"), &proxies),
+            Some(ip("203.0.113.1"))
+        );
+        // Garbage stops the walk at the last address a trusted hop vouched for.
+        assert_eq!(
+            client_addr(
+                Some(ip("10.0.0.2")),
+                &xff("203.0.113.9, nonsense"),
+                &proxies
+            ),
+            Some(ip("10.0.0.2"))
+        );
+        // No header: the proxy itself.
+        assert_eq!(
+            client_addr(Some(ip("10.0.0.2")), &HeaderMap::new(), &proxies),
+            Some(ip("10.0.0.2"))
+        );
+        assert_eq!(client_addr(None, &xff("1.2.3.4"), &proxies), None);
+        assert!(parse_trusted_proxy("10.0.0.0/33").is_err());
+        assert!(parse_trusted_proxy("proxy.example").is_err());
+    }
 }

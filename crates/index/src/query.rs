@@ -549,6 +549,18 @@ impl Index {
         }))
     }
 
+    /// Whether a chain event this catalog holds names `cid` (CID bytes) as content: a version of an asset or a
+    /// proposal. The access gateway asks it before it drops a key deposited for content nobody published.
+    pub fn content_referenced(&self, cid: &[u8]) -> IndexResult<bool> {
+        let conn = self.reader()?;
+        Ok(conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM versions WHERE content_cid = ?1)
+                     OR EXISTS (SELECT 1 FROM proposals WHERE content_cid = ?1)",
+            )?
+            .query_row(params![cid], |r| r.get::<_, bool>(0))?)
+    }
+
     /// Catalog totals and the newest indexed block.
     pub fn stats(&self) -> IndexResult<Stats> {
         let conn = self.reader()?;

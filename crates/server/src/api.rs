@@ -44,6 +44,9 @@ pub(crate) struct AppState {
     /// One connection pool for the node's own requests to access gateways (a key release for the browser's
     /// propose, encrypted content for a signed-in viewer's diff).
     pub(crate) http: scal3ml_store::http::HttpClient,
+    /// The token the node sends its own gateway in `x-scal3ml-node-call`, so its calls on a viewer's behalf are
+    /// charged to no IP (never send it to another gateway).
+    pub(crate) node_call: String,
 }
 
 /// The chain and contracts a node serves: clients read it to know where to send transactions.
@@ -348,6 +351,7 @@ async fn openapi() -> impl IntoResponse {
     let doc = DOC.get_or_init(|| {
         use utoipa::OpenApi as _;
         ApiDoc::openapi()
+            .merge_from(scal3ml_access::AccessApiDoc::openapi())
             .to_pretty_json()
             .expect("the OpenAPI document serializes")
     });
@@ -515,3 +519,36 @@ pub(crate) async fn hand_on(
     )
 )]
 pub(crate) struct ApiDoc;
+
+#[cfg(test)]
+mod access_doc_tests {
+    use axum::response::IntoResponse as _;
+    use utoipa::OpenApi as _;
+
+    // The served document describes the access gateway too (every route its router serves is in
+    // `AccessApiDoc`, checked in scal3ml-access), so an HTTP fuzzer of the node reaches `/access`.
+    #[tokio::test]
+    async fn the_served_document_describes_every_access_route() {
+        let body =
+            axum::body::to_bytes(super::openapi().await.into_response().into_body(), 1 << 24)
+                .await
+                .unwrap();
+        let served: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let access = serde_json::to_value(scal3ml_access::AccessApiDoc::openapi()).unwrap();
+        let paths = access["paths"].as_object().unwrap();
+        assert!(paths.len() >= 11);
+        for (path, ops) in paths {
+            for method in ops.as_object().unwrap().keys() {
+                assert!(
+                    served["paths"][path][method].is_object(),
+                    "{method} {path} is not served in the document"
+                );
+            }
+        }
+        assert!(served["components"]["schemas"]["SignedKeyDeposit"].is_object());
+        assert!(
+            served["paths"]["/api/network"].is_object(),
+            "the node's own routes are still there"
+        );
+    }
+}

@@ -74,4 +74,22 @@ impl AssetDirectory for CatalogDirectory {
             content_cid,
         }))
     }
+
+    /// Asks the catalog; `None` until the indexer has read any block (a catalog being rebuilt knows nothing
+    /// yet, and must not get a publisher's key dropped).
+    async fn references(&self, cid: &Cid) -> AccessResult<Option<bool>> {
+        let index = self.0.clone();
+        let bytes = cid.as_bytes().to_vec();
+        tokio::task::spawn_blocking(move || {
+            if index.next_block()?.is_none() {
+                return Ok(None);
+            }
+            index.content_referenced(&bytes).map(Some)
+        })
+        .await
+        .map_err(|e| AccessError::Config(format!("catalog lookup task failed: {e}")))?
+        .map_err(|e: scal3ml_index::IndexError| {
+            AccessError::Directory(format!("catalog lookup of content {cid}: {e}"))
+        })
+    }
 }

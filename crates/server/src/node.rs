@@ -19,6 +19,9 @@ use std::{
 };
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
+/// How often pending key deposits are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
 /// Everything a node needs to start.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -51,6 +54,10 @@ pub struct NodeConfig {
     /// Serve the built-in dev wallet (`/dev/rpc` and `devwallet.js`): only for the dev chain, whose accounts are
     /// public test accounts.
     pub dev_wallet: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none by default.
+    pub trusted_proxies: Vec<scal3ml_access::IpNet>,
+    /// How long a key deposited for content no chain event names is kept (`--key-grace HOURS`; default 24 h).
+    pub key_grace: Duration,
 }
 
 impl NodeConfig {
@@ -76,6 +83,8 @@ impl NodeConfig {
             ipfs_api: None,
             pinning_service: None,
             dev_wallet: false,
+            trusted_proxies: Vec::new(),
+            key_grace: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -220,7 +229,9 @@ impl Node {
         };
         let blocks: Arc<dyn BlockStore> = Arc::new(store.clone());
         let access = AccessState::open(
-            AccessConfig::new(config.data_dir.join("access"), chain_id, &node_url),
+            AccessConfig::new(config.data_dir.join("access"), chain_id, &node_url)
+                .with_trusted_proxies(config.trusted_proxies.iter().copied())
+                .with_pending_grace(config.key_grace),
             Arc::new(ChainLicenses::new(marketplace, provider.clone())),
             Arc::new(CatalogDirectory(index.clone())),
             blocks.clone(),
@@ -233,6 +244,7 @@ impl Node {
             })?;
         let metrics = Arc::new(Metrics::default());
         let state = Arc::new(AppState {
+            node_call: access.node_call_token().to_owned(),
             dev_wallet: config.dev_wallet,
             discussions,
             market,
@@ -278,7 +290,7 @@ impl Node {
             .merge(crate::web::router(state.clone()))
             .merge(crate::tx::router(state.clone()))
             .merge(crate::discuss::routes::router(state.clone()))
-            .nest("/access", scal3ml_access::router(access))
+            .nest("/access", scal3ml_access::router(access.clone()))
             .merge(scal3ml_store::gateway::router(blocks.clone()))
             .layer(axum::middleware::from_fn_with_state(
                 metrics,
@@ -286,6 +298,28 @@ impl Node {
             ));
 
         let (stop, mut stopped) = watch::channel(false);
+        // Keys deposited for content nobody published are dropped after the grace period; the first sweep waits
+        // an hour, so a catalog rebuilding at start has caught up before it is asked.
+        let mut sweep_stop = stopped.clone();
+        tokio::spawn(async move {
+            let mut every =
+                tokio::time::interval_at(tokio::time::Instant::now() + SWEEP_EVERY, SWEEP_EVERY);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = sweep_stop.wait_for(|s| *s) => return,
+                }
+                match access.sweep_pending().await {
+                    Ok(r) if r.dropped + r.published > 0 => {
+                        tracing::info!(target: "scal3ml::access",
+                        dropped = r.dropped, published = r.published, "swept pending key deposits")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(target: "scal3ml::access", error = %e,
+                        "could not sweep pending key deposits"),
+                }
+            }
+        });
         let indexer = Indexer::new(
             provider,
             index,

@@ -465,6 +465,7 @@ async fn release_key(
 ) -> Result<FileKey, ApiError> {
     let gateway = gateway_of(state, asset).await?;
     let release = AccessClient::new(&gateway, &state.http)
+        .with_node_call(&state.node_call)
         .release_signed(req)
         .await
         .map_err(|e| {

@@ -63,6 +63,23 @@ impl AssetDirectory for ChainDirectory {
             encrypted: event.encrypted,
         }))
     }
+
+    /// Whether any version on the chain has this content (these tests make no proposals).
+    async fn references(&self, cid: &Cid) -> AccessResult<Option<bool>> {
+        let err = |e: alloy::contract::Error| scal3ml_access::AccessError::Directory(e.to_string());
+        let versions = self
+            .market
+            .VersionAdded_filter()
+            .from_block(0)
+            .query()
+            .await
+            .map_err(err)?;
+        Ok(Some(
+            versions
+                .iter()
+                .any(|(v, _)| v.contentCid.as_ref() == cid.as_bytes()),
+        ))
+    }
 }
 
 pub(crate) struct Node {
@@ -84,6 +101,15 @@ impl Node {
 
     /// As [`Node::start`]; without `connect_info` the server does not tell the gateway the client's IP.
     pub(crate) async fn start_with(failures: u32, connect_info: bool) -> Self {
+        Self::start_configured(failures, connect_info, |c| c).await
+    }
+
+    /// As [`Node::start_with`], with the gateway's configuration changed by `configure`.
+    pub(crate) async fn start_configured(
+        failures: u32,
+        connect_info: bool,
+        configure: impl FnOnce(AccessConfig) -> AccessConfig,
+    ) -> Self {
         let devnet = spawn(DevnetConfig::test()).await.unwrap();
         let admin = devnet.dev_keys()[0].0;
         let deployment = deploy(&wallet_provider(&devnet, 0), admin).await.unwrap();
@@ -97,8 +123,10 @@ impl Node {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let data_dir = tempfile::tempdir().unwrap();
-        let config = AccessConfig::new(data_dir.path().join("access"), chain_id, &base)
-            .with_failure_window(failures, std::time::Duration::from_secs(3600));
+        let config = configure(
+            AccessConfig::new(data_dir.path().join("access"), chain_id, &base)
+                .with_failure_window(failures, std::time::Duration::from_secs(3600)),
+        );
         let state = AccessState::open(
             config,
             licenses,

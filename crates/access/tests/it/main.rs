@@ -1,6 +1,7 @@
 //! The access gateway's integration tests: the embedded chain in-process with the contracts deployed, and the
 //! gateway served over HTTP on 127.0.0.1 port 0.
 
+mod bounds;
 mod common;
 mod content;
 mod release;

@@ -60,21 +60,28 @@ async fn a_buyer_gets_the_key_that_decrypts_and_an_outsider_is_told_how_to_buy()
             .await,
     );
     assert_eq!((status, code.as_str()), (400, "key_mismatch"), "{message}");
-    // For content not uploaded yet nothing can be checked, but a second, different key for one CID is refused.
-    let (other_key, other_cid, _) = node.encrypt_elsewhere(b"not uploaded").await;
+    // Regression: a key for content this node does not hold was accepted (nothing to check it against) and kept,
+    // fsynced, without limit. It is refused, saying to upload the content first; once uploaded it is taken.
+    let (other_key, other_cid, ciphertext) = node.encrypt_elsewhere(b"not uploaded").await;
     let other_text = other_cid.to_string();
+    let (status, code, message) = refused(
+        node.client
+            .deposit_key(&signer, chain, &other_text, &other_key)
+            .await,
+    );
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "content_not_held"),
+        "{message}"
+    );
+    assert!(message.contains("upload the content first"), "{message}");
+    assert_eq!(node.upload(ciphertext).await, other_cid);
     assert!(
         node.client
             .deposit_key(&signer, chain, &other_text, &other_key)
             .await
             .unwrap()
     );
-    let (status, code, _) = refused(
-        node.client
-            .deposit_key(&signer, chain, &other_text, &crypt::FileKey([0; 16]))
-            .await,
-    );
-    assert_eq!((status, code.as_str()), (409, "key_conflict"));
     let asset = node.publish(publisher, &cid, ONE_ETH, 0).await;
 
     // Before buying: refused, with the command that buys.
@@ -153,7 +160,7 @@ async fn a_buyer_gets_the_key_that_decrypts_and_an_outsider_is_told_how_to_buy()
     assert!(
         audit
             .iter()
-            .any(|e| e["action"] == "deposit" && e["reason"] == "key_conflict")
+            .any(|e| e["action"] == "deposit" && e["reason"] == "content_not_held")
     );
     assert!(
         audit
@@ -280,17 +287,19 @@ async fn forged_replayed_expired_wrong_chain_and_wrong_gateway_requests_are_refu
     assert_eq!(body["error"]["code"], "bad_request");
 
     // The nonce survives a restart of the gateway: reopen on the same data directory and replay.
-    let reopened =
-        scal3ml_access::nonces::NonceBook::open(&node.data_dir.path().join("access")).unwrap();
-    assert!(
-        !reopened
+    use scal3ml_access::nonces::{NonceBook, NonceUse};
+    let reopened = NonceBook::open(&node.data_dir.path().join("access"), 100).unwrap();
+    assert_eq!(
+        reopened
             .use_once(good.account, good.nonce, good.expiry)
-            .unwrap()
+            .unwrap(),
+        NonceUse::Reused
     );
-    assert!(
+    assert_eq!(
         reopened
             .use_once(good.account, B256::repeat_byte(0xab), good.expiry)
-            .unwrap()
+            .unwrap(),
+        NonceUse::Fresh
     );
 }
 
@@ -316,20 +325,21 @@ async fn only_the_publishers_deposit_is_released() {
         "{message}"
     );
 
-    // Asset B: a squatter deposits a wrong key for the publisher's CID before the content is uploaded (nothing to
-    // check it against yet); the publisher's own deposit is the one released.
+    // Asset B: a squatter cannot deposit a key for the publisher's CID before the content is uploaded, nor a
+    // wrong one after; the publisher's own deposit is the one released.
     let (key_b, cid_b, ciphertext) = node.encrypt_elsewhere(b"asset b").await;
-    node.client
-        .deposit_key(
-            &node.signer(squatter),
-            chain,
-            &cid_b.to_string(),
-            &crypt::FileKey([1; 16]),
-        )
-        .await
-        .unwrap();
+    let (status, code, _) = refused(
+        node.client
+            .deposit_key(
+                &node.signer(squatter),
+                chain,
+                &cid_b.to_string(),
+                &crypt::FileKey([1; 16]),
+            )
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (409, "content_not_held"));
     assert_eq!(node.upload(ciphertext).await, cid_b);
-    // Once the content is here, a wrong key is refused outright.
     let (status, code, _) = refused(
         node.client
             .deposit_key(

@@ -5,7 +5,7 @@ use scal3ml_primitives::AssetId;
 
 use crate::common::{Node, ONE_ETH, noise};
 
-fn message(
+pub(crate) fn message(
     node: &Node,
     account: usize,
     nonce: &str,
@@ -25,7 +25,7 @@ fn message(
     )
 }
 
-async fn nonce(http: &reqwest::Client, node: &Node) -> String {
+pub(crate) async fn nonce(http: &reqwest::Client, node: &Node) -> String {
     let v: serde_json::Value = http
         .get(format!("{}/access/nonce", node.base))
         .send()
@@ -37,7 +37,7 @@ async fn nonce(http: &reqwest::Client, node: &Node) -> String {
     v["nonce"].as_str().unwrap().to_owned()
 }
 
-async fn login(
+pub(crate) async fn login(
     http: &reqwest::Client,
     node: &Node,
     msg: &str,

@@ -68,6 +68,21 @@ pub(crate) struct ServeArgs {
         requires = "pinning_service"
     )]
     pinning_token: Option<String>,
+    /// A reverse proxy in front of the node (a CIDR such as 10.0.0.0/8, or one address; repeat for several):
+    /// only requests from it have their client address taken from X-Forwarded-For (the right-most address
+    /// that is not itself a trusted proxy). Without it every client is its TCP peer, so behind a proxy all
+    /// clients would share one rate limit.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", env = "SCAL3ML_TRUSTED_PROXIES", value_delimiter = ',',
+        value_parser = scal3ml_access::parse_trusted_proxy)]
+    trusted_proxies: Vec<scal3ml_access::IpNet>,
+    /// Hours a content key deposited for content no chain event names is kept before it is dropped.
+    #[arg(
+        long = "key-grace",
+        default_value_t = 24,
+        value_name = "HOURS",
+        env = "SCAL3ML_KEY_GRACE_HOURS"
+    )]
+    key_grace_hours: u64,
 }
 
 impl ServeArgs {
@@ -80,6 +95,8 @@ impl ServeArgs {
     pub(crate) fn apply(&self, config: &mut NodeConfig) {
         config.ipfs_api = self.ipfs_api.clone();
         config.pinning_service = self.pinning_service.clone().zip(self.pinning_token.clone());
+        config.trusted_proxies = self.trusted_proxies.clone();
+        config.key_grace = Duration::from_secs(self.key_grace_hours.saturating_mul(3600));
     }
 }
 

@@ -97,6 +97,16 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Kills the process with SIGKILL (no chance to flush or clean up) and waits for it.
+    pub fn kill_9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
@@ -138,6 +148,17 @@ impl DevNode {
     /// Stops and starts again on the same data directory and port.
     pub fn restart(self) -> Self {
         self.restart_after(|_| {})
+    }
+
+    /// Kills the node with SIGKILL, whatever it is doing, and starts again on the same data directory and port.
+    pub fn crash_and_restart(self) -> Self {
+        let DevNode {
+            mut server,
+            dir,
+            port,
+        } = self;
+        server.kill_9();
+        Self::start_on(&dir, port)
     }
 
     /// Stops, runs `between` on the data directory, and starts again on it and the same port.

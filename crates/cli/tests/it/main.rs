@@ -2,6 +2,7 @@
 
 mod api;
 mod common;
+mod crash;
 mod diff;
 mod discuss;
 mod errors;
