@@ -20,6 +20,7 @@ pub mod limit;
 pub mod nonces;
 mod server;
 pub mod siwe;
+pub mod upload;
 
 pub use error::{AccessError, AccessResult, ApiError, ApiErrorBody, ApiErrorDetail};
 pub use license::{AssetContent, AssetDirectory, ChainLicenses, LicenseChecker, ProposalContent};

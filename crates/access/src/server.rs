@@ -128,10 +128,10 @@ struct Session {
     expires: u64,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     config: AccessConfig,
     vault: KeyVault,
-    nonces: NonceBook,
+    pub(crate) nonces: NonceBook,
     audit: AuditLog,
     limiter: FailureLimiter,
     licenses: Arc<dyn LicenseChecker>,
@@ -143,7 +143,7 @@ struct Inner {
 
 /// Everything the routes share; cheap to clone.
 #[derive(Clone)]
-pub struct AccessState(Arc<Inner>);
+pub struct AccessState(pub(crate) Arc<Inner>);
 
 impl std::fmt::Debug for AccessState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -277,9 +277,9 @@ pub struct SiweLogin {
 }
 
 /// A refusal on its way out: the error, and the account to charge if its signature verified.
-struct Fail {
-    err: ApiError,
-    verified: Option<Address>,
+pub(crate) struct Fail {
+    pub(crate) err: ApiError,
+    pub(crate) verified: Option<Address>,
 }
 
 impl From<ApiError> for Fail {
@@ -297,7 +297,7 @@ impl From<AccessError> for Fail {
     }
 }
 
-fn client_ip(ext: &Extensions) -> Option<IpAddr> {
+pub(crate) fn client_ip(ext: &Extensions) -> Option<IpAddr> {
     ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
@@ -322,7 +322,7 @@ fn ip_keys(ip: Option<IpAddr>) -> Vec<String> {
 
 impl Inner {
     /// Turns a client away while its IP has no refusals left (the turning away is audited, not charged).
-    fn check_rate(&self, ip: Option<IpAddr>, action: &'static str) -> Result<(), ApiError> {
+    pub(crate) fn check_rate(&self, ip: Option<IpAddr>, action: &'static str) -> Result<(), ApiError> {
         self.limiter.check(&ip_keys(ip)).map_err(|wait| {
             let err = ApiError::rate_limited(
                 wait,
@@ -341,7 +341,7 @@ impl Inner {
     }
 
     /// Charges a refusal to the IP (and the account, if it proved itself) and writes the audit line.
-    fn refuse(&self, fail: &Fail, mut entry: AuditEntry) {
+    pub(crate) fn refuse(&self, fail: &Fail, mut entry: AuditEntry) {
         let mut keys = ip_keys(entry.ip);
         if let Some(a) = fail.verified {
             keys.push(format!("account:{a}"));
@@ -355,7 +355,7 @@ impl Inner {
         self.audit.write(entry);
     }
 
-    fn check_common(
+    pub(crate) fn check_common(
         &self,
         chain_id: u64,
         gateway: &str,
@@ -501,7 +501,7 @@ impl Inner {
         })
     }
 
-    fn session(&self, headers: &HeaderMap) -> Option<Result<Address, ApiError>> {
+    pub(crate) fn session(&self, headers: &HeaderMap) -> Option<Result<Address, ApiError>> {
         let token = session_token(headers)?;
         let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         Some(match sessions.get(&token) {

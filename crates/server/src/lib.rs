@@ -20,10 +20,12 @@ mod propose;
 mod publish;
 mod replicate;
 mod tx;
+mod uploads;
 mod web;
 
 pub use api::{NetworkInfo, TokenInfo, UploadResult};
 pub use diff::AssetDiff;
 pub use node::{Node, NodeConfig, NodeError};
+pub use uploads::UploadLimits;
 pub use proposal::{ProposalDetail, ShareChange};
 pub use scal3ml_access::{ApiError, ApiErrorBody};

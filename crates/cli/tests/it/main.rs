@@ -10,5 +10,6 @@ mod eval_published;
 mod load;
 mod proposals;
 mod story;
+mod uploads;
 mod web_api;
 mod web_pages;
