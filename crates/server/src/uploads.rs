@@ -119,6 +119,8 @@ pub(crate) struct Uploads {
     gc: Arc<RwLock<()>>,
     /// Blocks of a refused or failed upload are in the store unpinned: the next sweep collects them.
     dirty: AtomicBool,
+    /// When the store last collected its garbage: at most once per [`gc_every`], however often uploads fail.
+    last_gc: Mutex<Option<std::time::Instant>>,
 }
 
 /// One admitted upload: who, what it may still take, and what it took.
@@ -206,6 +208,7 @@ impl Uploads {
             counts: FailureLimiter::with_window(limits.per_hour, Duration::from_secs(3600)),
             gc: Arc::new(RwLock::new(())),
             dirty: AtomicBool::new(false),
+            last_gc: Mutex::new(None),
         })
     }
 
@@ -395,8 +398,39 @@ impl Uploads {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .release(&ticket.keys, bytes);
-            self.dirty.store(true, Ordering::Relaxed);
+            if bytes > 0 {
+                self.dirty.store(true, Ordering::Relaxed);
+            }
         }
+    }
+
+    /// Takes `root` out of the table: the node keeps it for another reason now (a signed document stored
+    /// under that CID), so no sweep may unpin it.
+    pub(crate) async fn keep(&self, root: &Cid) -> Result<(), ApiError> {
+        let r = root.to_string();
+        let row: Option<(i64, String, Option<String>, bool)> = self
+            .with(move |c| {
+                use rusqlite::OptionalExtension as _;
+                let row = c
+                    .query_row(
+                        "SELECT bytes, account, client, referenced FROM pending WHERE root = ?1",
+                        params![r],
+                        |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?)),
+                    )
+                    .optional()?;
+                c.execute("DELETE FROM pending WHERE root = ?1", params![r])?;
+                Ok(row)
+            })
+            .await?;
+        if let Some((bytes, account, client, false)) = row {
+            let mut keys = vec![account];
+            keys.extend(client);
+            self.ledger
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .release(&keys, bytes.max(0) as u64);
+        }
+        Ok(())
     }
 
     /// A guard that keeps garbage collection away while blocks are written and pinned outside an upload (a
@@ -584,7 +618,13 @@ pub(crate) async fn sweep(state: &AppState) -> Result<Swept, ApiError> {
             tracing::info!(target: "scal3ml::uploads", %root, bytes, "collected an upload nobody published");
         }
     }
-    if uploads.dirty.swap(false, Ordering::Relaxed) {
+    let due = uploads
+        .last_gc
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_none_or(|at| at.elapsed() >= gc_every(&uploads.limits));
+    if due && uploads.dirty.swap(false, Ordering::Relaxed) {
+        *uploads.last_gc.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
         let _writing = uploads.gc.clone().write_owned().await;
         let report = state
             .store
@@ -594,6 +634,12 @@ pub(crate) async fn sweep(state: &AppState) -> Result<Swept, ApiError> {
         swept.freed = report.removed_bytes;
     }
     Ok(swept)
+}
+
+/// How often garbage collection may run at most: it walks every pinned DAG, so failed uploads must not make
+/// it run at every sweep.
+fn gc_every(limits: &UploadLimits) -> Duration {
+    limits.grace.min(Duration::from_secs(60))
 }
 
 /// How often the sweep runs: often enough that published uploads are handed on within seconds, and

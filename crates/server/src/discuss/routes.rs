@@ -494,6 +494,8 @@ async fn store(state: &AppState, block: Block) -> Result<(), ApiError> {
         .pin(&cid, PinMode::Direct)
         .await
         .map_err(failed)?;
+    // Uploaded before as a CAR root? The node keeps it now as a signed document: no sweep may drop it.
+    state.uploads.keep(&cid).await?;
     crate::api::hand_on(state, &[cid]).await?;
     Ok(())
 }
