@@ -322,7 +322,11 @@ fn ip_keys(ip: Option<IpAddr>) -> Vec<String> {
 
 impl Inner {
     /// Turns a client away while its IP has no refusals left (the turning away is audited, not charged).
-    pub(crate) fn check_rate(&self, ip: Option<IpAddr>, action: &'static str) -> Result<(), ApiError> {
+    pub(crate) fn check_rate(
+        &self,
+        ip: Option<IpAddr>,
+        action: &'static str,
+    ) -> Result<(), ApiError> {
         self.limiter.check(&ip_keys(ip)).map_err(|wait| {
             let err = ApiError::rate_limited(
                 wait,

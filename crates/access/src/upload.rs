@@ -168,7 +168,9 @@ impl AccessState {
                         )
                         .into());
                     }
-                    Err(reason) => return Err(ApiError::unauthorized("bad_signature", reason).into()),
+                    Err(reason) => {
+                        return Err(ApiError::unauthorized("bad_signature", reason).into());
+                    }
                 }
                 if !s.nonces.use_once(req.account, req.nonce, req.expiry)? {
                     return Err(Fail {

@@ -26,6 +26,6 @@ mod web;
 pub use api::{NetworkInfo, TokenInfo, UploadResult};
 pub use diff::AssetDiff;
 pub use node::{Node, NodeConfig, NodeError};
-pub use uploads::UploadLimits;
 pub use proposal::{ProposalDetail, ShareChange};
 pub use scal3ml_access::{ApiError, ApiErrorBody};
+pub use uploads::UploadLimits;

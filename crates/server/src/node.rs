@@ -259,11 +259,14 @@ impl Node {
                 what: "opening the discussions".into(),
                 source: std::io::Error::other(e),
             })?;
-        let uploads = Uploads::open(&config.data_dir.join("uploads.sqlite"), config.upload_limits())
-            .map_err(|e| NodeError::Io {
-                what: "opening the upload table".into(),
-                source: std::io::Error::other(e),
-            })?;
+        let uploads = Uploads::open(
+            &config.data_dir.join("uploads.sqlite"),
+            config.upload_limits(),
+        )
+        .map_err(|e| NodeError::Io {
+            what: "opening the upload table".into(),
+            source: std::io::Error::other(e),
+        })?;
         let metrics = Arc::new(Metrics::default());
         let state = Arc::new(AppState {
             access: access.clone(),
@@ -340,8 +343,10 @@ impl Node {
                         _ = stop.wait_for(|s| *s) => break,
                     }
                     match crate::uploads::sweep(&state).await {
-                        Ok(s) if s.forwarded + s.collected > 0 => tracing::debug!(target: "scal3ml::uploads",
-                            forwarded = s.forwarded, collected = s.collected, freed = s.freed, "swept uploads"),
+                        Ok(s) if s.forwarded + s.collected > 0 => {
+                            tracing::debug!(target: "scal3ml::uploads",
+                            forwarded = s.forwarded, collected = s.collected, freed = s.freed, "swept uploads")
+                        }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(target: "scal3ml::uploads", message = %e.message,
                             "the upload sweep failed; trying again"),

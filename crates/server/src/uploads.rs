@@ -144,7 +144,10 @@ fn keys_of(account: Address, ip: Option<IpAddr>) -> Vec<String> {
             Some(v4) => keys.push(format!("ip:{v4}")),
             None => {
                 let s = v6.segments();
-                keys.push(format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]));
+                keys.push(format!(
+                    "ip:{:x}:{:x}:{:x}:{:x}::/64",
+                    s[0], s[1], s[2], s[3]
+                ));
             }
         },
         None => {}
@@ -358,7 +361,11 @@ impl Uploads {
     /// Records the roots a ticket's upload stored and pinned, its bytes spread over them. `fresh` says, per
     /// root, whether it was not pinned before this upload: a root the node already kept (published content, a
     /// comment, someone's pending upload) gets no row, so an upload cannot make the node drop it.
-    pub(crate) async fn commit(&self, ticket: &Ticket, roots: &[(Cid, bool)]) -> Result<(), ApiError> {
+    pub(crate) async fn commit(
+        &self,
+        ticket: &Ticket,
+        roots: &[(Cid, bool)],
+    ) -> Result<(), ApiError> {
         ticket.committed.store(true, Ordering::Relaxed);
         let total = ticket.bytes.load(Ordering::Relaxed);
         let fresh: Vec<Cid> = roots.iter().filter(|(_, f)| *f).map(|(c, _)| *c).collect();
@@ -369,7 +376,12 @@ impl Uploads {
         let rows: Vec<(String, u64)> = fresh
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.to_string(), total / n + if i == 0 { total % n } else { 0 }))
+            .map(|(i, c)| {
+                (
+                    c.to_string(),
+                    total / n + if i == 0 { total % n } else { 0 },
+                )
+            })
             .collect();
         let inserted = self
             .with(move |c| {
@@ -508,7 +520,10 @@ pub(crate) async fn guard(
 
 /// Each root with whether the store does not pin it yet: asked before an upload pins its roots, so that
 /// [`Uploads::commit`] adds rows only for what the upload brought.
-pub(crate) async fn not_pinned(state: &AppState, roots: &[Cid]) -> Result<Vec<(Cid, bool)>, ApiError> {
+pub(crate) async fn not_pinned(
+    state: &AppState,
+    roots: &[Cid],
+) -> Result<Vec<(Cid, bool)>, ApiError> {
     let pins: std::collections::HashSet<Cid> = state
         .store
         .pins()
@@ -517,7 +532,10 @@ pub(crate) async fn not_pinned(state: &AppState, roots: &[Cid]) -> Result<Vec<(C
         .into_iter()
         .map(|(c, _)| c.to_v1())
         .collect();
-    Ok(roots.iter().map(|r| (*r, !pins.contains(&r.to_v1()))).collect())
+    Ok(roots
+        .iter()
+        .map(|r| (*r, !pins.contains(&r.to_v1())))
+        .collect())
 }
 
 /// Whether the node keeps `cid` for a reason other than an upload: a chain event the catalog knows names it.
@@ -552,11 +570,20 @@ pub(crate) async fn sweep(state: &AppState) -> Result<Swept, ApiError> {
     let uploads = &state.uploads;
     let rows: Vec<(String, i64, String, Option<String>, i64, bool)> = uploads
         .with(|c| {
-            c.prepare("SELECT root, bytes, account, client, at, referenced FROM pending ORDER BY at")?
-                .query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-                })?
-                .collect()
+            c.prepare(
+                "SELECT root, bytes, account, client, at, referenced FROM pending ORDER BY at",
+            )?
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect()
         })
         .await?;
     let now = scal3ml_access::eip712::now_secs() as i64;
@@ -578,7 +605,10 @@ pub(crate) async fn sweep(state: &AppState) -> Result<Swept, ApiError> {
                 let r = root.clone();
                 uploads
                     .with(move |c| {
-                        c.execute("UPDATE pending SET referenced = 1 WHERE root = ?1", params![r])
+                        c.execute(
+                            "UPDATE pending SET referenced = 1 WHERE root = ?1",
+                            params![r],
+                        )
                     })
                     .await?;
                 uploads
@@ -624,7 +654,8 @@ pub(crate) async fn sweep(state: &AppState) -> Result<Swept, ApiError> {
         .unwrap_or_else(|p| p.into_inner())
         .is_none_or(|at| at.elapsed() >= gc_every(&uploads.limits));
     if due && uploads.dirty.swap(false, Ordering::Relaxed) {
-        *uploads.last_gc.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+        *uploads.last_gc.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(std::time::Instant::now());
         let _writing = uploads.gc.clone().write_owned().await;
         let report = state
             .store
@@ -686,7 +717,11 @@ mod tests {
                 held.push(t);
             } else {
                 let e = r.unwrap_err();
-                assert_eq!((e.status.as_u16(), e.code.as_str()), (429, "pending_cap"), "{e:?}");
+                assert_eq!(
+                    (e.status.as_u16(), e.code.as_str()),
+                    (429, "pending_cap"),
+                    "{e:?}"
+                );
                 u.finish(&t);
             }
         }
@@ -731,7 +766,10 @@ mod tests {
         let Err(e) = u.admit(uploader(1, "10.0.0.1"), Some(101)).await else {
             panic!("admitted")
         };
-        assert_eq!((e.status.as_u16(), e.code.as_str()), (413, "upload_too_large"));
+        assert_eq!(
+            (e.status.as_u16(), e.code.as_str()),
+            (413, "upload_too_large")
+        );
         let t = u.admit(uploader(1, "10.0.0.1"), None).await.unwrap();
         u.charge(&t, 100).unwrap();
         assert_eq!(u.charge(&t, 1).unwrap_err().status.as_u16(), 413);
@@ -753,7 +791,10 @@ mod tests {
         let Err(e) = u.admit(uploader(9, "10.0.0.1"), None).await else {
             panic!("a fresh key from the same address was admitted")
         };
-        assert_eq!((e.status.as_u16(), e.code.as_str()), (429, "too_many_uploads"));
+        assert_eq!(
+            (e.status.as_u16(), e.code.as_str()),
+            (429, "too_many_uploads")
+        );
     }
 
     #[tokio::test]
@@ -773,7 +814,12 @@ mod tests {
         }
         let u = uploads(dir.path(), limits);
         assert_eq!(u.pending_bytes(), 1234);
-        let e = u.fits(&keys_of(Address::repeat_byte(1), None), limits.pending_per_client).unwrap_err();
+        let e = u
+            .fits(
+                &keys_of(Address::repeat_byte(1), None),
+                limits.pending_per_client,
+            )
+            .unwrap_err();
         assert_eq!(e.code, "upload_quota");
     }
 }

@@ -90,9 +90,9 @@ pub(crate) struct ServeArgs {
 fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?}: write a number of bytes, or one with a unit (4GiB, 500MiB)"))?;
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("{text:?}: write a number of bytes, or one with a unit (4GiB, 500MiB)")
+    })?;
     let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kib" => 1 << 10,
@@ -103,7 +103,11 @@ fn parse_size(text: &str) -> Result<u64, String> {
         "mb" => 1_000_000,
         "gb" => 1_000_000_000,
         "tb" => 1_000_000_000_000,
-        other => return Err(format!("{text:?}: unknown unit {other:?}; use KiB, MiB, GiB or TiB")),
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use KiB, MiB, GiB or TiB"
+            ));
+        }
     };
     n.checked_mul(scale)
         .ok_or_else(|| format!("{text:?} is too large"))
@@ -121,7 +125,11 @@ fn parse_secs(text: &str) -> Result<Duration, String> {
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        other => return Err(format!("{text:?}: unknown unit {other:?}; use s, m, h or d")),
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use s, m, h or d"
+            ));
+        }
     };
     n.checked_mul(scale)
         .map(Duration::from_secs)

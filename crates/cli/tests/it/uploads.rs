@@ -137,7 +137,10 @@ async fn regression_fresh_keys_are_held_by_address_and_by_the_global_cap() {
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error"]["code"], "upload_quota");
     assert!(
-        body["error"]["message"].as_str().unwrap().contains("account"),
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("account"),
         "{body}"
     );
     // A fresh key from the same address: the address's quota holds.
@@ -158,8 +161,13 @@ async fn regression_fresh_keys_are_held_by_address_and_by_the_global_cap() {
     let mut refused = None;
     for i in 0..8u8 {
         let (car, _) = car_of(&noise(10 + u32::from(i), 200 << 10)).await;
-        let (status, body) =
-            upload(&node.url, &car, Some(&PrivateKeySigner::random()), local(10 + i)).await;
+        let (status, body) = upload(
+            &node.url,
+            &car,
+            Some(&PrivateKeySigner::random()),
+            local(10 + i),
+        )
+        .await;
         match status {
             200 => accepted += 1,
             _ => {
