@@ -264,7 +264,7 @@ pub fn recover(signature: &str, hash: &B256) -> Result<Address, String> {
         .map_err(|e| format!("no address recovers from the signature ({e})"))
 }
 
-fn sign_hash(signer: &PrivateKeySigner, hash: &B256) -> AccessResult<String> {
+pub(crate) fn sign_hash(signer: &PrivateKeySigner, hash: &B256) -> AccessResult<String> {
     let sig = signer
         .sign_hash_sync(hash)
         .map_err(|e| AccessError::Sign(e.to_string()))?;

@@ -23,6 +23,7 @@ pub mod nonces;
 mod openapi;
 mod server;
 pub mod siwe;
+pub mod upload;
 
 pub use error::{AccessError, AccessResult, ApiError, ApiErrorBody, ApiErrorDetail};
 pub use ipnet::IpNet;

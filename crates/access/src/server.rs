@@ -191,10 +191,10 @@ impl AccessConfig {
 /// How long an issued SIWE nonce may be signed and sent back.
 const SIWE_NONCE_TTL: Duration = Duration::from_secs(600);
 
-struct Inner {
+pub(crate) struct Inner {
     config: AccessConfig,
     vault: KeyVault,
-    nonces: NonceBook,
+    pub(crate) nonces: NonceBook,
     audit: AuditLog,
     limiter: FailureLimiter,
     licenses: Arc<dyn LicenseChecker>,
@@ -215,7 +215,7 @@ struct Inner {
 
 /// Everything the routes share; cheap to clone.
 #[derive(Clone)]
-pub struct AccessState(Arc<Inner>);
+pub struct AccessState(pub(crate) Arc<Inner>);
 
 impl std::fmt::Debug for AccessState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -428,9 +428,9 @@ pub struct SiweLogin {
 }
 
 /// A refusal on its way out: the error, and the account to charge if its signature verified.
-struct Fail {
-    err: ApiError,
-    verified: Option<Address>,
+pub(crate) struct Fail {
+    pub(crate) err: ApiError,
+    pub(crate) verified: Option<Address>,
 }
 
 impl From<ApiError> for Fail {
@@ -495,7 +495,7 @@ pub fn parse_trusted_proxy(text: &str) -> Result<IpNet, String> {
 
 /// Who is asking, for rate limits and the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
+pub(crate) enum Origin {
     /// A client at this address.
     Ip(IpAddr),
     /// The node itself, on a viewer's behalf (charged to no address).
@@ -505,7 +505,7 @@ enum Origin {
 }
 
 impl Origin {
-    fn ip(self) -> Option<IpAddr> {
+    pub(crate) fn ip(self) -> Option<IpAddr> {
         match self {
             Self::Ip(ip) => Some(ip),
             _ => None,
@@ -535,7 +535,7 @@ fn ip_keys(origin: Origin) -> Vec<String> {
 
 impl Inner {
     /// Where a request comes from ([`client_addr`], or the node itself).
-    fn origin(&self, ext: &Extensions, headers: &HeaderMap) -> Origin {
+    pub(crate) fn origin(&self, ext: &Extensions, headers: &HeaderMap) -> Origin {
         if let Some(token) = headers.get(NODE_CALL_HEADER) {
             // Compared as hashes, so the time taken says nothing about the token.
             if keccak256(token.as_bytes()) == keccak256(self.node_call.as_bytes()) {
@@ -547,7 +547,7 @@ impl Inner {
     }
 
     /// Turns a client away while its IP has no refusals left (the turning away is audited, not charged).
-    fn check_rate(&self, origin: Origin, action: &'static str) -> Result<(), ApiError> {
+    pub(crate) fn check_rate(&self, origin: Origin, action: &'static str) -> Result<(), ApiError> {
         let ip = origin.ip();
         self.limiter.check(&ip_keys(origin)).map_err(|wait| {
             let err = ApiError::rate_limited(
@@ -568,7 +568,7 @@ impl Inner {
     }
 
     /// Charges a refusal to the IP (and the account, if it proved itself) and writes the audit line.
-    fn refuse(&self, fail: &Fail, origin: Origin, mut entry: AuditEntry) {
+    pub(crate) fn refuse(&self, fail: &Fail, origin: Origin, mut entry: AuditEntry) {
         let mut keys = ip_keys(origin);
         if let Some(a) = fail.verified {
             keys.push(format!("account:{a}"));
@@ -582,7 +582,7 @@ impl Inner {
         self.audit.write(entry);
     }
 
-    fn check_common(
+    pub(crate) fn check_common(
         &self,
         chain_id: u64,
         gateway: &str,
@@ -832,7 +832,7 @@ impl Inner {
         })
     }
 
-    fn session(&self, headers: &HeaderMap) -> Option<Result<Address, ApiError>> {
+    pub(crate) fn session(&self, headers: &HeaderMap) -> Option<Result<Address, ApiError>> {
         let token = session_token(headers)?;
         let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         Some(match sessions.get_any(&token) {

@@ -15,6 +15,10 @@ use scal3ml_store::http::{HttpClient, HttpConfig};
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
+/// How long an upload's signature stays valid: the node accepts at most 10 minutes, and checks it before it
+/// reads the body.
+const UPLOAD_SIGNATURE_TTL_SECS: u64 = 300;
+
 /// Where the node is.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct NodeArgs {
@@ -114,12 +118,22 @@ impl NodeClient {
         Ok(market.token_info(address).await?)
     }
 
-    /// Uploads a CAR file; the node pins its roots.
+    /// Uploads a CAR file, signed by `signer` (an EIP-712 upload request: the node takes uploads only from an
+    /// account); the node pins its roots, and keeps them if a chain event names them within its grace period.
     pub(crate) async fn upload_car(
         &self,
         car: &Path,
+        signer: &alloy::signers::local::PrivateKeySigner,
     ) -> anyhow::Result<scal3ml_server::UploadResult> {
         let url = format!("{}/api/car", self.base);
+        let signed = scal3ml_access::upload::SignedUpload::sign(
+            signer,
+            self.network.chain_id,
+            &self.network.node_url,
+            "car",
+            UPLOAD_SIGNATURE_TTL_SECS,
+        )?
+        .header_value()?;
         let file = tokio::fs::File::open(car).await?;
         let len = file.metadata().await?.len();
         let body =
@@ -129,6 +143,7 @@ impl NodeClient {
             .reqwest()
             .post(&url)
             .header("content-type", "application/vnd.ipld.car")
+            .header(scal3ml_access::upload::UPLOAD_HEADER, signed)
             .header("content-length", len)
             .body(body)
             .send()

@@ -559,6 +559,24 @@ impl Index {
                      OR EXISTS (SELECT 1 FROM proposals WHERE content_cid = ?1)",
             )?
             .query_row(params![cid], |r| r.get::<_, bool>(0))?)
+    /// Whether a chain event the catalog knows names this CID (binary form, as the contracts emit it): a
+    /// version's content or card, an asset's card, a proposal's content, card or description, an attestation's
+    /// or a review's report. The node keeps uploads that are referenced and collects the rest.
+    pub fn references(&self, cid: &[u8]) -> IndexResult<bool> {
+        let conn = self.reader()?;
+        let found: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM versions WHERE content_cid = ?1)
+                     OR EXISTS (SELECT 1 FROM versions WHERE metadata_cid = ?1)
+                     OR EXISTS (SELECT 1 FROM assets WHERE metadata_cid = ?1)
+                     OR EXISTS (SELECT 1 FROM proposals WHERE content_cid = ?1)
+                     OR EXISTS (SELECT 1 FROM proposals WHERE metadata_cid = ?1)
+                     OR EXISTS (SELECT 1 FROM proposals WHERE description_cid = ?1)
+                     OR EXISTS (SELECT 1 FROM attestations WHERE report_cid = ?1)
+                     OR EXISTS (SELECT 1 FROM reviews WHERE report_cid = ?1)",
+            )?
+            .query_row(params![cid], |r| r.get(0))?;
+        Ok(found)
     }
 
     /// Catalog totals and the newest indexed block.

@@ -231,8 +231,21 @@ CREATE TRIGGER cards_text AFTER UPDATE OF status ON cards WHEN NEW.status = 1 BE
 END;
 "#;
 
-/// The newest schema version: 2 stores a card's description as its plain words (`card::plain_text`).
-pub(crate) const VERSION: i64 = 2;
+/// The newest schema version: 2 stores a card's description as its plain words (`card::plain_text`), 3 indexes
+/// the CIDs events name.
+pub(crate) const VERSION: i64 = 3;
+
+/// Version 3: indexes on every CID a chain event names, so the node can ask whether an upload is referenced
+/// ([`crate::Index::references`]) without scanning the catalog.
+const V3: &str = "
+CREATE INDEX IF NOT EXISTS versions_content ON versions (content_cid);
+CREATE INDEX IF NOT EXISTS versions_metadata ON versions (metadata_cid);
+CREATE INDEX IF NOT EXISTS proposals_content ON proposals (content_cid);
+CREATE INDEX IF NOT EXISTS proposals_metadata ON proposals (metadata_cid);
+CREATE INDEX IF NOT EXISTS proposals_description ON proposals (description_cid);
+CREATE INDEX IF NOT EXISTS attestations_report ON attestations (report_cid);
+CREATE INDEX IF NOT EXISTS reviews_report ON reviews (report_cid);
+";
 
 /// Brings a database to the newest schema.
 pub(crate) fn migrate(conn: &mut Connection) -> IndexResult<()> {
@@ -275,6 +288,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> IndexResult<()> {
                  FROM assets a JOIN cards c ON c.cid = a.metadata_cid AND c.status = 1;",
         )?;
         tx.pragma_update(None, "user_version", 2)?;
+        tx.commit()?;
+    }
+    if found < 3 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(V3)?;
+        tx.pragma_update(None, "user_version", 3)?;
         tx.commit()?;
     }
     Ok(())

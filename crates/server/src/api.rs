@@ -47,6 +47,10 @@ pub(crate) struct AppState {
     /// The token the node sends its own gateway in `x-scal3ml-node-call`, so its calls on a viewer's behalf are
     /// charged to no IP (never send it to another gateway).
     pub(crate) node_call: String,
+    /// The access gateway: who an upload's signature or session proves, and the client's address.
+    pub(crate) access: scal3ml_access::AccessState,
+    /// Upload limits and the uploads nobody references yet.
+    pub(crate) uploads: crate::uploads::Uploads,
 }
 
 /// The chain and contracts a node serves: clients read it to know where to send transactions.
@@ -95,13 +99,15 @@ pub struct UploadResult {
     pub roots: Vec<String>,
     /// Blocks read from the CAR.
     pub blocks: u64,
-    /// The IPFS node (Kubo RPC API) the roots were also pinned on, if the node has one.
+    /// How long the node keeps a root no chain event names, in seconds: publish, propose or attest it within
+    /// this time, or it is unpinned and collected.
+    pub keep_unreferenced_secs: u64,
+    /// The IPFS node (Kubo RPC API) a root is copied to and pinned on once a chain event names it, if the node
+    /// has one (the pinning service likewise).
     pub replicated_to: Option<String>,
-    /// The pinning service's request ids, one per root, if the node hands uploads to one.
-    pub pin_requests: Vec<String>,
 }
 
-pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/network", get(network))
         .route("/api/stats", get(stats))
@@ -117,14 +123,17 @@ pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
         .route("/api/accounts/{address}", get(account))
         .route(
             "/api/car",
-            post(upload_car).layer(tower_http::limit::RequestBodyLimitLayer::new(max_upload)),
+            post(upload_car).layer(axum::middleware::from_fn_with_state(
+                (state.clone(), "car"),
+                crate::uploads::guard,
+            )),
         )
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(state.clone())
-        .merge(crate::publish::router(state.clone(), max_upload))
-        .merge(crate::propose::router(state.clone(), max_upload))
+        .merge(crate::publish::router(state.clone()))
+        .merge(crate::propose::router(state.clone()))
         .merge(crate::diff::router(state.clone()))
         .merge(crate::devrpc::router(state))
 }
@@ -378,12 +387,20 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 const UPLOAD_BATCH: usize = 64;
 
 /// Imports a CAR v1 stream (every block verified against its CID) and pins its roots recursively. A root
-/// whose DAG the CAR does not complete is refused.
+/// whose DAG the CAR does not complete is refused. The upload must be signed (an EIP-712 `UploadRequest` with
+/// action `car` in the `x-scal3ml-upload` header, or a Sign-In with Ethereum session) and fit the node's limits;
+/// roots no chain event names within the grace period are collected, and only named ones are handed on to the
+/// node's IPFS node or pinning service.
 #[utoipa::path(post, path = "/api/car", request_body(content = Vec<u8>, content_type = "application/vnd.ipld.car"),
+    params(("x-scal3ml-upload" = Option<String>, Header, description = "a signed UploadRequest (JSON), unless a session cookie or bearer token is sent")),
     responses((status = 200, body = UploadResult), (status = 400, description = "not a CAR"),
-        (status = 413, description = "larger than the node accepts"), (status = 422, description = "a root's DAG is incomplete")))]
+        (status = 401, description = "not signed (`unsigned_upload`), or a bad signature"),
+        (status = 413, description = "larger than the node takes in one request (`upload_too_large`)"),
+        (status = 422, description = "a root's DAG is incomplete"),
+        (status = 429, description = "too many uploads (`too_many_uploads`), or over the unpublished bytes an account, an address or the node holds (`upload_quota`, `pending_cap`)")))]
 async fn upload_car(
     State(state): State<Arc<AppState>>,
+    axum::Extension(ticket): axum::Extension<Arc<crate::uploads::Ticket>>,
     body: Body,
 ) -> Result<Json<UploadResult>, ApiError> {
     let stream = body.into_data_stream().map_err(std::io::Error::other);
@@ -413,6 +430,7 @@ async fn upload_car(
             "the CAR names no root: write it with `scal3ml store export-car` or `ipfs dag export`",
         ));
     }
+    let fresh = crate::uploads::not_pinned(&state, &roots).await?;
     for root in &roots {
         state.store.pin(root, PinMode::Recursive).await.map_err(|e| {
             ApiError::new(
@@ -422,18 +440,19 @@ async fn upload_car(
             )
         })?;
     }
-    let pin_requests = hand_on(&state, &roots).await?;
+    state.uploads.commit(&ticket, &fresh).await?;
     Ok(Json(UploadResult {
         roots: roots.iter().map(ToString::to_string).collect(),
         blocks,
+        keep_unreferenced_secs: state.uploads.limits().grace.as_secs(),
         replicated_to: state.kubo.as_ref().map(|k| k.api().to_string()),
-        pin_requests,
     }))
 }
 
 /// Hands pinned roots on beyond the node's store: copies them to the IPFS node (`--ipfs-api`) and asks the
-/// pinning service (`--pinning-service`) to pin them, as every upload is. Returns the pinning service's request
-/// ids, one per root.
+/// pinning service (`--pinning-service`) to pin them. Only what the node keeps for good is handed on: a signed
+/// comment or hide decision, and an upload once a chain event names it ([`crate::uploads::sweep`]). Returns the
+/// pinning service's request ids, one per root.
 pub(crate) async fn hand_on(
     state: &AppState,
     roots: &[scal3ml_store::Cid],
@@ -446,7 +465,7 @@ pub(crate) async fn hand_on(
                     "ipfs_unavailable",
                     format!(
                         "the node stored and pinned {root}, but copying it to the IPFS node at {} failed: {e}; \
-                         check that node and upload again (nothing is duplicated)",
+                         check that node (the node tries again)",
                         kubo.api()
                     ),
                 )

@@ -20,6 +20,7 @@ mod propose;
 mod publish;
 mod replicate;
 mod tx;
+mod uploads;
 mod web;
 
 pub use api::{NetworkInfo, TokenInfo, UploadResult};
@@ -27,3 +28,4 @@ pub use diff::AssetDiff;
 pub use node::{Node, NodeConfig, NodeError};
 pub use proposal::{ProposalDetail, ShareChange};
 pub use scal3ml_access::{ApiError, ApiErrorBody};
+pub use uploads::UploadLimits;

@@ -4,6 +4,7 @@ use crate::{
     api::{self, AppState, NetworkInfo, TokenInfo},
     catalog::{CatalogDirectory, StoreCards},
     metrics::{self, Metrics},
+    uploads::{UploadLimits, Uploads},
 };
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use axum::Router;
@@ -45,11 +46,23 @@ pub struct NodeConfig {
     pub confirmations: u64,
     /// How often the indexer polls the chain.
     pub poll_interval: Duration,
-    /// Largest upload accepted, in bytes.
+    /// Largest upload request accepted, in bytes (`--max-upload`, default 4 GiB).
     pub max_upload_bytes: u64,
-    /// The Kubo RPC API of an IPFS node to copy and pin every upload on.
+    /// How long an upload no chain event names is kept before it is unpinned and collected (`--upload-grace`,
+    /// default 24 hours).
+    pub upload_grace: Duration,
+    /// Bytes of unreferenced uploads the node holds at most, from everyone together (`--max-pending`, default
+    /// 8 GiB).
+    pub max_pending_bytes: u64,
+    /// Bytes of unreferenced uploads one account, and one client address, may hold (`--pending-per-client`,
+    /// default 4 GiB).
+    pub pending_per_client_bytes: u64,
+    /// Uploads and comments per hour per account and per client address (`--uploads-per-hour`, default 600).
+    pub uploads_per_hour: u32,
+    /// The Kubo RPC API of an IPFS node to copy and pin every published upload on.
     pub ipfs_api: Option<String>,
-    /// A pinning service (endpoint, access token) to ask to pin every upload; it fetches from this node.
+    /// A pinning service (endpoint, access token) to ask to pin every published upload; it fetches from this
+    /// node.
     pub pinning_service: Option<(String, String)>,
     /// Serve the built-in dev wallet (`/dev/rpc` and `devwallet.js`): only for the dev chain, whose accounts are
     /// public test accounts.
@@ -61,6 +74,17 @@ pub struct NodeConfig {
 }
 
 impl NodeConfig {
+    /// The upload limits this configuration sets.
+    pub fn upload_limits(&self) -> UploadLimits {
+        UploadLimits {
+            max_request: self.max_upload_bytes,
+            grace: self.upload_grace,
+            max_pending: self.max_pending_bytes,
+            pending_per_client: self.pending_per_client_bytes,
+            per_hour: self.uploads_per_hour,
+        }
+    }
+
     /// Defaults for a chain at `rpc_url` with `deployment`, serving on `listen`.
     pub fn new(
         data_dir: impl Into<PathBuf>,
@@ -79,7 +103,11 @@ impl NodeConfig {
             deployment,
             confirmations: 0,
             poll_interval: Duration::from_millis(100),
-            max_upload_bytes: 64 << 30,
+            max_upload_bytes: UploadLimits::default().max_request,
+            upload_grace: UploadLimits::default().grace,
+            max_pending_bytes: UploadLimits::default().max_pending,
+            pending_per_client_bytes: UploadLimits::default().pending_per_client,
+            uploads_per_hour: UploadLimits::default().per_hour,
             ipfs_api: None,
             pinning_service: None,
             dev_wallet: false,
@@ -242,9 +270,19 @@ impl Node {
                 what: "opening the discussions".into(),
                 source: std::io::Error::other(e),
             })?;
+        let uploads = Uploads::open(
+            &config.data_dir.join("uploads.sqlite"),
+            config.upload_limits(),
+        )
+        .map_err(|e| NodeError::Io {
+            what: "opening the upload table".into(),
+            source: std::io::Error::other(e),
+        })?;
         let metrics = Arc::new(Metrics::default());
         let state = Arc::new(AppState {
             node_call: access.node_call_token().to_owned(),
+            access: access.clone(),
+            uploads,
             dev_wallet: config.dev_wallet,
             discussions,
             market,
@@ -283,10 +321,7 @@ impl Node {
             }
         });
         let app = Router::new()
-            .merge(api::router(
-                state.clone(),
-                usize::try_from(config.max_upload_bytes).unwrap_or(usize::MAX),
-            ))
+            .merge(api::router(state.clone()))
             .merge(crate::web::router(state.clone()))
             .merge(crate::tx::router(state.clone()))
             .merge(crate::discuss::routes::router(state.clone()))
@@ -329,6 +364,30 @@ impl Node {
                 .with_poll_interval(config.poll_interval),
         )
         .with_cards(Arc::new(StoreCards(blocks)));
+        // Uploads: hand on what a chain event now names, collect what nobody named in time.
+        let sweeper = tokio::spawn({
+            let (state, mut stop) = (state.clone(), stopped.clone());
+            let every = crate::uploads::sweep_interval(&config.upload_limits());
+            async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stop.wait_for(|s| *s) => break,
+                    }
+                    match crate::uploads::sweep(&state).await {
+                        Ok(s) if s.forwarded + s.collected > 0 => {
+                            tracing::debug!(target: "scal3ml::uploads",
+                            forwarded = s.forwarded, collected = s.collected, freed = s.freed, "swept uploads")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(target: "scal3ml::uploads", message = %e.message,
+                            "the upload sweep failed; trying again"),
+                    }
+                }
+            }
+        });
         let mut indexer_stop = stopped.clone();
         let indexer = tokio::spawn(indexer.run(async move {
             let _ = indexer_stop.wait_for(|s| *s).await;
@@ -352,7 +411,7 @@ impl Node {
             url: node_url,
             network,
             stop,
-            tasks: vec![server, indexer],
+            tasks: vec![server, indexer, sweeper],
         })
     }
 

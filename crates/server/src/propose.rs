@@ -8,7 +8,8 @@
 //! 2. for an encrypted asset, the node hands the signed request to the asset's access gateway (itself), which
 //!    releases the asset's key only to an account with access: every version is encrypted under that one key;
 //! 3. the files stream to a staging folder, are imported (encrypted when the asset is) with the current card,
-//!    its file list replaced, and the message; all three are pinned and handed on;
+//!    its file list replaced, and the message; all three are pinned and kept as a CAR upload is
+//!    ([`crate::uploads`]: collected unless proposed);
 //! 4. the answer: the CIDs, the key deposit for the new content to sign (when encrypted) and the prepared
 //!    propose transaction.
 
@@ -42,12 +43,18 @@ use utoipa::ToSchema;
 /// The longest message a proposal carries (it is a Markdown note to voters, not a document).
 const MAX_MESSAGE_BYTES: usize = 64 << 10;
 
-pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/api/propose", post(propose))
+        .route(
+            "/api/propose",
+            post(propose).layer(axum::middleware::from_fn_with_state(
+                (state.clone(), "propose"),
+                crate::uploads::guard,
+            )),
+        )
         .route("/api/propose/key-request", post(key_request))
+        // The node's own limits apply instead of axum's 2 MB default (crate::uploads).
         .layer(DefaultBodyLimit::disable())
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_upload))
         .with_state(state)
 }
 
@@ -164,11 +171,15 @@ async fn gateway_of(state: &AppState, asset: AssetId) -> Result<String, ApiError
             in Markdown, and for an encrypted asset key_request: the JSON of /api/propose/key-request's body with \
             the wallet's signature added), then one `file` part per file, its filename the path in the asset"),
     params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
-    responses((status = 200, body = ProposeAnswer), (status = 403, description = "no CSRF token"),
+    responses((status = 200, body = ProposeAnswer),
+        (status = 401, description = "not signed in (`unsigned_upload`): sign in with Ethereum at /access/siwe first, or send a signed UploadRequest in x-scal3ml-upload"),
+        (status = 403, description = "no CSRF token, or the form's account is not the signed-in one (`account_mismatch`)"),
+        (status = 429, description = "too many uploads, or over the unpublished bytes an account, an address or the node holds"),
         (status = 413, description = "larger than the node accepts"),
         (status = 422, description = "invalid_fields: `fields` names each bad field")))]
 pub(crate) async fn propose(
     State(state): State<Arc<AppState>>,
+    axum::Extension(ticket): axum::Extension<Arc<crate::uploads::Ticket>>,
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Json<ProposeAnswer>, ApiError> {
@@ -185,6 +196,7 @@ pub(crate) async fn propose(
         if name == "file" {
             if checked.is_none() {
                 checked = Some(check(&state, &form, true).await?);
+                crate::publish::same_account(&ticket, checked.as_ref().map(|c| c.account))?;
             }
             paths.push(stage(field, &root, &mut seen).await?);
             continue;
@@ -226,6 +238,7 @@ pub(crate) async fn propose(
     .map_err(|e| ApiError::internal(format!("storing the message: {e}")))?
     .cid;
     let roots = [prepared.root, card_cid, description_cid];
+    let fresh = crate::uploads::not_pinned(&state, &roots).await?;
     for cid in &roots {
         state
             .store
@@ -233,7 +246,7 @@ pub(crate) async fn propose(
             .await
             .map_err(|e| ApiError::internal(format!("pinning {cid}: {e}")))?;
     }
-    crate::api::hand_on(&state, &roots).await?;
+    state.uploads.commit(&ticket, &fresh).await?;
 
     let content_cid = prepared.root.to_string();
     let deposit = match &checked.key {

@@ -8,7 +8,7 @@
 //! 2. the `file` parts stream to a staging folder (their names are paths inside the asset: no `..`, no absolute
 //!    paths, no empty components); one file publishes as a file, several as a folder;
 //! 3. the content is imported into the node's store (encrypted under a fresh key when priced), the card
-//!    stored, both pinned and handed on like a CAR upload;
+//!    stored, both pinned and kept as a CAR upload is ([`crate::uploads`]: collected unless published);
 //! 4. the answer: the CIDs, the files, the deposit to sign (when encrypted) and the prepared transaction.
 
 use crate::{
@@ -44,12 +44,18 @@ use utoipa::ToSchema;
 /// How long the deposit the wallet signs stays valid: the gateway accepts at most 10 minutes.
 pub(crate) const DEPOSIT_TTL_SECS: u64 = 600;
 
-pub(crate) fn router(state: Arc<AppState>, max_upload: usize) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/api/publish", post(publish))
-        // Multipart is held to axum's 2 MB default unless lifted; the node's own limit applies instead.
+        .route(
+            "/api/publish",
+            post(publish).layer(axum::middleware::from_fn_with_state(
+                (state.clone(), "publish"),
+                crate::uploads::guard,
+            )),
+        )
+        // Multipart is held to axum's 2 MB default unless lifted; the node's own limits apply instead
+        // (crate::uploads, which meters the body as it streams).
         .layer(DefaultBodyLimit::disable())
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_upload))
         .with_state(state)
 }
 
@@ -122,11 +128,15 @@ struct Checked {
             token, duration, repeated collaborator ADDRESS=PERCENT, repeated parent ID=PERCENT, optional readme \
             file), then one `file` part per file, its filename the path in the asset"),
     params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
-    responses((status = 200, body = PublishAnswer), (status = 403, description = "no CSRF token"),
+    responses((status = 200, body = PublishAnswer),
+        (status = 401, description = "not signed in (`unsigned_upload`): sign in with Ethereum at /access/siwe first, or send a signed UploadRequest in x-scal3ml-upload"),
+        (status = 403, description = "no CSRF token, or the form's account is not the signed-in one (`account_mismatch`)"),
+        (status = 429, description = "too many uploads, or over the unpublished bytes an account, an address or the node holds"),
         (status = 413, description = "larger than the node accepts"),
         (status = 422, description = "invalid_fields: `fields` names each bad field")))]
 pub(crate) async fn publish(
     State(state): State<Arc<AppState>>,
+    axum::Extension(ticket): axum::Extension<Arc<crate::uploads::Ticket>>,
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Json<PublishAnswer>, ApiError> {
@@ -143,6 +153,7 @@ pub(crate) async fn publish(
         if name == "file" {
             if checked.is_none() {
                 checked = Some(check(&state, &form, true).await?);
+                same_account(&ticket, checked.as_ref().map(|c| c.account))?;
             }
             let path = stage(field, &root, &mut seen).await?;
             paths.push(path);
@@ -199,6 +210,7 @@ pub(crate) async fn publish(
         .await
         .map_err(|e| ApiError::internal(format!("storing the card: {e}")))?;
     let roots = [prepared.root, card_cid];
+    let fresh = crate::uploads::not_pinned(&state, &roots).await?;
     for cid in &roots {
         state
             .store
@@ -206,7 +218,7 @@ pub(crate) async fn publish(
             .await
             .map_err(|e| ApiError::internal(format!("pinning {cid}: {e}")))?;
     }
-    crate::api::hand_on(&state, &roots).await?;
+    state.uploads.commit(&ticket, &fresh).await?;
 
     let content_cid = prepared.root.to_string();
     let node_url = state.network.node_url.clone();
@@ -253,6 +265,25 @@ pub(crate) async fn publish(
         deposit,
         tx: PreparedTx { steps },
     }))
+}
+
+/// Refuses a form whose `account` is not the one that signed the upload (or holds the session).
+pub(crate) fn same_account(
+    ticket: &crate::uploads::Ticket,
+    account: Option<Address>,
+) -> Result<(), ApiError> {
+    let signed = ticket.uploader.account;
+    match account {
+        Some(a) if a != signed => Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "account_mismatch",
+            format!(
+                "the form is for account {a}, but the upload is signed by {signed}: sign in with {a} (or choose \
+                 {signed} in your wallet) and send it again"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The deposit of `key` for `cid` by `account`, for its wallet to sign.

@@ -506,8 +506,18 @@ async function uploadAndSend(form, route, body, status, account) {
     progress.hidden = false;
     progress.value = 0;
   }
+  // The node takes uploads only from an account: sign in with Ethereum first (once per tab and account), and
+  // again if the node no longer knows the session (it restarted, or the session ended).
+  view.message('Sign in with your wallet: uploads are signed by an account…', 'pending');
+  await wallet.signIn();
   view.message('Uploading…', 'pending');
-  const { status: code, json } = await upload(route, body, progress);
+  let { status: code, json } = await upload(route, body, progress);
+  if (code === 401 && ['no_session', 'session_expired', 'unsigned_upload'].includes(json?.error?.code)) {
+    view.message('Your session ended: sign in again in your wallet…', 'pending');
+    await wallet.signIn({ force: true });
+    view.message('Uploading…', 'pending');
+    ({ status: code, json } = await upload(route, body, progress));
+  }
   if (code === 422 && json?.error?.code === 'invalid_fields') {
     const unplaced = showFieldErrors(form, json.error.fields);
     view.message([json.error.message || 'Some fields need fixing.', ...unplaced].join(' '), 'failed');

@@ -374,7 +374,7 @@ export function siweMessage({ account, chainId, nonce, issuedAt = new Date(), tt
     `${domain} wants you to sign in with your Ethereum account:`,
     checksum(account),
     '',
-    'Sign in to download the assets your account holds a license for.',
+    'Sign in to upload, and to download the assets your account holds a license for.',
     '',
     `URI: ${base}/access`,
     'Version: 1',

@@ -458,7 +458,13 @@ describe('in the browser', { concurrency: false }, () => {
     assert.match(await shareRow(dev.accounts[COLLABORATOR].address).innerText(), /30%\s+27%/);
     assert.match(await shareRow(proposer).innerText(), /\(proposer\)\s+0%\s+10%/);
 
-    // The content is encrypted: the diff appears once the reviewer signs in with an account that has access.
+    // The form signed in with Ethereum before it uploaded (uploads are signed by an account).
+    assert.ok(prop.wallet.calls.includes('personal_sign'), 'signed in before uploading');
+    // The content is encrypted: signed out (as after the node restarts), the diff appears once the reviewer signs
+    // in with an account that has access.
+    await prop.context.clearCookies();
+    await ppage.reload();
+    await card.waitFor();
     assert.match(await card.locator('.diff-note').innerText(), /sign in/i);
     await card.locator('button.js-signin').click();
     await card.locator('section.diff').waitFor({ timeout: 20_000 });

@@ -385,7 +385,9 @@ async fn evaluate_published(
         },
         labels_file,
     });
-    let cid = store_report(node, &report).await?;
+    // The node takes uploads only signed; without an account the report's CID is computed but not stored
+    // (nothing would name it: only an attestation or a review does).
+    let cid = store_report(node, node.signer(signer).ok().as_ref(), &report).await?;
     Ok((report, cid))
 }
 
@@ -524,8 +526,13 @@ async fn download(
 }
 
 /// Stores the report's canonical JSON on the node (a one-file UnixFS, as `ipfs add --cid-version 1` makes
-/// it: a single raw block for a report under 256 KiB) and returns its CID.
-async fn store_report(node: &NodeClient, report: &Report) -> anyhow::Result<Cid> {
+/// it: a single raw block for a report under 256 KiB), an upload signed by `signer`, and returns its CID;
+/// without a signer, only the CID.
+async fn store_report(
+    node: &NodeClient,
+    signer: Option<&alloy::signers::local::PrivateKeySigner>,
+    report: &Report,
+) -> anyhow::Result<Cid> {
     let store = MemStore::new();
     let imported = scal3ml_store::add_reader(
         &store,
@@ -533,6 +540,9 @@ async fn store_report(node: &NodeClient, report: &Report) -> anyhow::Result<Cid>
         content::import_options(),
     )
     .await?;
+    let Some(signer) = signer else {
+        return Ok(imported.cid);
+    };
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
     let car = scratch.path().join("report.car");
     {
@@ -540,7 +550,7 @@ async fn store_report(node: &NodeClient, report: &Report) -> anyhow::Result<Cid>
         scal3ml_store::car::export_car(&store, &[imported.cid], std::io::BufWriter::new(file))
             .await?;
     }
-    node.upload_car(&car)
+    node.upload_car(&car, signer)
         .await
         .context("storing the report on the node")?;
     Ok(imported.cid)

@@ -83,6 +83,72 @@ pub(crate) struct ServeArgs {
         env = "SCAL3ML_KEY_GRACE_HOURS"
     )]
     key_grace_hours: u64,
+    /// The largest upload request the node takes (4GiB, 500MiB, 1000000) [default: 4GiB].
+    #[arg(long, env = "SCAL3ML_MAX_UPLOAD", value_name = "SIZE", value_parser = parse_size)]
+    max_upload: Option<u64>,
+    /// How long an upload no chain event names is kept before it is unpinned and collected (24h, 30m, 1s)
+    /// [default: 24h].
+    #[arg(long, env = "SCAL3ML_UPLOAD_GRACE", value_name = "DURATION", value_parser = parse_secs)]
+    upload_grace: Option<Duration>,
+    /// Unpublished upload bytes the node holds at most, from everyone together [default: 8GiB].
+    #[arg(long, env = "SCAL3ML_MAX_PENDING", value_name = "SIZE", value_parser = parse_size)]
+    max_pending: Option<u64>,
+    /// Unpublished upload bytes one account, and one client address, may hold [default: 4GiB].
+    #[arg(long, env = "SCAL3ML_PENDING_PER_CLIENT", value_name = "SIZE", value_parser = parse_size)]
+    pending_per_client: Option<u64>,
+    /// Uploads and comments per hour per account and per client address [default: 600].
+    #[arg(long, env = "SCAL3ML_UPLOADS_PER_HOUR", value_name = "N")]
+    uploads_per_hour: Option<u32>,
+}
+
+/// A size: a whole number of bytes, or with a unit: KiB, MiB, GiB, TiB (K, M, G, T alike) or KB, MB, GB, TB.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("{text:?}: write a number of bytes, or one with a unit (4GiB, 500MiB)")
+    })?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use KiB, MiB, GiB or TiB"
+            ));
+        }
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// A duration: seconds, or a number with s, m, h or d.
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?}: write a number with s, m, h or d (24h)"))?;
+    let scale = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use s, m, h or d"
+            ));
+        }
+    };
+    n.checked_mul(scale)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is too long"))
 }
 
 impl ServeArgs {
@@ -91,12 +157,27 @@ impl ServeArgs {
         SocketAddr::new(self.host, self.port)
     }
 
-    /// Sets where the node hands uploads on.
+    /// Sets where the node hands uploads on, and its upload limits.
     pub(crate) fn apply(&self, config: &mut NodeConfig) {
         config.ipfs_api = self.ipfs_api.clone();
         config.pinning_service = self.pinning_service.clone().zip(self.pinning_token.clone());
         config.trusted_proxies = self.trusted_proxies.clone();
         config.key_grace = Duration::from_secs(self.key_grace_hours.saturating_mul(3600));
+        if let Some(n) = self.max_upload {
+            config.max_upload_bytes = n;
+        }
+        if let Some(d) = self.upload_grace {
+            config.upload_grace = d;
+        }
+        if let Some(n) = self.max_pending {
+            config.max_pending_bytes = n;
+        }
+        if let Some(n) = self.pending_per_client {
+            config.pending_per_client_bytes = n;
+        }
+        if let Some(n) = self.uploads_per_hour {
+            config.uploads_per_hour = n;
+        }
     }
 }
 

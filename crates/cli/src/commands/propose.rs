@@ -333,7 +333,7 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
     if !args.json {
         eprintln!("uploading to {}", node.base);
     }
-    node.upload_car(&car_path)
+    node.upload_car(&car_path, &signer)
         .await
         .context("uploading the proposed content to the node")?;
 

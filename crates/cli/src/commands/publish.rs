@@ -165,7 +165,7 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
     if !args.json {
         eprintln!("uploading to {}", node.base);
     }
-    node.upload_car(&car_path)
+    node.upload_car(&car_path, &signer)
         .await
         .context("uploading the content to the node")?;
 

@@ -67,8 +67,30 @@ async fn the_api_documents_itself_and_answers_errors_in_one_shape() {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], code, "{path}: {body}");
     }
+    // An unsigned upload is refused before a byte is read, saying how to sign.
+    let unsigned = http
+        .post(format!("{url}/api/car"))
+        .body(vec![0xa1u8, 0x00])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401);
+    let body: Value = unsigned.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unsigned_upload", "{body}");
+    let signed = scal3ml_access::upload::SignedUpload::sign(
+        &crate::common::dev_key(0),
+        31337,
+        &url,
+        "car",
+        60,
+    )
+    .unwrap();
     let car = http
         .post(format!("{url}/api/car"))
+        .header(
+            scal3ml_access::upload::UPLOAD_HEADER,
+            signed.header_value().unwrap(),
+        )
         .body(vec![0xa1u8, 0x00])
         .send()
         .await

@@ -231,3 +231,60 @@ pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
 pub async fn get_json(http: &reqwest::Client, url: &str) -> Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
 }
+
+/// Signs `key` in with Ethereum at the node's access gateway, as the pages do (GET /access/nonce, an EIP-4361
+/// message signed with `personal_sign`, POST /access/siwe); returns the session token, which the node takes as
+/// `Authorization: Bearer` (a browser keeps the cookie it also sets).
+pub async fn sign_in(
+    http: &reqwest::Client,
+    node: &str,
+    key: &alloy::signers::local::PrivateKeySigner,
+) -> String {
+    use alloy::signers::Signer as _;
+    let nonce = get_json(http, &format!("{node}/access/nonce")).await["nonce"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let host = node.trim_start_matches("http://");
+    let message = format!(
+        "{host} wants you to sign in with your Ethereum account:\n{}\n\nSign in to upload.\n\nURI: {node}/access\n\
+         Version: 1\nChain ID: 31337\nNonce: {nonce}\nIssued At: {}",
+        key.address(),
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let signature = key.sign_message(message.as_bytes()).await.unwrap();
+    let reply: Value = http
+        .post(format!("{node}/access/siwe"))
+        .json(&serde_json::json!({
+            "message": message,
+            "signature": format!("0x{}", alloy::primitives::hex::encode(signature.as_bytes())),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("sign-in refused: {reply}"))
+        .to_string()
+}
+
+/// A CAR of one file holding `bytes`, and the file's CID.
+pub async fn car_of(bytes: &[u8]) -> (Vec<u8>, scal3ml_store::Cid) {
+    let store = scal3ml_store::MemStore::new();
+    let cid = scal3ml_store::add_reader(
+        &store,
+        std::io::Cursor::new(bytes.to_vec()),
+        scal3ml_market::content::import_options(),
+    )
+    .await
+    .unwrap()
+    .cid;
+    let mut car = Vec::new();
+    scal3ml_store::car::export_car(&store, &[cid], &mut car)
+        .await
+        .unwrap();
+    (car, cid)
+}

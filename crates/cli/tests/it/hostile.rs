@@ -1,7 +1,7 @@
 //! The hostile-content corpus (testdata/hostile/) against the binary: `scal3ml store get` and `cat` on untrusted
 //! content, and the node's diff routes and proposals page on a hostile proposal, uploaded as any stranger can.
 
-use crate::common::{DevNode, bin, dev_key, json};
+use crate::common::{DevNode, bin, dev_key, json, sign_in};
 use alloy::{
     network::EthereumWallet,
     primitives::{Bytes, U256, aliases::U96},
@@ -157,9 +157,13 @@ async fn regression_a_hostile_proposal_neither_overwrites_nor_reveals_node_files
         info["marketplace"].as_str().unwrap().parse().unwrap(),
         &contributor,
     );
+    // any account will do: a stranger signs in with a fresh key
+    let stranger = alloy::signers::local::PrivateKeySigner::random();
+    let token = sign_in(&http, &url, &stranger).await;
     for case in scal3ml_store::hostile::aimed_at(&target) {
         let upload = http
             .post(format!("{url}/api/car"))
+            .bearer_auth(&token)
             .header("content-type", "application/vnd.ipld.car")
             .body(case.car())
             .send()

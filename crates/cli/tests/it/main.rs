@@ -12,5 +12,6 @@ mod hostile;
 mod load;
 mod proposals;
 mod story;
+mod uploads;
 mod web_api;
 mod web_pages;

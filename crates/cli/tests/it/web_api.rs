@@ -22,6 +22,8 @@ struct Browser {
     http: reqwest::Client,
     node: String,
     rpc: String,
+    /// The Sign-In with Ethereum session uploads go with (the pages sign in before they upload).
+    session: Option<String>,
 }
 
 /// One multipart part: a field, or a file (its filename the path in the asset).
@@ -32,10 +34,15 @@ enum Part<'a> {
 
 impl Browser {
     fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http
+        let request = self
+            .http
             .post(format!("{}{path}", self.node))
             .header("cookie", format!("scal3ml_csrf={CSRF}"))
-            .header("x-csrf-token", CSRF)
+            .header("x-csrf-token", CSRF);
+        match &self.session {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
@@ -177,10 +184,11 @@ async fn a_browser_wallet_publishes_buys_and_withdraws_through_prepared_transact
     let dev = DevNode::start(&work.path().join("node"));
     let http = reqwest::Client::new();
     let info: Value = get_json(&http, &format!("{}/api/network", dev.server.url)).await;
-    let b = Browser {
+    let mut b = Browser {
         http,
         node: dev.server.url.clone(),
         rpc: info["rpc_url"].as_str().unwrap().to_string(),
+        session: None,
     };
     let (_, doc) = b.get("/api/openapi.json").await;
     for route in [
@@ -212,6 +220,17 @@ async fn a_browser_wallet_publishes_buys_and_withdraws_through_prepared_transact
     );
     let publisher_text = publisher.to_string();
     let share = format!("{collaborator}=25");
+
+    // Uploads are signed: without a session (or a signed request) the node reads nothing.
+    let (status, answer) = b
+        .publish(&[
+            Part::Field("account", &publisher_text),
+            Part::File("x.bin", b"x"),
+        ])
+        .await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["error"]["code"], "unsigned_upload");
+    b.session = Some(crate::common::sign_in(&b.http, &b.node, &dev_key(1)).await);
 
     // Bad fields: every one is named at once, and nothing is imported.
     let (status, answer) = b

@@ -144,9 +144,12 @@ pub(crate) async fn comment(
 #[utoipa::path(post, path = "/api/comments", request_body = CommentDoc,
     responses((status = 200, body = Posted),
         (status = 400, description = "a bad signature (`bad_signature`), another chain or marketplace (`wrong_domain`), an empty or long body, a clock too far off (`clock_skew`), a parent in another thread (`wrong_thread`)"),
-        (status = 404, description = "no such asset, proposal or parent")))]
+        (status = 404, description = "no such asset, proposal or parent"),
+        (status = 429, description = "the author or this address sent too many comments and uploads this hour (`too_many_uploads`)")))]
 pub(crate) async fn post_comment(
     State(state): State<Arc<AppState>>,
+    ext: axum::http::Extensions,
+    headers: axum::http::HeaderMap,
     body: Result<Json<CommentDoc>, JsonRejection>,
 ) -> Result<Json<Posted>, ApiError> {
     let doc = json_body(body)?;
@@ -160,6 +163,9 @@ pub(crate) async fn post_comment(
     }
     check_clock(doc.created_at)?;
     check_comment(&state, &doc).await?;
+    state
+        .uploads
+        .count(doc.author, state.access.client_address(&ext, &headers))?;
     store(&state, block).await?;
     let stored = {
         let cid = cid.clone();
@@ -213,6 +219,8 @@ pub(crate) async fn comment_typed_data(
         (status = 409, description = "older than the decision in force (`stale_decision`)")))]
 pub(crate) async fn hide(
     State(state): State<Arc<AppState>>,
+    ext: axum::http::Extensions,
+    headers: axum::http::HeaderMap,
     Path(cid): Path<String>,
     body: Result<Json<HideDoc>, JsonRejection>,
 ) -> Result<Json<HideResult>, ApiError> {
@@ -241,6 +249,9 @@ pub(crate) async fn hide(
     let block = Block::hash(Codec::Raw, bytes)
         .map_err(|e| ApiError::bad_request(format!("the decision is too large to store: {e}")))?;
     let hide_cid = block.cid().to_string();
+    state
+        .uploads
+        .count(doc.owner, state.access.client_address(&ext, &headers))?;
     store(&state, block).await?;
     let hidden = doc.hidden;
     {
@@ -477,12 +488,16 @@ async fn store(state: &AppState, block: Block) -> Result<(), ApiError> {
     let failed = |e: scal3ml_store::StoreError| {
         ApiError::internal(format!("storing the document {cid} failed: {e}"))
     };
+    // Garbage collection waits until the block is pinned.
+    let _writing = state.uploads.writing().await;
     state.store.put(block).await.map_err(failed)?;
     state
         .store
         .pin(&cid, PinMode::Direct)
         .await
         .map_err(failed)?;
+    // Uploaded before as a CAR root? The node keeps it now as a signed document: no sweep may drop it.
+    state.uploads.keep(&cid).await?;
     crate::api::hand_on(state, &[cid]).await?;
     Ok(())
 }

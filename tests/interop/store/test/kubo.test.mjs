@@ -57,8 +57,8 @@ test('our Kubo RPC client passes every check against js-ipfs', () => {
   assert.ok(Number(match[1]) >= 30, summary)
 })
 
-// A node started with --ipfs-api copies every upload to the IPFS node and pins it there: what `scal3ml publish`
-// uploads, and each signed comment, is then held by js-ipfs, byte for byte.
+// A node started with --ipfs-api copies every published upload to the IPFS node and pins it there: what
+// `scal3ml publish` uploads, and each signed comment, is then held by js-ipfs, byte for byte.
 test('scal3ml dev --ipfs-api pins what is published on the IPFS node', async () => {
   const bin = process.env.SCAL3ML_BIN
   assert.ok(bin, 'set SCAL3ML_BIN to the scal3ml binary')
@@ -84,8 +84,14 @@ test('scal3ml dev --ipfs-api pins what is published on the IPFS node', async () 
     const api = process.env.KUBO_API
     for (const cid of [published.content_cid, published.metadata_cid]) {
       // js-ipfs answers an error for a CID it does not pin, and names the pin in its own base (base58btc).
-      const res = await fetch(`${api}/api/v0/pin/ls?arg=${cid}&type=recursive`, { method: 'POST' })
-      const pins = await res.json()
+      // The node hands an upload on once the catalog sees the event naming it (its sweep runs every few seconds).
+      let res, pins
+      for (let i = 0; i < 60; i++) {
+        res = await fetch(`${api}/api/v0/pin/ls?arg=${cid}&type=recursive`, { method: 'POST' })
+        pins = await res.json()
+        if (res.ok) break
+        await new Promise(resolve => setTimeout(resolve, 500))
+      }
       assert.ok(res.ok, `js-ipfs does not pin ${cid}: ${JSON.stringify(pins)}`)
       const types = Object.values(pins.Keys ?? {}).map(k => k.Type)
       assert.deepEqual(types, ['recursive'], `js-ipfs pins of ${cid}: ${JSON.stringify(pins)}`)
