@@ -169,6 +169,9 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
     mapping(uint256 assetId => mapping(uint256 index => ParentLink parent)) private _parents;
     mapping(uint256 assetId => mapping(uint256 index => bytes32 commitment)) private _versions;
     mapping(uint256 assetId => mapping(address token => Listing listing)) private _listings;
+    /// @dev keccak256 of the current card's metadata CID, written when the card first changes after publish;
+    /// zero means the card is still the one published (saving a storage write at publish).
+    mapping(uint256 assetId => bytes32 metadataHash) private _metadataHashes;
     mapping(uint256 assetId => mapping(address account => uint64 expiry)) private _licenses;
     mapping(uint256 assetId => mapping(address account => Holding holding)) private _holdings;
     mapping(uint256 assetId => mapping(address token => mapping(address account => int256 debt))) private _tokenDebt;
@@ -283,6 +286,12 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
     error NotListed(uint256 assetId, address token);
     /// @notice The price exceeds what the buyer accepted.
     error PriceTooHigh(uint256 price, uint256 maxPrice);
+    /// @notice The listing's license is shorter than the buyer accepted (`duration` 0 would be perpetual).
+    error DurationTooShort(uint64 duration, uint64 minDuration);
+    /// @notice The card changed since the buyer read it: keccak256 of the current metadata CID, and of the one read.
+    error MetadataChanged(bytes32 current, bytes32 seen);
+    /// @notice The marketplace received another amount of an ERC-20 than the price (a fee-on-transfer token).
+    error ReceivedWrongAmount(address token, uint256 received, uint256 expected);
     /// @notice The ether sent differs from what the purchase needs (overpayment is rejected, not refunded).
     error WrongPayment(uint256 sent, uint256 expected);
     /// @notice The asset is deprecated.
@@ -420,6 +429,7 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
     function updateMetadata(uint256 assetId, bytes calldata metadataCid) external {
         _ownedBySender(assetId);
         if (metadataCid.length == 0) revert EmptyCid();
+        _metadataHashes[assetId] = keccak256(metadataCid);
         emit MetadataUpdated(assetId, metadataCid);
     }
 
@@ -464,11 +474,14 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         emit ListingRemoved(assetId, token);
     }
 
-    /// @notice Buys or renews a license. Pays the listed price in `token` (ether must be sent exactly;
-    /// an ERC-20 needs an allowance), reverts if the price is above `maxPrice`. A timed license is
-    /// extended from its current expiry if unexpired, else from now.
+    /// @notice Buys or renews a license on the terms the buyer read, reverting if any changed since:
+    /// the price is above `maxPrice`, the license is shorter than `minDuration` seconds (PERPETUAL: the
+    /// buyer read a perpetual license; 0: any), or the card's metadata CID no longer hashes (keccak256)
+    /// to `metadataHash`. Pays the listed price in `token` (ether must be sent exactly; an ERC-20 needs
+    /// an allowance and must arrive in full). A timed license is extended from its current expiry if
+    /// unexpired, else from now.
     /// @return expiry the license's new expiry (PERPETUAL for a perpetual license)
-    function buy(uint256 assetId, address token, uint256 maxPrice)
+    function buy(uint256 assetId, address token, uint256 maxPrice, uint64 minDuration, bytes32 metadataHash)
         external
         payable
         nonReentrant
@@ -480,6 +493,11 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         if (!offer.active) revert NotListed(assetId, token);
         uint256 price = offer.price;
         if (price > maxPrice) revert PriceTooHigh(price, maxPrice);
+        if ((offer.duration == 0 ? PERPETUAL : offer.duration) < minDuration) {
+            revert DurationTooShort(offer.duration, minDuration);
+        }
+        bytes32 card = _metadataHashes[assetId];
+        if (card != 0 && card != metadataHash) revert MetadataChanged(card, metadataHash);
         uint256 expectedValue = token == ETH ? price : 0;
         if (msg.value != expectedValue) revert WrongPayment(msg.value, expectedValue);
 
@@ -502,7 +520,7 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
                 emit FeeCharged(token, fee);
             }
             _distribute(assetId, rec, token, price - fee);
-            if (token != ETH) IERC20(token).safeTransferFrom(msg.sender, address(this), price);
+            if (token != ETH) _pull(IERC20(token), price);
         }
     }
 
@@ -690,6 +708,12 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         return _listings[assetId][token];
     }
 
+    /// @notice keccak256 of the metadata CID `buy` compares with, once the card changed after publish
+    /// (zero while the card is the one published).
+    function metadataHashOf(uint256 assetId) external view returns (bytes32) {
+        return _metadataHashes[assetId];
+    }
+
     /// @notice License expiry of `account` on `assetId` (0: none, PERPETUAL: never expires).
     function licenseExpiry(uint256 assetId, address account) external view returns (uint64) {
         return _licenses[assetId][account];
@@ -789,6 +813,7 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         if (contentCid.length == 0 || metadataCid.length == 0) revert EmptyCid();
         index = rec.versionCount;
         rec.versionCount = uint32(index + 1);
+        _metadataHashes[assetId] = keccak256(metadataCid);
         _recordVersion(assetId, index, author, contentCid, metadataCid);
     }
 
@@ -873,6 +898,15 @@ contract Marketplace is ERC721, Ownable2Step, ReentrancyGuard {
         } else {
             IERC20(token).safeTransfer(msg.sender, amount);
         }
+    }
+
+    /// @dev Takes `amount` of `token` from msg.sender (the last step of a purchase, after its effects) and
+    /// reverts unless exactly `amount` arrived, so a fee-on-transfer token cannot be credited more than it paid.
+    function _pull(IERC20 token, uint256 amount) private {
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received != amount) revert ReceivedWrongAmount(address(token), received, amount);
     }
 
     /// @dev Records `valueBefore` for the current block unless a change in this block already did.

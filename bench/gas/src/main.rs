@@ -4,7 +4,7 @@
 //! Run: `cargo run --release -p scal3ml-bench-gas` (add `-- --write bench/RESULTS.md` to replace the
 //! `## Contracts: gas` section there). Not a test: it never fails on a number, it reports it.
 
-use alloy_primitives::{Address, Bytes, U256, aliases::U96};
+use alloy_primitives::{Address, Bytes, U256, aliases::U96, keccak256};
 use alloy_sol_types::SolCall;
 use scal3ml_contracts::{
     Attestations, Marketplace,
@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 
 const ETH: Address = Address::ZERO;
 const PRICE: u128 = 10_000_000_000_000_000; // 0.01 ether
+const DURATION: u64 = 30 * 24 * 3600;
 
 fn cid(seed: u8) -> Bytes {
     let mut b = vec![0x01, 0x55, 0x12, 0x20];
@@ -89,7 +90,7 @@ impl Bench {
             listing: Marketplace::ListingTerms {
                 token: ETH,
                 price: PRICE,
-                duration: 30 * 24 * 3600,
+                duration: DURATION,
             },
         }
     }
@@ -101,6 +102,7 @@ impl Bench {
         self.send(owner, 0, Marketplace::publishCall { p })
     }
 
+    /// Buys on the terms every asset here is published with: the price, 30 days, the card `cid(2)`.
     fn buy(&mut self, buyer: Address, asset: U256) -> u64 {
         self.send(
             buyer,
@@ -109,6 +111,8 @@ impl Bench {
                 assetId: asset,
                 token: ETH,
                 maxPrice: U256::from(PRICE),
+                minDuration: DURATION,
+                metadataHash: keccak256(cid(2)),
             },
         )
         .1

@@ -39,7 +39,17 @@ pub mod probe_account {
     );
 }
 
+/// A fee-on-transfer ERC-20 (tests only): burns 1 % of every transfer.
+pub mod fee_token {
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        FeeToken,
+        "../../contracts/out/FeeToken.json"
+    );
+}
+
 pub use attestations::Attestations;
+pub use fee_token::FeeToken;
 pub use marketplace::Marketplace;
 pub use probe_account::ProbeAccount;
 pub use test_token::TestToken;

@@ -13,7 +13,7 @@ mod manifest;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
 
-pub use bindings::{Attestations, Marketplace, ProbeAccount, TestToken};
+pub use bindings::{Attestations, FeeToken, Marketplace, ProbeAccount, TestToken};
 pub use deploy::{Deployment, deploy};
 pub use error::{ContractsError, ContractsResult};
 pub use manifest::{BuildInfo, DeployedContract, DeploymentManifest, build_info};

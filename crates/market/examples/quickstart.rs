@@ -5,7 +5,9 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
-use scal3ml_market::{Deployment, Market, PublishRequest, TokenInfo, content, parse_amount};
+use scal3ml_market::{
+    BuyTerms, Deployment, Market, PublishRequest, TokenInfo, content, parse_amount,
+};
 use scal3ml_primitives::{AssetKind, Cid, LicenseDuration, LicenseTerms, PaymentToken};
 use scal3ml_store::{MemStore, crypt::FileKey};
 
@@ -38,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .publish(PublishRequest {
             kind: AssetKind::Model,
             content_cid: root.clone(),
-            metadata_cid: root, // a real publish stores the card and names its CID here
+            metadata_cid: root.clone(), // a real publish stores the card and names its CID here
             encrypted: true,
             gateway_url: "http://127.0.0.1:8080/access".into(),
             parents: vec![],
@@ -55,11 +57,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         published.asset, published.tx.block
     );
 
-    // A buyer pays (the SDK checks the price and the balance first), then fetches and decrypts.
+    // A buyer reads the listing and the card, then pays on those terms (the SDK checks them, the price and
+    // the balance first; the contract refuses the purchase if the owner changes them meanwhile), then fetches
+    // and decrypts.
     let buyer = Market::connect(wallet(2)?, deployment, keys[2].0).await?;
-    let bought = buyer
-        .buy(published.asset, PaymentToken::Eth.address(), price)
-        .await?;
+    let listing = buyer
+        .listing(published.asset, PaymentToken::Eth.address())
+        .await?
+        .ok_or("not for sale in ETH")?;
+    let terms = BuyTerms::new(&listing, root); // the card the buyer read (the stand-in above)
+    let bought = buyer.buy(published.asset, &terms).await?;
     println!(
         "bought for {} ETH: {:?}",
         TokenInfo::eth().format(bought.price),

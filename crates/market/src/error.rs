@@ -100,6 +100,28 @@ pub enum MarketError {
         /// The price in base units.
         price_raw: U256,
     },
+    /// The listing's license is shorter than the one the buyer read (the owner changed the listing).
+    #[error(
+        "the listing of asset {asset} changed since you read it: the license is now {now}, not {read}; read \
+         `scal3ml show {asset}` again and buy again (nothing was paid)"
+    )]
+    DurationChanged {
+        /// The asset.
+        asset: AssetId,
+        /// The license listed now ("1 s", "30 days").
+        now: String,
+        /// The license the buyer read ("30 days", "perpetual").
+        read: String,
+    },
+    /// The card is not the one the buyer read (the owner updated it, or a new version was added).
+    #[error(
+        "the card of asset {asset} changed since you read it (its owner updated it or a new version was added); \
+         read `scal3ml show {asset}` again and buy again (nothing was paid)"
+    )]
+    MetadataChanged {
+        /// The asset.
+        asset: AssetId,
+    },
     /// No asset has this id.
     #[error("asset {asset} does not exist on this marketplace; check the id (search lists them)")]
     UnknownAsset {
@@ -292,6 +314,18 @@ fn from_marketplace(op: &'static str, e: MarketplaceErrors) -> MarketError {
             symbol: "base units".into(),
             price_raw: e.price,
         },
+        // Only `buy` raises these; `Market::buy` fills in the asset.
+        E::DurationTooShort(e) => MarketError::DurationChanged {
+            asset: AssetId(0),
+            now: duration_text(e.duration),
+            read: duration_text(e.minDuration),
+        },
+        E::MetadataChanged(_) => MarketError::MetadataChanged { asset: AssetId(0) },
+        E::ReceivedWrongAmount(e) => rejected(format!(
+            "token {} delivered {} units to the marketplace instead of {}: it charges a fee on transfer, which \
+             the marketplace refuses; pay in another token (nothing was paid)",
+            e.token, e.received, e.expected
+        )),
         E::NotAssetOwner(e) => rejected(format!(
             "only the owner of asset {} may do this, and {} is not its owner; sign with the owner's account",
             asset(e.assetId),
@@ -467,6 +501,22 @@ fn erc20_reason(e: TestTokenErrors) -> String {
     }
 }
 
+/// A license duration in the contract's encodings as people read it: 0 (a listing's) and `u64::MAX` (a
+/// buyer's minimum) are perpetual; whole days, hours or minutes when exact, else seconds ("1 s", "30 days").
+pub fn duration_text(seconds: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(86_400, "day"), (3_600, "hour"), (60, "minute")];
+    if seconds == 0 || seconds == u64::MAX {
+        return "perpetual".into();
+    }
+    for (size, unit) in UNITS {
+        if seconds % size == 0 {
+            let n = seconds / size;
+            return format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+        }
+    }
+    format!("{seconds} s")
+}
+
 /// `ETH` for the zero address, else the address.
 pub(crate) fn token_label(token: Address) -> String {
     if token == Address::ZERO {
@@ -506,6 +556,30 @@ mod tests {
             MarketError::PriceTooHigh { price_raw, .. } => assert_eq!(price_raw, U256::from(60)),
             other => panic!("expected PriceTooHigh, got {other}"),
         }
+    }
+
+    #[test]
+    fn changed_terms_say_what_changed() {
+        let e = Marketplace::DurationTooShort {
+            duration: 1,
+            minDuration: 30 * 86_400,
+        };
+        let msg = map(e.abi_encode()).to_string();
+        assert!(
+            msg.contains("the license is now 1 s, not 30 days") && msg.contains("scal3ml show"),
+            "{msg}"
+        );
+        let e = Marketplace::DurationTooShort {
+            duration: 7_200,
+            minDuration: u64::MAX,
+        };
+        let msg = map(e.abi_encode()).to_string();
+        assert!(msg.contains("now 2 hours, not perpetual"), "{msg}");
+        let e = Marketplace::MetadataChanged {
+            current: Default::default(),
+            seen: Default::default(),
+        };
+        assert!(map(e.abi_encode()).to_string().contains("card of asset"));
     }
 
     #[test]

@@ -20,11 +20,11 @@ pub mod publish;
 mod types;
 
 pub use amount::{TokenInfo, format_amount, parse_amount, parse_token};
-pub use error::{MarketError, MarketResult};
+pub use error::{MarketError, MarketResult, duration_text};
 pub use market::{Market, MarketBuilder};
 pub use prepare::PreparedCall;
 pub use types::{
-    AssetRecord, AttestRequest, Bought, Deployment, Earning, LicenseExpiry, ProposalInfo,
+    AssetRecord, AttestRequest, Bought, BuyTerms, Deployment, Earning, LicenseExpiry, ProposalInfo,
     PublishRequest, Published, TxInfo, Withdrawal,
 };
 

@@ -14,9 +14,9 @@ use scal3ml_contracts::{
 use scal3ml_primitives::{AssetId, AssetKind, Cid, LicenseDuration, LicenseTerms, PaymentToken};
 
 use crate::{
-    AssetRecord, AttestRequest, Bought, Deployment, Earning, LicenseExpiry, MarketError,
+    AssetRecord, AttestRequest, Bought, BuyTerms, Deployment, Earning, LicenseExpiry, MarketError,
     MarketResult, ProposalInfo, PublishRequest, Published, TokenInfo, TxInfo, Withdrawal,
-    error::{from_contract, from_transport, token_label},
+    error::{duration_text, from_contract, from_transport, token_label},
 };
 
 pub(crate) mod erc20 {
@@ -153,6 +153,23 @@ pub(crate) struct BuyPlan<'a, P> {
     pub(crate) estimated: bool,
     /// The contract's PriceTooHigh in the token's units.
     pub(crate) too_high: Box<dyn Fn(U256) -> MarketError + Send + Sync>,
+    /// The asset, which the contract's errors about changed terms leave out.
+    pub(crate) asset: AssetId,
+}
+
+impl<P> BuyPlan<'_, P> {
+    /// Fills in what a revert of `buy` leaves out: the asset, and the price in the token's units.
+    pub(crate) fn restate<T>(&self, result: MarketResult<T>) -> MarketResult<T> {
+        let asset = self.asset;
+        match result {
+            Err(MarketError::PriceTooHigh { price_raw, .. }) => Err((self.too_high)(price_raw)),
+            Err(MarketError::DurationChanged { now, read, .. }) => {
+                Err(MarketError::DurationChanged { asset, now, read })
+            }
+            Err(MarketError::MetadataChanged { .. }) => Err(MarketError::MetadataChanged { asset }),
+            other => other,
+        }
+    }
 }
 
 impl<P: Provider> Market<P> {
@@ -538,25 +555,24 @@ impl<P: Provider> Market<P> {
 
     // ------------------------------------------------------------------ buying
 
-    /// Buys (or renews) a license on `asset` paying in `token`, accepting a price up to `max_price`.
+    /// Buys (or renews) a license on `asset` on the `terms` the buyer read: in `terms.token`, at a price up to
+    /// `terms.max_price`, a license at least `terms.duration` long, the card `terms.metadata_cid`. The contract
+    /// reverts if any of them changed before the purchase is mined, and this says which
+    /// ([`MarketError::PriceTooHigh`], [`MarketError::DurationChanged`], [`MarketError::MetadataChanged`]).
     ///
-    /// Before anything is sent it checks the listing, the price against `max_price`, and the balance: ETH
+    /// Before anything is sent it checks the listing and the card against the terms, and the balance: ETH
     /// must cover the price plus the most the gas may cost; an ERC-20 balance must cover the price (and ETH
     /// the approval's gas). With an ERC-20 it approves exactly the price first when the allowance is short.
-    pub async fn buy(
-        &self,
-        asset: AssetId,
-        token: Address,
-        max_price: U256,
-    ) -> MarketResult<Bought> {
+    pub async fn buy(&self, asset: AssetId, terms: &BuyTerms) -> MarketResult<Bought> {
         let op = "buy";
-        let plan = self.buy_plan(asset, token, max_price).await?;
-        let approval = match plan.approve {
-            Some(approve) => Some(fee_of(&self.send("approve", approve).await?)),
+        let token = terms.token;
+        let plan = self.buy_plan(asset, terms).await?;
+        let approval = match &plan.approve {
+            Some(approve) => Some(fee_of(&self.send("approve", approve.clone()).await?)),
             None => None,
         };
-        let receipt = self.send(op, plan.buy).await;
-        let receipt = self.reprice(receipt, &plan.too_high)?;
+        let receipt = self.send(op, plan.buy.clone()).await;
+        let receipt = plan.restate(receipt)?;
         let event: Marketplace::LicensePurchased =
             self.first_event(op, &receipt, self.deployment.marketplace)?;
         Ok(Bought {
@@ -570,16 +586,16 @@ impl<P: Provider> Market<P> {
     }
 
     /// The checks of a purchase and the calls it takes: the listing is active, its price at most
-    /// `max_price`, the balance covers it (and the gas, in ETH), and an ERC-20 approval of exactly the price
-    /// comes first when the allowance is short. [`Market::buy`] sends the calls, `prepare_buy` hands them to a
-    /// wallet.
+    /// `max_price`, its license at least as long as the one read, the card the one read, the balance covers
+    /// the price (and the gas, in ETH), and an ERC-20 approval of exactly the price comes first when the
+    /// allowance is short. [`Market::buy`] sends the calls, `prepare_buy` hands them to a wallet.
     pub(crate) async fn buy_plan(
         &self,
         asset: AssetId,
-        token: Address,
-        max_price: U256,
+        terms: &BuyTerms,
     ) -> MarketResult<BuyPlan<'_, P>> {
         let op = "buy";
+        let (token, max_price) = (terms.token, terms.max_price);
         let info = self.token_info(token).await?;
         let offer = self
             .mp()
@@ -609,29 +625,55 @@ impl<P: Provider> Market<P> {
         if price > max_price {
             return Err(too_high(price));
         }
+        let listed = if offer.duration == 0 {
+            u64::MAX
+        } else {
+            offer.duration
+        };
+        if listed < terms.min_duration() {
+            return Err(MarketError::DurationChanged {
+                asset,
+                now: duration_text(offer.duration),
+                read: duration_text(terms.min_duration()),
+            });
+        }
+        // Zero until the card first changes after publish: then the card is the one published.
+        let card = self
+            .mp()
+            .metadataHashOf(asset.to_u256())
+            .call()
+            .await
+            .map_err(self.contract_err(op))?;
+        if !card.is_zero() && card != terms.metadata_hash() {
+            return Err(MarketError::MetadataChanged { asset });
+        }
         let what = format!("buying asset {asset}");
         let eth = TokenInfo::eth();
         let buy = self.mp_call(Marketplace::buyCall {
             assetId: asset.to_u256(),
             token,
             maxPrice: max_price,
+            minDuration: terms.min_duration(),
+            metadataHash: terms.metadata_hash(),
         });
         if info.is_eth() {
             let has = self.balance(Address::ZERO, self.sender).await?;
             self.check_funds(what.clone(), &eth, has, price)?;
             let buy = buy.value(price);
             let gas = buy.estimate_gas().await.map_err(self.contract_err(op));
-            let gas = self.reprice(gas, &too_high)?;
-            let fee = U256::from(gas) * U256::from(self.max_fee_per_gas(op).await?);
-            self.check_funds(what, &eth, has, price + fee)?;
-            return Ok(BuyPlan {
+            let plan = BuyPlan {
                 info,
                 price,
                 approve: None,
                 buy,
                 estimated: true,
                 too_high,
-            });
+                asset,
+            };
+            let gas = plan.restate(gas)?;
+            let fee = U256::from(gas) * U256::from(self.max_fee_per_gas(op).await?);
+            self.check_funds(what, &eth, has, price + fee)?;
+            return Ok(plan);
         }
         let has = self.balance(token, self.sender).await?;
         self.check_funds(what.clone(), &info, has, price)?;
@@ -670,19 +712,8 @@ impl<P: Provider> Market<P> {
             buy,
             estimated: false,
             too_high,
+            asset,
         })
-    }
-
-    /// Turns the contract's PriceTooHigh (raw figures) into one in the token's units.
-    pub(crate) fn reprice<T>(
-        &self,
-        result: MarketResult<T>,
-        too_high: &dyn Fn(U256) -> MarketError,
-    ) -> MarketResult<T> {
-        match result {
-            Err(MarketError::PriceTooHigh { price_raw, .. }) => Err(too_high(price_raw)),
-            other => other,
-        }
     }
 
     // ------------------------------------------------------------------ revenue

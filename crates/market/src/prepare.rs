@@ -17,7 +17,7 @@ use alloy::{
 use scal3ml_primitives::{AssetId, Cid};
 use serde::{Deserialize, Serialize};
 
-use crate::{Market, MarketError, MarketResult, PublishRequest};
+use crate::{BuyTerms, Market, MarketError, MarketResult, PublishRequest};
 
 /// One transaction for a wallet to send: `eth_sendTransaction` with `{from: account, to, data, value}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,15 +67,15 @@ impl<P: Provider> Market<P> {
         ])
     }
 
-    /// The steps of buying a license on `asset` in `token` at up to `max_price`: an ERC-20 approval of the
-    /// price first when the allowance is short, then the purchase. Checks what [`Market::buy`] checks.
+    /// The steps of buying a license on `asset` on the `terms` the buyer read (see [`Market::buy`]): an ERC-20
+    /// approval of the price first when the allowance is short, then the purchase, which carries the terms so
+    /// the contract reverts if they change before it is mined. Checks what [`Market::buy`] checks.
     pub async fn prepare_buy(
         &self,
         asset: AssetId,
-        token: Address,
-        max_price: U256,
+        terms: &BuyTerms,
     ) -> MarketResult<Vec<PreparedCall>> {
-        let plan = self.buy_plan(asset, token, max_price).await?;
+        let plan = self.buy_plan(asset, terms).await?;
         let price = format!("{} {}", plan.info.format(plan.price), plan.info.symbol);
         let mut steps = Vec::with_capacity(2);
         if let Some(approve) = &plan.approve {
@@ -89,7 +89,7 @@ impl<P: Provider> Market<P> {
                 .estimate_gas()
                 .await
                 .map_err(self.contract_err("buy"));
-            self.reprice(gas, &plan.too_high)?;
+            plan.restate(gas)?;
         }
         steps.push(PreparedCall::of(
             format!("Buy a license on asset {asset} for {price}"),

@@ -1,8 +1,8 @@
 //! What the operations take and return.
 
-use alloy::primitives::{Address, TxHash, U256};
+use alloy::primitives::{Address, B256, TxHash, U256, keccak256};
 use scal3ml_contracts::DeploymentManifest;
-use scal3ml_primitives::{AssetId, AssetKind, Cid, LicenseTerms};
+use scal3ml_primitives::{AssetId, AssetKind, Cid, LicenseDuration, LicenseTerms};
 use serde::{Deserialize, Serialize};
 
 use crate::{MarketError, MarketResult};
@@ -105,6 +105,47 @@ impl LicenseExpiry {
             u64::MAX => Self::Perpetual,
             t => Self::Until(t),
         }
+    }
+}
+
+/// The terms a buyer read and accepts. [`Market::buy`](crate::Market::buy) passes them to the contract, whose
+/// `buy` reverts if any changed before the purchase is mined: a price above `max_price`, a license shorter
+/// than `duration`, or a card other than `metadata_cid` (the owner updated it or a version was added).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyTerms {
+    /// What the price is paid in (zero for ETH).
+    pub token: Address,
+    /// The most the buyer pays, in base units.
+    pub max_price: U256,
+    /// The license the buyer read; a longer one is accepted, a shorter one is not.
+    pub duration: LicenseDuration,
+    /// The metadata CID of the card the buyer read.
+    pub metadata_cid: Cid,
+}
+
+impl BuyTerms {
+    /// The terms of `listing` as read, with the card `metadata_cid` read beside it: at most its price, at
+    /// least its duration.
+    pub fn new(listing: &LicenseTerms, metadata_cid: Cid) -> Self {
+        Self {
+            token: listing.token.address(),
+            max_price: listing.price,
+            duration: listing.duration,
+            metadata_cid,
+        }
+    }
+
+    /// The contract's `minDuration`: seconds, or `type(uint64).max` for a perpetual license.
+    pub fn min_duration(&self) -> u64 {
+        match self.duration {
+            LicenseDuration::Perpetual => u64::MAX,
+            LicenseDuration::Seconds(s) => s,
+        }
+    }
+
+    /// The contract's `metadataHash`: keccak256 of the metadata CID's bytes.
+    pub fn metadata_hash(&self) -> B256 {
+        keccak256(self.metadata_cid.as_bytes())
     }
 }
 

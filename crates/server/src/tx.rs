@@ -16,8 +16,8 @@ use axum::{
     routing::{get, post},
 };
 use scal3ml_access::ApiError;
-use scal3ml_market::{LicenseExpiry, Market, MarketError, PreparedCall, TokenInfo};
-use scal3ml_primitives::AssetId;
+use scal3ml_market::{BuyTerms, LicenseExpiry, Market, MarketError, PreparedCall, TokenInfo};
+use scal3ml_primitives::{AssetId, Cid, LicenseDuration};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -42,6 +42,8 @@ pub(crate) fn market_error(e: MarketError) -> ApiError {
         MarketError::NotListed { .. } => (StatusCode::CONFLICT, "not_listed"),
         MarketError::InsufficientFunds { .. } => (StatusCode::CONFLICT, "insufficient_funds"),
         MarketError::PriceTooHigh { .. } => (StatusCode::CONFLICT, "price_changed"),
+        MarketError::DurationChanged { .. } => (StatusCode::CONFLICT, "duration_changed"),
+        MarketError::MetadataChanged { .. } => (StatusCode::CONFLICT, "card_changed"),
         MarketError::Rejected { .. } => (StatusCode::CONFLICT, "rejected"),
         MarketError::Reverted { .. } => (StatusCode::CONFLICT, "reverted"),
         MarketError::Invalid(_) | MarketError::Amount { .. } => {
@@ -95,6 +97,12 @@ pub(crate) struct BuyBody {
     /// What to pay in: an ERC-20 address, or the zero address for ETH.
     #[schema(value_type = String)]
     token: Address,
+    /// The price the page showed, in base units (wei for ETH) as a decimal string: the most the buyer pays.
+    max_price: String,
+    /// The license the page showed, in seconds (0: perpetual): the shortest the buyer accepts.
+    duration: u64,
+    /// The metadata CID of the card the page showed: the purchase reverts if the card changed.
+    metadata_cid: String,
 }
 
 /// `POST /api/tx/withdraw`.
@@ -142,13 +150,14 @@ fn steps(result: Result<Vec<PreparedCall>, MarketError>) -> Result<Json<Prepared
     }))
 }
 
-/// The steps of buying a license at the current listing price: an ERC-20 approval first when the allowance
-/// is short, then the purchase.
+/// The steps of buying a license on the terms the page showed (price, duration, card): an ERC-20 approval
+/// first when the allowance is short, then the purchase, which reverts if the terms changed before it is mined.
 #[utoipa::path(post, path = "/api/tx/buy", request_body = BuyBody,
     params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
     responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
         (status = 404, description = "no such asset"),
-        (status = 409, description = "not listed in this token, or the account cannot pay")))]
+        (status = 409, description = "not listed in this token, the terms changed since the page showed them, \
+            or the account cannot pay")))]
 pub(crate) async fn buy(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -157,11 +166,28 @@ pub(crate) async fn buy(
     crate::csrf::check(&headers)?;
     let b = json_body(body)?;
     let asset = AssetId(b.asset);
+    let metadata_cid: Cid = b.metadata_cid.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "metadata_cid {:?} is not a CID: send the card's CID as the asset page shows it",
+            b.metadata_cid
+        ))
+    })?;
+    let max_price: U256 = b.max_price.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "max_price {:?} is not a whole number of base units (wei for ETH)",
+            b.max_price
+        ))
+    })?;
+    // The terms the page showed, not the ones listed now: if they differ, the buyer is told before the
+    // wallet opens, and if they change after, the purchase reverts.
+    let terms = BuyTerms {
+        token: b.token,
+        max_price,
+        duration: LicenseDuration::from_seconds(b.duration),
+        metadata_cid,
+    };
     let market = market_for(&state, b.account);
-    // Accept the price listed now: the wallet shows it, and a rise before the purchase is mined reverts.
-    let listed = market.listing(asset, b.token).await.map_err(market_error)?;
-    let max_price = listed.map_or(U256::MAX, |terms| terms.price);
-    steps(market.prepare_buy(asset, b.token, max_price).await)
+    steps(market.prepare_buy(asset, &terms).await)
 }
 
 /// The withdrawal of the account's earnings in one token from the named assets.

@@ -213,10 +213,20 @@ function bindBuy() {
       try {
         const account = await needAccount(status);
         if (!account) return;
-        const token = form.querySelector('select[name=token], input[name=token]')?.value || '';
+        // The terms this page shows go with the purchase: if the owner changes the price, the duration or the
+        // card before it is mined, the contract reverts instead of selling something else.
+        const field = form.querySelector('select[name=token], input[name=token]');
+        const chosen = field?.selectedOptions?.[0] || field;
         const done = await prepareAndSend(
           '/api/tx/buy',
-          { account, asset: idValue(form.dataset.asset), token },
+          {
+            account,
+            asset: idValue(form.dataset.asset),
+            token: field?.value || '',
+            max_price: chosen?.dataset.price || '',
+            duration: Number(chosen?.dataset.duration || 0),
+            metadata_cid: form.dataset.metadataCid || '',
+          },
           status,
         );
         if (done) {

@@ -10,9 +10,9 @@ use crate::{
 use alloy::primitives::{Address, U256};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use scal3ml_index::AccountView;
-use scal3ml_market::{LicenseExpiry, TokenInfo};
-use scal3ml_primitives::{AssetId, LicenseTerms, PaymentToken};
+use scal3ml_index::{AccountView, AssetDetail};
+use scal3ml_market::{BuyTerms, LicenseExpiry, TokenInfo, duration_text};
+use scal3ml_primitives::{AssetId, Cid, LicenseTerms, PaymentToken};
 use serde::Serialize;
 
 /// Flags of `scal3ml buy`.
@@ -23,8 +23,9 @@ pub(crate) struct BuyArgs {
     /// Pay in: ETH, a token symbol the node lists, or a token address.
     #[arg(long, default_value = "ETH")]
     token: String,
-    /// The most you accept to pay, in whole tokens [default: the price now]. If the owner raises the price
-    /// while your purchase is in flight, it fails instead of charging more.
+    /// The most you accept to pay, in whole tokens [default: the price shown]. The purchase carries the
+    /// price, the license duration and the card shown before it: if the owner changes any of them while it is
+    /// in flight, it fails instead of selling you something else.
     #[arg(long)]
     max_price: Option<String>,
     #[command(flatten)]
@@ -149,27 +150,47 @@ pub(crate) async fn buy(args: BuyArgs) -> anyhow::Result<()> {
     let token = node.token(&market, &args.token).await?;
     let asset = AssetId(args.asset);
     market.asset_record(asset).await?;
-    let max_price = match &args.max_price {
-        Some(p) => token
-            .parse(p)
-            .with_context(|| format!("--max-price {p:?}"))?,
-        None => match market.listing(asset, token.address).await? {
-            Some(l) => l.price,
-            None => anyhow::bail!(
-                "asset {asset} is not for sale in {}: see its prices with `scal3ml show {asset}`",
-                token.symbol
-            ),
-        },
+    // What the buyer is shown is what the purchase carries: the listing (from the chain) and the card (its
+    // CID from the node's index). If the index lags behind a change, the purchase is refused, not misdirected.
+    let Some(listing) = market.listing(asset, token.address).await? else {
+        anyhow::bail!(
+            "asset {asset} is not for sale in {}: see its prices with `scal3ml show {asset}`",
+            token.symbol
+        );
     };
+    let detail: AssetDetail = node.get(&format!("/api/assets/{asset}")).await?;
+    let card = detail.versions.last().with_context(|| {
+        format!("the node lists no version of asset {asset} yet; wait for it to index the asset and run again")
+    })?;
+    let metadata_cid: Cid = card.metadata_cid.parse().with_context(|| {
+        format!(
+            "the node gave {:?} as the card of asset {asset}, which is not a CID",
+            card.metadata_cid
+        )
+    })?;
+    let mut terms = BuyTerms::new(&listing, metadata_cid);
+    if let Some(p) = &args.max_price {
+        terms.max_price = token
+            .parse(p)
+            .with_context(|| format!("--max-price {p:?}"))?;
+    }
     if !args.json {
+        let s = &detail.summary;
+        eprintln!("asset {asset} \"{}\" ({}, {})", s.name, s.kind, s.license);
+        eprintln!("  card      {}", terms.metadata_cid);
+        eprintln!("  price     {} {}", token.format(listing.price), token.symbol);
         eprintln!(
-            "buying asset {asset} as {} for at most {} {}",
+            "  duration  {}",
+            duration_text(listing.duration.to_seconds())
+        );
+        eprintln!(
+            "buying as {} for at most {} {}, on this card and at least this duration",
             signer.address(),
-            token.format(max_price),
+            token.format(terms.max_price),
             token.symbol
         );
     }
-    let bought = market.buy(asset, token.address, max_price).await?;
+    let bought = market.buy(asset, &terms).await?;
     #[derive(Serialize)]
     struct Out<'a> {
         #[serde(flatten)]

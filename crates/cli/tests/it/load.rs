@@ -12,8 +12,8 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use scal3ml_contracts::{Marketplace, TestToken};
-use scal3ml_market::{Bought, Deployment, LicenseExpiry, Market};
-use scal3ml_primitives::AssetId;
+use scal3ml_market::{Bought, BuyTerms, Deployment, LicenseExpiry, Market};
+use scal3ml_primitives::{AssetId, Cid, LicenseDuration};
 use serde_json::Value;
 use std::{
     collections::{BTreeMap, HashMap},
@@ -158,7 +158,7 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
     // USDX, both derived from P (royalties) and each with collaborators.
     let files = dir.path().join("files");
     std::fs::create_dir_all(&files).unwrap();
-    let publish = |name: &str, extra: Vec<String>| -> AssetId {
+    let publish = |name: &str, extra: Vec<String>| -> (AssetId, Cid) {
         let path = files.join(format!("{name}.bin"));
         std::fs::write(&path, format!("the bytes of {name}").repeat(100)).unwrap();
         let mut args: Vec<String> = [
@@ -175,14 +175,17 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
         args.extend(extra);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = tokio::task::block_in_place(|| json(&url, &args));
-        AssetId(
-            out["asset"]
-                .as_u64()
-                .unwrap_or_else(|| panic!("publish printed no asset id: {out}")),
-        )
+        let asset = out["asset"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("publish printed no asset id: {out}"));
+        let card: Cid = out["metadata_cid"]
+            .as_str()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("publish printed no card CID: {out}"));
+        (AssetId(asset), card)
     };
     let s = |v: &str| v.to_string();
-    let parent = publish(
+    let (parent, _) = publish(
         "loadparent",
         vec![
             s("--kind=dataset"),
@@ -192,7 +195,7 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
             s("--dev-account=3"),
         ],
     );
-    let a = publish(
+    let (a, card_a) = publish(
         "loadmodela",
         vec![
             s("--kind=model"),
@@ -204,7 +207,7 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
             s("--dev-account=1"),
         ],
     );
-    let b = publish(
+    let (b, card_b) = publish(
         "loadmodelb",
         vec![
             s("--kind=model"),
@@ -281,6 +284,19 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
         let p = wallet(&rpc, key);
         let account = key.address();
         let (a, b, usdx, price_a, price_b) = (a, b, usdx, price_a, price_b);
+        // The terms every buyer read: the price, the license (30 and 7 days) and the card of each asset.
+        let terms_a = BuyTerms {
+            token: ETH,
+            max_price: price_a,
+            duration: LicenseDuration::Seconds(30 * 86_400),
+            metadata_cid: card_a.clone(),
+        };
+        let terms_b = BuyTerms {
+            token: usdx,
+            max_price: price_b,
+            duration: LicenseDuration::Seconds(7 * 86_400),
+            metadata_cid: card_b.clone(),
+        };
         async move {
             let market = Market::builder(p, deployment, account)
                 .connect()
@@ -288,13 +304,14 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
                 .unwrap();
             let mut bought = Vec::with_capacity(PURCHASES);
             for j in 0..PURCHASES {
-                let (asset, token, price) = if (i + j) % 2 == 0 {
-                    (a, ETH, price_a)
+                let (asset, terms) = if (i + j) % 2 == 0 {
+                    (a, &terms_a)
                 } else {
-                    (b, usdx, price_b)
+                    (b, &terms_b)
                 };
+                let price = terms.max_price;
                 let done = market
-                    .buy(asset, token, price)
+                    .buy(asset, terms)
                     .await
                     .unwrap_or_else(|e| panic!("buyer {i} purchase {j} of asset {}: {e}", asset.0));
                 assert_eq!(done.price, price);

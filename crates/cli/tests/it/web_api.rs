@@ -354,14 +354,37 @@ async fn a_browser_wallet_publishes_buys_and_withdraws_through_prepared_transact
         published["content_cid"]
     );
 
-    // Buying in ETH: one step carrying the price; access flips.
+    // Buying in ETH: one step carrying the price; access flips. The page sends back the terms it showed.
+    let card = detail["versions"][0]["metadata_cid"].clone();
+    let thirty_days = 30 * 86_400;
     let access = format!("/api/assets/{model}/access/{buyer}");
     let (_, before) = b.get(&access).await;
     assert_eq!(before["has_access"], false, "{before}");
+    // Terms other than the asset's are refused before the wallet opens, saying what changed.
+    let (status, refused) = b
+        .post_json(
+            "/api/tx/buy",
+            json!({"account": buyer, "asset": model, "token": Address::ZERO,
+                "max_price": "500000000000000000", "duration": 0, "metadata_cid": card}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"]["code"].clone()),
+        (409, json!("duration_changed")),
+        "{refused}"
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the license is now 30 days, not perpetual"),
+        "{refused}"
+    );
     let (status, prepared) = b
         .post_json(
             "/api/tx/buy",
-            json!({"account": buyer, "asset": model, "token": Address::ZERO}),
+            json!({"account": buyer, "asset": model, "token": Address::ZERO,
+                "max_price": "500000000000000000", "duration": thirty_days, "metadata_cid": card}),
         )
         .await;
     assert_eq!(status, 200, "{prepared}");
@@ -400,7 +423,8 @@ async fn a_browser_wallet_publishes_buys_and_withdraws_through_prepared_transact
     let (status, prepared) = b
         .post_json(
             "/api/tx/buy",
-            json!({"account": token_buyer, "asset": model, "token": usdx}),
+            json!({"account": token_buyer, "asset": model, "token": usdx,
+                "max_price": "2000000000000000000", "duration": 0, "metadata_cid": card}),
         )
         .await;
     assert_eq!(status, 200, "{prepared}");
@@ -490,7 +514,8 @@ async fn a_browser_wallet_publishes_buys_and_withdraws_through_prepared_transact
     let (status, refused) = b
         .post_json(
             "/api/tx/buy",
-            json!({"account": buyer, "asset": 999, "token": Address::ZERO}),
+            json!({"account": buyer, "asset": 999, "token": Address::ZERO,
+                "max_price": "1", "duration": 0, "metadata_cid": card}),
         )
         .await;
     assert_eq!(

@@ -139,7 +139,10 @@ impl World {
         })
     }
 
+    /// Buys at up to `price` in ether, accepting any duration and the card as it is now (tests of the terms
+    /// themselves are in terms.rs).
     pub(crate) fn buy_eth(&mut self, buyer: Address, asset: U256, price: u128) -> u64 {
+        let card = self.view(Marketplace::metadataHashOfCall { assetId: asset });
         self.ok(
             buyer,
             price,
@@ -147,6 +150,8 @@ impl World {
                 assetId: asset,
                 token: ETH,
                 maxPrice: U256::from(price),
+                minDuration: 0,
+                metadataHash: card,
             },
         )
     }

@@ -9,7 +9,7 @@
 //! Steps: 10,000 by default; set SCAL3ML_PROPTEST_STEPS for more (e.g. 200000).
 
 use crate::common::*;
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use proptest::prelude::*;
 use scal3ml_contracts::{Marketplace, TestToken};
 use std::collections::{BTreeMap, BTreeSet};
@@ -111,6 +111,8 @@ struct AssetModel {
     ever_held: BTreeSet<Address>,
     listings: BTreeMap<Address, (u128, u64)>,
     licenses: BTreeMap<Address, u64>,
+    /// keccak256 of the current card's metadata CID: what a buyer who read the card passes to `buy`.
+    card: B256,
 }
 
 impl AssetModel {
@@ -193,6 +195,7 @@ impl Run {
                 let mut p = self.w.params(owner);
                 let mut m = AssetModel {
                     owner,
+                    card: keccak256(&p.metadataCid),
                     ..Default::default()
                 };
                 p.shareholders = holders
@@ -245,6 +248,9 @@ impl Run {
                 let expect_ok = listing.is_some() && current != u64::MAX;
                 let (price, duration) = listing.unwrap_or((0, 0));
                 let value = if erc20 { 0 } else { price };
+                // The terms as the buyer read them: a perpetual listing is read as "at least perpetual".
+                let min_duration = if duration == 0 { u64::MAX } else { duration };
+                let card = m.card;
                 let res = self.w.market(
                     buyer,
                     value,
@@ -252,6 +258,8 @@ impl Run {
                         assetId: *id,
                         token,
                         maxPrice: U256::from(price),
+                        minDuration: min_duration,
+                        metadataHash: card,
                     },
                 );
                 prop_assert_eq!(
@@ -489,6 +497,7 @@ impl Run {
                 if res.is_ok() {
                     self.proposals[pi].done = true;
                     let m = &mut self.assets[p.asset].1;
+                    m.card = keccak256(cid(6));
                     if p.requested > 0 {
                         *m.shares.entry(p.proposer).or_default() += p.requested;
                         m.ever_held.insert(p.proposer);

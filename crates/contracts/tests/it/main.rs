@@ -9,3 +9,4 @@ mod proposals;
 mod publish;
 mod revenue;
 mod rpc;
+mod terms;

@@ -1,7 +1,7 @@
 //! Listings, buying, renewing and access.
 
 use crate::common::*;
-use alloy_primitives::U256;
+use alloy_primitives::{B256, U256};
 use scal3ml_contracts::Marketplace::{self, MarketplaceErrors as E};
 
 #[test]
@@ -19,6 +19,8 @@ fn perpetual_eth_purchase_pays_records_and_grants_access() {
                 assetId: id,
                 token: ETH,
                 maxPrice: U256::from(ONE_ETH),
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             },
         )
         .unwrap();
@@ -50,7 +52,9 @@ fn perpetual_eth_purchase_pays_records_and_grants_access() {
             Marketplace::buyCall {
                 assetId: id,
                 token: ETH,
-                maxPrice: U256::from(ONE_ETH)
+                maxPrice: U256::from(ONE_ETH),
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             }
         ),
         E::AlreadyPerpetual(Marketplace::AlreadyPerpetual {
@@ -83,7 +87,9 @@ fn buy_protects_the_buyer_and_rejects_wrong_payment() {
             Marketplace::buyCall {
                 assetId: id,
                 token: ETH,
-                maxPrice: U256::from(ONE_ETH)
+                maxPrice: U256::from(ONE_ETH),
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             }
         ),
         E::PriceTooHigh(Marketplace::PriceTooHigh {
@@ -100,7 +106,9 @@ fn buy_protects_the_buyer_and_rejects_wrong_payment() {
                 Marketplace::buyCall {
                     assetId: id,
                     token: ETH,
-                    maxPrice: U256::from(3 * ONE_ETH)
+                    maxPrice: U256::from(3 * ONE_ETH),
+                    minDuration: 0,
+                    metadataHash: B256::ZERO,
                 }
             ),
             E::WrongPayment(Marketplace::WrongPayment {
@@ -117,7 +125,9 @@ fn buy_protects_the_buyer_and_rejects_wrong_payment() {
             Marketplace::buyCall {
                 assetId: id,
                 token,
-                maxPrice: U256::MAX
+                maxPrice: U256::MAX,
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             }
         ),
         E::NotListed(Marketplace::NotListed { assetId: id, token })
@@ -139,7 +149,9 @@ fn buy_protects_the_buyer_and_rejects_wrong_payment() {
             Marketplace::buyCall {
                 assetId: id,
                 token,
-                maxPrice: U256::MAX
+                maxPrice: U256::MAX,
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             }
         ),
         E::WrongPayment(Marketplace::WrongPayment {
@@ -155,7 +167,9 @@ fn buy_protects_the_buyer_and_rejects_wrong_payment() {
             Marketplace::buyCall {
                 assetId: missing,
                 token: ETH,
-                maxPrice: U256::MAX
+                maxPrice: U256::MAX,
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             }
         ),
         E::UnknownAsset(Marketplace::UnknownAsset { assetId: missing })
@@ -215,7 +229,9 @@ fn erc20_purchase_moves_tokens_and_credits_in_that_token() {
             Marketplace::buyCall {
                 assetId: id,
                 token,
-                maxPrice: U256::from(300)
+                maxPrice: U256::from(300),
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             }
         )
         .is_err()
@@ -229,6 +245,8 @@ fn erc20_purchase_moves_tokens_and_credits_in_that_token() {
             assetId: id,
             token,
             maxPrice: U256::from(300),
+            minDuration: 0,
+            metadataHash: B256::ZERO,
         },
     );
     assert_eq!(w.token_balance(buyer), U256::from(700));
@@ -327,7 +345,9 @@ fn listings_are_managed_by_the_owner() {
             Marketplace::buyCall {
                 assetId: id,
                 token: ETH,
-                maxPrice: U256::MAX
+                maxPrice: U256::MAX,
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             }
         ),
         E::NotListed(Marketplace::NotListed {
@@ -357,6 +377,8 @@ fn free_assets_are_open_to_everyone_while_a_free_listing_exists() {
                 assetId: id,
                 token: ETH,
                 maxPrice: U256::ZERO,
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             },
         )
         .unwrap()

@@ -1,7 +1,7 @@
 //! publish, versions, metadata, gateway, deprecation, ERC-721 control.
 
 use crate::common::*;
-use alloy_primitives::{Address, U256, keccak256};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::SolValue;
 use scal3ml_contracts::Marketplace::{self, MarketplaceErrors as E};
 
@@ -505,7 +505,9 @@ fn owner_manages_versions_metadata_gateway_and_deprecation() {
             Marketplace::buyCall {
                 assetId: id,
                 token: ETH,
-                maxPrice: U256::from(ONE_ETH)
+                maxPrice: U256::from(ONE_ETH),
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             }
         ),
         E::Deprecated(Marketplace::Deprecated { assetId: id })

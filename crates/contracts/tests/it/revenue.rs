@@ -1,7 +1,7 @@
 //! Revenue shares, withdrawals, share transfers, upstream royalties, fees and the admin.
 
 use crate::common::*;
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::{SolCall, SolInterface};
 use scal3ml_contracts::{
     Marketplace::{self, MarketplaceErrors as E},
@@ -133,6 +133,8 @@ fn share_transfers_keep_earned_revenue_with_the_sender() {
             assetId: id,
             token,
             maxPrice: U256::from(50),
+            minDuration: 0,
+            metadataHash: B256::ZERO,
         },
     );
     let r = w
@@ -161,6 +163,8 @@ fn share_transfers_keep_earned_revenue_with_the_sender() {
             assetId: id,
             token,
             maxPrice: U256::from(50),
+            minDuration: 0,
+            metadataHash: B256::ZERO,
         },
     );
     assert_eq!(w.claimable(id, o, token), U256::from(75));
@@ -267,6 +271,8 @@ fn royalties_climb_the_lineage_and_rounding_stays_with_the_child() {
                 assetId: child,
                 token: ETH,
                 maxPrice: U256::MAX,
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             },
         )
         .unwrap()
@@ -360,6 +366,8 @@ fn fees_go_to_the_recipient_and_only_the_admin_sets_them() {
                 assetId: id,
                 token: ETH,
                 maxPrice: U256::MAX,
+                minDuration: 0,
+                metadataHash: B256::ZERO,
             },
         )
         .unwrap()

@@ -4,7 +4,7 @@
 use crate::common::{ETH, ONE_ETH, World, u96};
 use alloy::{
     network::EthereumWallet,
-    primitives::{Address, U256, keccak256},
+    primitives::{Address, B256, U256, keccak256},
     providers::{Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -98,7 +98,7 @@ async fn publish_buy_and_withdraw_over_rpc() {
 
     // A price cap below the listing is refused with the figures that explain it.
     let err = market(3)
-        .buy(id, ETH, U256::from(ONE_ETH - 1))
+        .buy(id, ETH, U256::from(ONE_ETH - 1), 0, B256::ZERO)
         .value(U256::from(ONE_ETH))
         .call()
         .await
@@ -112,7 +112,7 @@ async fn publish_buy_and_withdraw_over_rpc() {
     }
 
     let receipt = market(3)
-        .buy(id, ETH, U256::from(ONE_ETH))
+        .buy(id, ETH, U256::from(ONE_ETH), 0, B256::ZERO)
         .value(U256::from(ONE_ETH))
         .send()
         .await

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use alloy::{
-    primitives::{U256, aliases::U96},
+    primitives::{B256, U256, aliases::U96},
     providers::Provider,
 };
 use scal3ml_contracts::Attestations;
@@ -144,7 +144,7 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
         .unwrap();
     assert_eq!(before, U256::ZERO);
     ok(w.market(3)
-        .buy(U256::from(model), ETH, U256::from(ONE_ETH))
+        .buy(U256::from(model), ETH, U256::from(ONE_ETH), 0, B256::ZERO)
         .value(U256::from(ONE_ETH))
         .send()
         .await

@@ -1,7 +1,10 @@
 //! Reorgs for real: the devnet's `evm_snapshot`/`evm_revert` replace blocks the catalog has indexed.
 
 use crate::common::*;
-use alloy::{primitives::U256, providers::Provider};
+use alloy::{
+    primitives::{B256, U256},
+    providers::Provider,
+};
 use scal3ml_index::{Index, SearchQuery};
 
 #[tokio::test]
@@ -43,7 +46,7 @@ async fn a_reorg_rolls_the_catalog_back_to_the_common_ancestor() {
     m.price = ONE_ETH;
     let dropped = publish(&w, 1, &m).await;
     ok(w.market(3)
-        .buy(U256::from(dropped), ETH, U256::from(ONE_ETH))
+        .buy(U256::from(dropped), ETH, U256::from(ONE_ETH), 0, B256::ZERO)
         .value(U256::from(ONE_ETH))
         .send()
         .await

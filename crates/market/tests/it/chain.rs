@@ -10,7 +10,8 @@ use alloy::{
 use scal3ml_contracts::Marketplace;
 use scal3ml_devnet::{DevnetConfig, MiningMode};
 use scal3ml_market::{
-    AssetRecord, AttestRequest, Deployment, LicenseExpiry, Market, MarketError, PublishRequest,
+    AssetRecord, AttestRequest, BuyTerms, Deployment, LicenseExpiry, Market, MarketError,
+    PublishRequest,
     parse_amount,
 };
 use scal3ml_primitives::{AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken};
@@ -77,6 +78,17 @@ fn request(kind: AssetKind, seed: u8, holders: Vec<(Address, u64)>, price: U256)
             price,
             duration: LicenseDuration::Perpetual,
         },
+    }
+}
+
+/// What a buyer reads off an asset published with `request(_, seed, _, _)` and listed in `token` for
+/// `max_price`: a perpetual license (unless said otherwise) and the card `cid(seed + 100)`.
+fn terms(seed: u8, token: Address, max_price: U256) -> BuyTerms {
+    BuyTerms {
+        token,
+        max_price,
+        duration: LicenseDuration::Perpetual,
+        metadata_cid: cid(seed + 100),
     }
 }
 
@@ -150,7 +162,11 @@ async fn publish_buy_with_eth_and_erc20_and_everyone_withdraws_to_the_wei() {
     for buyer in [4usize, 5] {
         let m = w.market(buyer).await;
         let before = w.eth(a[buyer]).await;
-        let bought = m.buy(model, ETH, price).await.unwrap();
+        let read = BuyTerms {
+            duration: LicenseDuration::Seconds(30 * 24 * 3600),
+            ..terms(2, ETH, price)
+        };
+        let bought = m.buy(model, &read).await.unwrap();
         assert_eq!(bought.price, price);
         assert!(bought.approval.is_none());
         assert!(matches!(bought.expiry, LicenseExpiry::Until(_)));
@@ -180,7 +196,10 @@ async fn publish_buy_with_eth_and_erc20_and_everyone_withdraws_to_the_wei() {
     .unwrap();
     w.mint(6, token_price * U256::from(2)).await;
     let m6 = w.market(6).await;
-    let bought = m6.buy(model, w.token, token_price).await.unwrap();
+    let bought = m6
+        .buy(model, &terms(2, w.token, token_price))
+        .await
+        .unwrap();
     assert!(bought.approval.is_some(), "an approval was needed and sent");
     let allowance = scal3ml_contracts::TestToken::new(w.token, provider(&w.node, 0))
         .allowance(a[6], w.deployment.marketplace)
@@ -320,7 +339,7 @@ async fn errors_say_what_to_do_and_send_nothing() {
         .unwrap()
         .asset;
     let nonce = w.nonce(buyer).await;
-    match m4.buy(big, ETH, dear).await.unwrap_err() {
+    match m4.buy(big, &terms(1, ETH, dear)).await.unwrap_err() {
         MarketError::InsufficientFunds {
             needed_raw,
             has_raw,
@@ -357,7 +376,11 @@ async fn errors_say_what_to_do_and_send_nothing() {
     )
     .await
     .unwrap();
-    let msg = m4.buy(cheap, w.token, one).await.unwrap_err().to_string();
+    let msg = m4
+        .buy(cheap, &terms(2, w.token, one))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         msg.contains("needs 1 TUSD")
             && msg.contains("has 0 TUSD")
@@ -368,7 +391,7 @@ async fn errors_say_what_to_do_and_send_nothing() {
 
     // The price is above what the buyer accepts.
     let err = m4
-        .buy(cheap, ETH, parse_amount("0.04", 18).unwrap())
+        .buy(cheap, &terms(2, ETH, parse_amount("0.04", 18).unwrap()))
         .await
         .unwrap_err();
     match &err {
@@ -386,14 +409,18 @@ async fn errors_say_what_to_do_and_send_nothing() {
     // Unknown assets, missing listings.
     let ghost = AssetId(999);
     assert!(matches!(
-        m4.buy(ghost, ETH, one).await.unwrap_err(),
+        m4.buy(ghost, &terms(9, ETH, one)).await.unwrap_err(),
         MarketError::UnknownAsset { asset } if asset == ghost
     ));
     assert!(matches!(
         m4.asset_record(ghost).await.unwrap_err(),
         MarketError::UnknownAsset { .. }
     ));
-    let msg = m4.buy(big, w.token, one).await.unwrap_err().to_string();
+    let msg = m4
+        .buy(big, &terms(1, w.token, one))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("not for sale in TUSD"), "{msg}");
 
     // Reverts decoded into sentences: not the owner, too many shares.
@@ -587,7 +614,7 @@ async fn a_price_raised_while_the_purchase_is_in_flight_is_reported_with_the_new
         .send()
         .await
         .unwrap();
-    let err = buyer.buy(asset, ETH, old).await.unwrap_err();
+    let err = buyer.buy(asset, &terms(1, ETH, old)).await.unwrap_err();
     assert!(raise.get_receipt().await.unwrap().status());
     match &err {
         MarketError::PriceTooHigh {
@@ -601,4 +628,79 @@ async fn a_price_raised_while_the_purchase_is_in_flight_is_reported_with_the_new
     assert!(!buyer.has_access(asset, a[4]).await.unwrap());
     assert!(w.eth(a[4]).await > before - old, "the price was not paid");
     w.node.shutdown().await;
+}
+
+/// What the owner changes while a purchase is in flight.
+enum Change {
+    /// The same price for a one-second license.
+    Duration,
+    /// Another card.
+    Card,
+}
+
+/// A buyer whose purchase lands in the same block as the owner's `change` of a 30-day listing, what the
+/// purchase was refused with, and whether a license was sold anyway.
+async fn bought_while_the_owner_changes(change: Change) -> (MarketError, bool) {
+    // A block every 300 ms, so the owner's change and the purchase land in the same block.
+    let config = DevnetConfig::test().with_mining(MiningMode::Interval(Duration::from_millis(300)));
+    let w = World::with_config(0, config).await;
+    let a = &w.accounts;
+    let price = parse_amount("0.05", 18).unwrap();
+    let month = LicenseDuration::Seconds(30 * 24 * 3600);
+    let mut req = request(AssetKind::Model, 1, vec![(a[8], 1)], price);
+    req.listing.duration = month;
+    let asset = w.market(8).await.publish(req).await.unwrap().asset;
+    // The devnet orders a block's transactions by nonce: the buyer's must come after the owner's change.
+    for _ in 0..3 {
+        w.mint(4, U256::from(1)).await;
+    }
+    let buyer = w.market(4).await;
+    let read = BuyTerms {
+        duration: month,
+        ..terms(1, ETH, price)
+    };
+    let mp = Marketplace::new(w.deployment.marketplace, provider(&w.node, 8));
+    let id = asset.to_u256();
+    let pending = match change {
+        Change::Duration => mp.setListing(id, ETH, price.to::<u128>(), 1).send().await,
+        Change::Card => {
+            let card = cid(42).as_bytes().to_vec();
+            mp.updateMetadata(id, card.into()).send().await
+        }
+    }
+    .unwrap();
+    let err = buyer.buy(asset, &read).await.unwrap_err();
+    assert!(pending.get_receipt().await.unwrap().status());
+    let bought = buyer.has_access(asset, a[4]).await.unwrap();
+    w.node.shutdown().await;
+    (err, bought)
+}
+
+// regression: `setListing(asset, ETH, samePrice, 1 second)` sent while a purchase was in flight sold a
+// one-second license at the 30-day price.
+#[tokio::test]
+async fn regression_a_duration_shortened_in_flight_is_refused_in_a_sentence() {
+    let (err, bought) = bought_while_the_owner_changes(Change::Duration).await;
+    assert!(
+        matches!(err, MarketError::DurationChanged { asset, .. } if asset.0 == 1),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("the license is now 1 s, not 30 days") && msg.contains("scal3ml show 1"),
+        "{msg}"
+    );
+    assert!(!bought, "no license was sold");
+}
+
+// regression: `updateMetadata` sent while a purchase was in flight sold the license under another card.
+#[tokio::test]
+async fn regression_a_card_swapped_in_flight_is_refused_in_a_sentence() {
+    let (err, bought) = bought_while_the_owner_changes(Change::Card).await;
+    assert!(
+        matches!(err, MarketError::MetadataChanged { asset } if asset.0 == 1),
+        "{err}"
+    );
+    assert!(err.to_string().contains("card of asset 1 changed"), "{err}");
+    assert!(!bought, "no license was sold");
 }

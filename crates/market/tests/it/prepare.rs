@@ -9,7 +9,7 @@ use alloy::{
     rpc::types::TransactionReceipt,
 };
 use scal3ml_devnet::DevnetHandle;
-use scal3ml_market::{MarketError, PreparedCall, PublishRequest, parse_amount};
+use scal3ml_market::{BuyTerms, MarketError, PreparedCall, PublishRequest, parse_amount};
 use scal3ml_primitives::{AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken};
 
 /// Sends `step` as a wallet would and waits for its receipt, which must be a success.
@@ -52,6 +52,11 @@ fn publish_request(seed: u8, holder: Address, price: U256) -> PublishRequest {
     }
 }
 
+/// What a buyer reads off an asset published with `publish_request(seed, ..)` and listed in `token` at `price`.
+fn terms(seed: u8, token: Address, price: U256) -> BuyTerms {
+    BuyTerms::new(&listing(token, price), cid(seed + 100))
+}
+
 #[tokio::test]
 async fn prepared_steps_sent_by_a_wallet_publish_buy_withdraw_and_vote() {
     let w = World::new(0).await;
@@ -82,7 +87,7 @@ async fn prepared_steps_sent_by_a_wallet_publish_buy_withdraw_and_vote() {
     // ETH: one step carrying the price.
     let steps = read
         .with_sender(eth_buyer)
-        .prepare_buy(model, ETH, price)
+        .prepare_buy(model, &terms(1, ETH, price))
         .await
         .unwrap();
     assert_eq!(steps.len(), 1);
@@ -96,7 +101,7 @@ async fn prepared_steps_sent_by_a_wallet_publish_buy_withdraw_and_vote() {
     w.mint(5, U256::from(2_000)).await;
     let buyer = read.with_sender(token_buyer);
     let steps = buyer
-        .prepare_buy(model, w.token, U256::from(500))
+        .prepare_buy(model, &terms(1, w.token, U256::from(500)))
         .await
         .unwrap();
     assert_eq!(steps.len(), 2, "{steps:?}");
@@ -127,7 +132,7 @@ async fn prepared_steps_sent_by_a_wallet_publish_buy_withdraw_and_vote() {
         .await
         .unwrap();
     let steps = buyer
-        .prepare_buy(AssetId(2), w.token, U256::from(100))
+        .prepare_buy(AssetId(2), &terms(2, w.token, U256::from(100)))
         .await
         .unwrap();
     assert_eq!(steps.len(), 1);
@@ -188,27 +193,63 @@ async fn a_prepare_that_would_fail_says_why_and_sends_nothing() {
     let buyer = read.with_sender(a[4]);
     let nonce = w.nonce(a[4]).await;
 
-    let err = buyer.prepare_buy(AssetId(99), ETH, dear).await.unwrap_err();
+    let err = buyer
+        .prepare_buy(AssetId(99), &terms(9, ETH, dear))
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, MarketError::UnknownAsset { asset } if asset == AssetId(99)),
         "{err}"
     );
-    let err = buyer.prepare_buy(AssetId(1), ETH, dear).await.unwrap_err();
+    let err = buyer
+        .prepare_buy(AssetId(1), &terms(1, ETH, dear))
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, MarketError::InsufficientFunds { .. }),
         "{err}"
     );
     assert!(err.to_string().contains("20000 ETH"), "{err}");
     let err = buyer
-        .prepare_buy(AssetId(1), ETH, U256::from(1))
+        .prepare_buy(AssetId(1), &terms(1, ETH, U256::from(1)))
         .await
         .unwrap_err();
     assert!(matches!(err, MarketError::PriceTooHigh { .. }), "{err}");
     let err = buyer
-        .prepare_buy(AssetId(1), w.token, U256::MAX)
+        .prepare_buy(AssetId(1), &terms(1, w.token, U256::MAX))
         .await
         .unwrap_err();
     assert!(matches!(err, MarketError::NotListed { .. }), "{err}");
+    // Terms the page showed that are no longer the asset's: a longer license, another card.
+    let week = BuyTerms {
+        duration: LicenseDuration::Seconds(7 * 86_400),
+        ..terms(1, ETH, dear)
+    };
+    m1.set_listing(
+        AssetId(1),
+        LicenseTerms {
+            duration: LicenseDuration::Seconds(86_400),
+            ..listing(ETH, dear)
+        },
+    )
+    .await
+    .unwrap();
+    let err = buyer.prepare_buy(AssetId(1), &week).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the license is now 1 day, not 7 days"),
+        "{err}"
+    );
+    m1.update_metadata(AssetId(1), &cid(50)).await.unwrap();
+    let day = BuyTerms {
+        duration: LicenseDuration::Seconds(86_400),
+        ..terms(1, ETH, dear)
+    };
+    let err = buyer.prepare_buy(AssetId(1), &day).await.unwrap_err();
+    assert!(
+        matches!(err, MarketError::MetadataChanged { asset } if asset == AssetId(1)),
+        "{err}"
+    );
     let err = buyer
         .prepare_withdraw(ETH, &[AssetId(1)])
         .await

@@ -82,6 +82,10 @@ struct ListingView {
     symbol: String,
     price: String,
     duration: String,
+    /// The price in base units and the duration in seconds (0: perpetual): the terms the page shows, which
+    /// `/api/tx/buy` takes back so the purchase reverts if they change.
+    price_raw: String,
+    duration_raw: u64,
 }
 
 struct HolderView {
@@ -383,6 +387,8 @@ fn view(
                 symbol: format::token(network, l.token).0,
                 price: format::price(network, l.token, l.price),
                 duration: format::duration(l.duration),
+                price_raw: l.price.to_string(),
+                duration_raw: l.duration,
             })
             .collect()
     };
