@@ -559,6 +559,8 @@ impl Index {
                      OR EXISTS (SELECT 1 FROM proposals WHERE content_cid = ?1)",
             )?
             .query_row(params![cid], |r| r.get::<_, bool>(0))?)
+    }
+
     /// Whether a chain event the catalog knows names this CID (binary form, as the contracts emit it): a
     /// version's content or card, an asset's card, a proposal's content, card or description, an attestation's
     /// or a review's report. The node keeps uploads that are referenced and collects the rest.
