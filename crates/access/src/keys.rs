@@ -285,6 +285,15 @@ impl KeyVault {
         self.lock().keys.contains_key(&(cid.clone(), depositor))
     }
 
+    /// Whether the key `depositor` deposited for `cid` is held and still pending (no chain event known to name
+    /// `cid`).
+    pub fn is_pending(&self, cid: &Cid, depositor: Address) -> bool {
+        self.lock()
+            .keys
+            .get(&(cid.clone(), depositor))
+            .is_some_and(|h| !h.published)
+    }
+
     /// Who has deposited a key for `cid`.
     pub fn depositors(&self, cid: &Cid) -> Vec<Address> {
         self.lock()

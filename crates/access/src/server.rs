@@ -688,14 +688,20 @@ impl Inner {
     /// Refuses a new deposit while its depositor, its CID or the gateway has too many pending; first tries to
     /// make room by sweeping (the depositor's own, or everything at most once a minute).
     async fn room_for_deposit(&self, cid: &Cid, depositor: Address) -> Result<(), ApiError> {
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Full {
+            Depositor,
+            Cid,
+            Gateway,
+        }
         let cfg = &self.config;
         let over = |c: crate::keys::PendingCounts| {
             if c.of_depositor >= cfg.max_pending_per_depositor {
-                Some("depositor")
+                Some(Full::Depositor)
             } else if c.of_cid >= cfg.max_pending_per_cid {
-                Some("cid")
+                Some(Full::Cid)
             } else if c.total >= cfg.max_pending {
-                Some("total")
+                Some(Full::Gateway)
             } else {
                 None
             }
@@ -703,7 +709,7 @@ impl Inner {
         let Some(first) = over(self.vault.pending_counts(depositor, cid)) else {
             return Ok(());
         };
-        if first == "depositor" {
+        if first == Full::Depositor {
             self.sweep(|p| p.depositor == depositor).await?;
         } else {
             let now = now_secs();
@@ -719,7 +725,7 @@ impl Inner {
                 self.sweep(|_| true).await?;
             }
         }
-        let Some(which) = over(self.vault.pending_counts(depositor, cid)) else {
+        let Some(full) = over(self.vault.pending_counts(depositor, cid)) else {
             return Ok(());
         };
         let grace = cfg.pending_grace.as_secs();
@@ -728,27 +734,27 @@ impl Inner {
             .vault
             .pending()
             .into_iter()
-            .find(|p| match which {
-                "depositor" => p.depositor == depositor,
-                "cid" => p.cid == *cid,
-                _ => true,
+            .find(|p| match full {
+                Full::Depositor => p.depositor == depositor,
+                Full::Cid => p.cid == *cid,
+                Full::Gateway => true,
             })
             .map_or(now, |p| p.deposited_at);
         let wait = (oldest + grace).saturating_sub(now).max(1);
-        let message = match which {
-            "depositor" => format!(
+        let message = match full {
+            Full::Depositor => format!(
                 "account {depositor} already has {} key deposits for content no chain event names yet: publish \
                  (or propose) what you deposited keys for, or wait until unpublished deposits are dropped \
                  ({} h after they were made)",
                 cfg.max_pending_per_depositor,
                 grace / 3600
             ),
-            "cid" => format!(
+            Full::Cid => format!(
                 "{} accounts already deposited keys for content {cid}, which no chain event names yet: publish it \
                  first, then deposit",
                 cfg.max_pending_per_cid
             ),
-            _ => format!(
+            Full::Gateway => format!(
                 "this gateway holds {} key deposits for unpublished content, its limit: try again later",
                 cfg.max_pending
             ),
@@ -758,12 +764,7 @@ impl Inner {
 
     /// Marks a released key as published (a chain event names it), so no sweep drops it.
     fn mark_published(self: &Arc<Self>, cid: &Cid, depositor: Address) {
-        if !self
-            .vault
-            .pending()
-            .iter()
-            .any(|p| p.cid == *cid && p.depositor == depositor)
-        {
+        if !self.vault.is_pending(cid, depositor) {
             return;
         }
         let (inner, cid) = (self.clone(), cid.clone());
