@@ -487,7 +487,13 @@ async fn ingest_bench(assets: u64) {
         );
         if i % 2 == 0 {
             buyer_market
-                .buy(U256::from(i + 1), Address::ZERO, U256::from(1_000), 0, B256::ZERO)
+                .buy(
+                    U256::from(i + 1),
+                    Address::ZERO,
+                    U256::from(1_000),
+                    0,
+                    B256::ZERO,
+                )
                 .value(U256::from(1_000))
                 .send()
                 .await

@@ -252,7 +252,13 @@ impl Node {
     pub(crate) async fn buy(&self, buyer: usize, asset: AssetId, price: u128) {
         let receipt = self
             .market(buyer)
-            .buy(asset.to_u256(), Address::ZERO, U256::from(price), 0, B256::ZERO)
+            .buy(
+                asset.to_u256(),
+                Address::ZERO,
+                U256::from(price),
+                0,
+                B256::ZERO,
+            )
             .value(U256::from(price))
             .send()
             .await

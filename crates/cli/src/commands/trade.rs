@@ -178,7 +178,11 @@ pub(crate) async fn buy(args: BuyArgs) -> anyhow::Result<()> {
         let s = &detail.summary;
         eprintln!("asset {asset} \"{}\" ({}, {})", s.name, s.kind, s.license);
         eprintln!("  card      {}", terms.metadata_cid);
-        eprintln!("  price     {} {}", token.format(listing.price), token.symbol);
+        eprintln!(
+            "  price     {} {}",
+            token.format(listing.price),
+            token.symbol
+        );
         eprintln!(
             "  duration  {}",
             duration_text(listing.duration.to_seconds())

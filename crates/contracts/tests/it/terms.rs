@@ -10,7 +10,13 @@ use scal3ml_contracts::{
 
 const DAY: u64 = 24 * 3600;
 
-fn buy(asset: U256, token: Address, price: u128, min_duration: u64, card: &Bytes) -> Marketplace::buyCall {
+fn buy(
+    asset: U256,
+    token: Address,
+    price: u128,
+    min_duration: u64,
+    card: &Bytes,
+) -> Marketplace::buyCall {
     Marketplace::buyCall {
         assetId: asset,
         token,
@@ -210,9 +216,17 @@ fn regression_a_fee_on_transfer_token_is_refused() {
             .call(fee_token, &FeeToken::balanceOfCall { account: who })
             .expect("balanceOf")
     };
-    assert_eq!(balance(&mut w, buyer), U256::from(5_000), "the buyer kept everything");
+    assert_eq!(
+        balance(&mut w, buyer),
+        U256::from(5_000),
+        "the buyer kept everything"
+    );
     assert_eq!(balance(&mut w, market), U256::ZERO);
-    assert_eq!(w.claimable(id, o, fee_token), U256::ZERO, "nothing was credited");
+    assert_eq!(
+        w.claimable(id, o, fee_token),
+        U256::ZERO,
+        "nothing was credited"
+    );
     assert!(!w.has_access(id, buyer));
 }
 
@@ -252,7 +266,10 @@ fn a_purchase_on_unchanged_terms_credits_every_wei() {
     let fee = price * 250 / 10_000;
     assert_eq!(fee, 25_000);
     for t in [token, ETH] {
-        let pool: Marketplace::Pool = w.view(Marketplace::poolCall { assetId: id, token: t });
+        let pool: Marketplace::Pool = w.view(Marketplace::poolCall {
+            assetId: id,
+            token: t,
+        });
         assert_eq!(w.claimable(id, o, t), U256::from(487_500));
         assert_eq!(w.claimable(id, h2, t), U256::from(292_500));
         assert_eq!(w.claimable(id, h3, t), U256::from(195_000));

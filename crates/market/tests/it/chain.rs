@@ -11,8 +11,7 @@ use scal3ml_contracts::Marketplace;
 use scal3ml_devnet::{DevnetConfig, MiningMode};
 use scal3ml_market::{
     AssetRecord, AttestRequest, BuyTerms, Deployment, LicenseExpiry, Market, MarketError,
-    PublishRequest,
-    parse_amount,
+    PublishRequest, parse_amount,
 };
 use scal3ml_primitives::{AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken};
 use std::{collections::HashMap, time::Duration};
