@@ -851,7 +851,7 @@ impl Inner {
 }
 
 /// Spends a signed request's nonce; a refusal is charged to the account (its signature verified).
-fn use_nonce(
+pub(crate) fn use_nonce(
     s: &Inner,
     account: Address,
     nonce: alloy_primitives::B256,

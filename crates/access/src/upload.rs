@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::AuditEntry;
 use crate::eip712::{domain, normalize_gateway, now_secs, random_nonce, recover, sign_hash};
 use crate::error::{AccessError, AccessResult, ApiError};
-use crate::server::{AccessState, Fail};
+use crate::server::{AccessState, Fail, use_nonce};
 
 /// The header a command-line client puts a [`SignedUpload`] (JSON) in.
 pub const UPLOAD_HEADER: &str = "x-scal3ml-upload";
@@ -173,15 +173,7 @@ impl AccessState {
                         return Err(ApiError::unauthorized("bad_signature", reason).into());
                     }
                 }
-                if !s.nonces.use_once(req.account, req.nonce, req.expiry)? {
-                    return Err(Fail {
-                        err: ApiError::unauthorized(
-                            "nonce_reused",
-                            "this upload request's nonce was already used (a replayed request): sign a new one",
-                        ),
-                        verified: Some(req.account),
-                    });
-                }
+                use_nonce(s, req.account, req.nonce, req.expiry, "upload request")?;
                 return Ok(req.account);
             }
             match s.session(headers) {

@@ -227,20 +227,35 @@ async fn the_gateway_serves_each_hostile_dag_once_per_block() {
     use axum::http::{Request, header};
     use tower::ServiceExt;
     for case in hostile::corpus() {
-        let store: std::sync::Arc<dyn scal3ml_store::BlockStore> = std::sync::Arc::new(load(&case).await);
+        let store: std::sync::Arc<dyn scal3ml_store::BlockStore> =
+            std::sync::Arc::new(load(&case).await);
         let request = Request::get(format!("/ipfs/{}?format=car", case.root))
             .header(header::ACCEPT, "application/vnd.ipld.car")
             .body(Body::empty())
             .unwrap();
         let started = std::time::Instant::now();
-        let response = scal3ml_store::gateway::router(store).oneshot(request).await.unwrap();
-        let body = axum::body::to_bytes(response.into_body(), 64 << 20).await.unwrap();
-        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{}", case.name);
+        let response = scal3ml_store::gateway::router(store)
+            .oneshot(request)
+            .await
+            .unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 64 << 20)
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{}",
+            case.name
+        );
         let mut car = car::CarReader::new(std::io::Cursor::new(body)).unwrap();
         let mut blocks = 0;
         while car.next_block().unwrap().is_some() {
             blocks += 1;
         }
-        assert!(blocks <= case.blocks.len(), "{}: {blocks} blocks for {}", case.name, case.blocks.len());
+        assert!(
+            blocks <= case.blocks.len(),
+            "{}: {blocks} blocks for {}",
+            case.name,
+            case.blocks.len()
+        );
     }
 }
