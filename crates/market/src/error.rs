@@ -509,7 +509,7 @@ pub fn duration_text(seconds: u64) -> String {
         return "perpetual".into();
     }
     for (size, unit) in UNITS {
-        if seconds % size == 0 {
+        if seconds.is_multiple_of(size) {
             let n = seconds / size;
             return format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
         }

@@ -80,7 +80,7 @@ async fn the_api_documents_itself_and_answers_errors_in_one_shape() {
     let signed = scal3ml_access::upload::SignedUpload::sign(
         &crate::common::dev_key(0),
         31337,
-        &url,
+        url,
         "car",
         60,
     )

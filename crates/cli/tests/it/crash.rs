@@ -9,6 +9,9 @@ use crate::common::{DevNode, run};
 
 const BUYER: usize = 4;
 
+/// An asset the node acknowledged, and the bytes published under it.
+type Published = (u64, Vec<u8>);
+
 // Regression: a deposit torn by a crash stayed at the end of keys.jsonl and the next deposit was glued onto it:
 // acknowledged, then lost at the next start (a buyer paid and got `no_key`).
 #[test]
@@ -16,7 +19,8 @@ fn regression_kill_9_during_deposits_loses_no_acknowledged_key() {
     let work = tempfile::tempdir().unwrap();
     let node = DevNode::start(&work.path().join("node"));
     let url = node.server.url.clone();
-    let acknowledged: Arc<Mutex<Vec<(u64, Vec<u8>)>>> = Arc::default();
+    // (asset, the plaintext it was published with), as the node acknowledged them
+    let acknowledged: Arc<Mutex<Vec<Published>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (1..=3usize)
         .map(|account| {
