@@ -519,11 +519,11 @@ pub async fn get_to_path<S: BlockStore + ?Sized>(
         let block = store.get(&cid).await?;
         match decode(&cid, block)? {
             Decoded::File { size, .. } => {
-                check_space(space_at, size, 1, &shown())?;
+                ensure_space(space_at, size, 1, &shown())?;
                 write_file(store, &cid, &path, space_at, &shown()).await?;
             }
             Decoded::Directory { .. } => {
-                check_space(space_at, 0, 1, &shown())?;
+                ensure_space(space_at, 0, 1, &shown())?;
                 std::fs::create_dir(&path)
                     .map_err(|e| StoreError::io(format!("creating {}", path.display()), e))?;
                 for entry in ls(store, &cid).await?.into_iter().rev() {
@@ -592,9 +592,10 @@ fn stays_inside(depth: usize, target: &str) -> bool {
     up <= depth && parts.all(|p| p != "..")
 }
 
-/// Refuses to go on when `dest`'s file system has less than `bytes` (and `entries` inodes, where the file
-/// system counts them) free.
-fn check_space(at: &Path, bytes: u64, entries: u64, entry: &str) -> StoreResult<()> {
+/// Refuses to go on when the file system of the folder `at` has less than `bytes` (and `entries` inodes, where
+/// the file system counts them) free; `entry` names what needs them. A file's declared size bounds what
+/// [`read_range`] writes of it, so checking it before writing is enough for one file.
+pub fn ensure_space(at: &Path, bytes: u64, entries: u64, entry: &str) -> StoreResult<()> {
     #[cfg(unix)]
     {
         let Ok(fs) = rustix::fs::statvfs(at) else {
@@ -644,7 +645,7 @@ async fn write_file<S: BlockStore + ?Sized>(
         since_check += b.len() as u64;
         if since_check >= SPACE_CHECK_EVERY {
             since_check = 0;
-            check_space(space_at, SPACE_CHECK_EVERY, 0, shown)?;
+            ensure_space(space_at, SPACE_CHECK_EVERY, 0, shown)?;
         }
         std::io::Write::write_all(&mut writer, &b)
             .map_err(|e| StoreError::io(format!("writing {}", path.display()), e))

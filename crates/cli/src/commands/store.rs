@@ -409,6 +409,15 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
             let info = export::stat(&store, &cid).await?;
             let written = async {
                 if info.kind == Kind::File {
+                    // A small DAG can declare (and link) a petabyte: refuse what cannot fit before writing.
+                    let end = read.length.map_or(info.size, |l| read.offset.saturating_add(l));
+                    let folder = dest.parent().filter(|p| !p.as_os_str().is_empty());
+                    export::ensure_space(
+                        folder.unwrap_or(Path::new(".")),
+                        end.min(info.size).saturating_sub(read.offset),
+                        1,
+                        &dest.display().to_string(),
+                    )?;
                     // New, and never through a symlink someone planted at `dest`.
                     let file =
                         export::nofollow(std::fs::OpenOptions::new().write(true).create_new(true))
