@@ -250,15 +250,16 @@ impl Node {
     }
 
     pub(crate) async fn buy(&self, buyer: usize, asset: AssetId, price: u128) {
+        // The card as the chain has it now (zero until the card first changes): the terms this buyer read.
+        let card = self
+            .market(buyer)
+            .metadataHashOf(asset.to_u256())
+            .call()
+            .await
+            .unwrap();
         let receipt = self
             .market(buyer)
-            .buy(
-                asset.to_u256(),
-                Address::ZERO,
-                U256::from(price),
-                0,
-                B256::ZERO,
-            )
+            .buy(asset.to_u256(), Address::ZERO, U256::from(price), 0, card)
             .value(U256::from(price))
             .send()
             .await

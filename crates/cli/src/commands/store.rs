@@ -410,7 +410,9 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
             let written = async {
                 if info.kind == Kind::File {
                     // A small DAG can declare (and link) a petabyte: refuse what cannot fit before writing.
-                    let end = read.length.map_or(info.size, |l| read.offset.saturating_add(l));
+                    let end = read
+                        .length
+                        .map_or(info.size, |l| read.offset.saturating_add(l));
                     let folder = dest.parent().filter(|p| !p.as_os_str().is_empty());
                     export::ensure_space(
                         folder.unwrap_or(Path::new(".")),
