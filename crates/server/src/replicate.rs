@@ -11,20 +11,20 @@ use scal3ml_store::{
 };
 use std::collections::HashSet;
 
-/// Puts every block of the DAG under `root` that the IPFS node lacks, then pins `root` there recursively.
-/// Returns how many blocks were copied.
+/// Puts every block of the DAG under `root` on the IPFS node, then pins `root` there recursively. Returns how
+/// many blocks were put.
+///
+/// Every block is put, without asking first which the node lacks: a put of a block the node holds is cheap
+/// and changes nothing, while `block/stat` of a missing block waits out its whole timeout on some
+/// implementations (js-ipfs ignores `offline`), which made one publish take ten seconds a block.
 pub(crate) async fn to_kubo(store: &FsStore, kubo: &KuboClient, root: &Cid) -> StoreResult<u64> {
     let mut dag = HashSet::new();
     walk_dag(store, root, &mut dag).await?;
-    let mut copied = 0;
     for cid in &dag {
-        if kubo.block_stat(cid).await?.is_none() {
-            kubo.block_put(cid, store.get(cid).await?.to_vec()).await?;
-            copied += 1;
-        }
+        kubo.block_put(cid, store.get(cid).await?.to_vec()).await?;
     }
     kubo.pin_add(root, true).await?;
-    Ok(copied)
+    Ok(dag.len() as u64)
 }
 
 /// Asks the pinning service to pin `root`, fetching it from `origin` (this node's gateway as a multiaddr).
