@@ -68,34 +68,26 @@ impl AccessClient {
         Ok(reply.stored)
     }
 
-    /// Asks for the content key of `asset` as the signer.
+    /// Asks for the content key of version `version` of `asset` (the latest for `None`) as the signer: each
+    /// version has its own key. The answer names the version and its content CID.
     pub async fn request_key(
         &self,
         signer: &PrivateKeySigner,
         chain_id: u64,
         asset: AssetId,
-    ) -> AccessResult<FileKey> {
-        let release = self.request_release(signer, chain_id, asset).await?;
-        FileKey::from_hex(&release.key).map_err(|e| AccessError::BadAnswer {
+        version: Option<u64>,
+    ) -> AccessResult<(KeyRelease, FileKey)> {
+        let req = SignedAccessRequest::sign(signer, chain_id, &self.base, asset, TTL_SECS)?;
+        let path = match version {
+            Some(n) => format!("/access/key?version={n}"),
+            None => "/access/key".to_owned(),
+        };
+        let release: KeyRelease = self.post(&path, &req).await?;
+        let key = FileKey::from_hex(&release.key).map_err(|e| AccessError::BadAnswer {
             url: format!("{}/access/key", self.base),
             reason: format!("the key: {e}"),
-        })
-    }
-
-    /// Asks for the key with the content CIDs it opens.
-    pub async fn request_release(
-        &self,
-        signer: &PrivateKeySigner,
-        chain_id: u64,
-        asset: AssetId,
-    ) -> AccessResult<KeyRelease> {
-        let req = SignedAccessRequest::sign(signer, chain_id, &self.base, asset, TTL_SECS)?;
-        self.release_signed(&req).await
-    }
-
-    /// Asks for the key with a request signed elsewhere (a browser wallet's signature, handed on by a node).
-    pub async fn release_signed(&self, req: &SignedAccessRequest) -> AccessResult<KeyRelease> {
-        self.post("/access/key", req).await
+        })?;
+        Ok((release, key))
     }
 
     /// Fetches the decrypted bytes of `asset` (its latest content, or `path` inside it), optionally a `Range`

@@ -27,10 +27,12 @@ pub mod upload;
 
 pub use error::{AccessError, AccessResult, ApiError, ApiErrorBody, ApiErrorDetail};
 pub use ipnet::IpNet;
-pub use license::{AssetContent, AssetDirectory, ChainLicenses, LicenseChecker, ProposalContent};
+pub use license::{
+    AssetContent, AssetDirectory, ChainLicenses, LicenseChecker, ProposalContent, VersionContent,
+};
 pub use openapi::AccessApiDoc;
 pub use server::{
-    ACCESS_HEADER, AccessConfig, AccessState, DepositReply, KeyRelease, NODE_CALL_HEADER,
+    ACCESS_HEADER, AccessConfig, AccessState, DepositReply, KeyQuery, KeyRelease, NODE_CALL_HEADER,
     NonceReply, SESSION_COOKIE, SessionReply, SiweLogin, SweepReport, client_addr,
     parse_trusted_proxy, router,
 };

@@ -15,6 +15,10 @@ use crate::error::{AccessError, AccessResult};
 pub trait LicenseChecker: Send + Sync {
     /// Whether `account` may use `asset` now (the contract's `hasAccess`).
     async fn has_access(&self, asset: AssetId, account: Address) -> AccessResult<bool>;
+    /// Whether `account` could use `asset` at block `block` (`hasAccess` in that block's state): a version's key
+    /// goes to whoever could read the asset when the version was added. Needs the chain's state at that block
+    /// (an archive node for old blocks).
+    async fn had_access(&self, asset: AssetId, account: Address, block: u64) -> AccessResult<bool>;
     /// When `account`'s license of `asset` expires (Unix seconds), `None` if it never had one. Used only to tell
     /// an expired license from none at all in the refusal.
     async fn license_expiry(&self, asset: AssetId, account: Address) -> AccessResult<Option<u64>>;
@@ -46,6 +50,20 @@ impl<P: Provider + Send + Sync> LicenseChecker for ChainLicenses<P> {
             .map_err(|e| AccessError::Chain(format!("hasAccess({asset}, {account}): {e}")))
     }
 
+    async fn had_access(&self, asset: AssetId, account: Address, block: u64) -> AccessResult<bool> {
+        self.market
+            .hasAccess(asset.to_u256(), account)
+            .block(BlockId::number(block))
+            .call()
+            .await
+            .map_err(|e| {
+                AccessError::Chain(format!(
+                    "hasAccess({asset}, {account}) at block {block}: {e} (the gateway needs the chain's state at \
+                     the block a version was added: point the node at an archive RPC endpoint)"
+                ))
+            })
+    }
+
     async fn license_expiry(&self, asset: AssetId, account: Address) -> AccessResult<Option<u64>> {
         let expiry = self
             .market
@@ -61,24 +79,45 @@ impl<P: Provider + Send + Sync> LicenseChecker for ChainLicenses<P> {
 /// What the gateway needs to know of an asset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssetContent {
-    /// The account that published it (the `owner` of `AssetPublished`).
-    pub publisher: Address,
-    /// The content CID of every version in order (never empty): version 0's is the one keys are deposited
-    /// for, the latest is what content requests stream unless they name a version.
-    pub versions: Vec<Cid>,
+    /// Every version in order (never empty); the latest is what content requests stream unless they name a
+    /// version.
+    pub versions: Vec<VersionContent>,
     /// Whether the content is encrypted.
     pub encrypted: bool,
 }
 
+/// One version of an asset (a `VersionAdded` event): its content, who made it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionContent {
+    /// The content CID.
+    pub cid: Cid,
+    /// Who made it: the publisher for version 0, the owner for `addVersion`, the proposer for an executed
+    /// proposal. Only this account's key deposit for `cid` is released for the version.
+    pub author: Address,
+    /// The block it was added in: whoever could read the asset then (`hasAccess` at that block) may read it.
+    pub block: u64,
+}
+
 impl AssetContent {
-    /// Version 0's content CID.
-    pub fn first(&self) -> &Cid {
+    /// The account that published the asset (version 0's author).
+    pub fn publisher(&self) -> Address {
+        self.first().author
+    }
+
+    /// Version 0.
+    pub fn first(&self) -> &VersionContent {
         self.versions.first().expect("an asset has version 0")
     }
 
-    /// The latest version's content CID.
-    pub fn latest(&self) -> &Cid {
-        self.versions.last().expect("an asset has version 0")
+    /// Version `n`, or the latest for `None`, with its number; `None` if there is no version `n`.
+    pub fn version(&self, n: Option<u64>) -> Option<(u64, &VersionContent)> {
+        match n {
+            None => {
+                let last = self.versions.len() - 1;
+                Some((last as u64, &self.versions[last]))
+            }
+            Some(n) => self.versions.get(usize::try_from(n).ok()?).map(|v| (n, v)),
+        }
     }
 }
 

@@ -33,7 +33,10 @@ use alloy_primitives::{Address, keccak256};
 use alloy_sol_types::SolStruct;
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, Path, State, rejection::JsonRejection},
+    extract::{
+        ConnectInfo, Path, Query, State,
+        rejection::{JsonRejection, QueryRejection},
+    },
     http::{Extensions, HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{MethodRouter, get, post},
@@ -52,7 +55,9 @@ use crate::eip712::{
 };
 use crate::error::{AccessError, AccessResult, ApiError, ApiErrorBody};
 use crate::keys::{Deposited, KeyVault, Pending};
-use crate::license::{AssetContent, AssetDirectory, LicenseChecker, ProposalContent};
+use crate::license::{
+    AssetContent, AssetDirectory, LicenseChecker, ProposalContent, VersionContent,
+};
 use crate::limit::FailureLimiter;
 use crate::nonces::{NonceBook, NonceUse};
 use crate::siwe;
@@ -381,29 +386,37 @@ pub struct DepositReply {
     pub stored: bool,
 }
 
-/// A released key. Its `Debug` leaves the key out.
+/// A released key: the key of one version of an asset. Its `Debug` leaves the key out.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct KeyRelease {
     /// The asset.
     #[schema(value_type = u64)]
     pub asset: AssetId,
+    /// The version the key opens (the latest unless the request named one).
+    pub version: u64,
+    /// That version's content CID.
+    pub content_cid: String,
     /// The content key, 32 hex characters.
     pub key: String,
-    /// Version 0's content CID.
-    pub first_content_cid: String,
-    /// The latest version's content CID.
-    pub latest_content_cid: String,
 }
 
 impl std::fmt::Debug for KeyRelease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRelease")
             .field("asset", &self.asset)
+            .field("version", &self.version)
+            .field("content_cid", &self.content_cid)
             .field("key", &"..")
-            .field("first_content_cid", &self.first_content_cid)
-            .field("latest_content_cid", &self.latest_content_cid)
             .finish()
     }
+}
+
+/// The query of `POST /access/key`: which version's key (the latest if left out).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KeyQuery {
+    /// The version number (0 is the first); the latest if left out.
+    pub version: Option<u64>,
 }
 
 /// A signed-in session.
@@ -787,26 +800,75 @@ impl Inner {
         })
     }
 
-    /// The key the publisher deposited for the asset's version-0 content.
-    fn publisher_key(&self, asset: AssetId, content: &AssetContent) -> Result<FileKey, ApiError> {
-        self.vault
-            .get(content.first(), content.publisher)?
-            .ok_or_else(|| {
-                ApiError::not_found(
-                    "no_key",
-                    format!(
-                        "this gateway holds no key for asset {asset} deposited by its publisher {}: the publisher must \
-                         deposit the key here before publishing (`scal3ml publish` does), or the asset names another \
-                         gateway",
-                        content.publisher
-                    ),
-                )
-            })
+    /// Version `n` of `asset` (the latest for `None`) with its number, or 404 `no_such_version`.
+    fn version<'c>(
+        &self,
+        asset: AssetId,
+        content: &'c AssetContent,
+        n: Option<u64>,
+    ) -> Result<(u64, &'c VersionContent), ApiError> {
+        content.version(n).ok_or_else(|| {
+            ApiError::not_found(
+                "no_such_version",
+                format!(
+                    "asset {asset} has no version {}: it has versions 0 to {}",
+                    n.unwrap_or_default(),
+                    content.versions.len() - 1
+                ),
+            )
+        })
     }
 
-    /// Whether `account` holds a license; the refusal says whether it never had one or it ran out.
-    async fn require_license(&self, asset: AssetId, account: Address) -> Result<(), ApiError> {
-        if self.licenses.has_access(asset, account).await? {
+    /// The key of one version: the one its author deposited for its content CID. A version made before keys
+    /// were per version (encrypted under the asset's first key, with no deposit of its own) gets the
+    /// publisher's version-0 key, only if that key opens it.
+    async fn version_key(
+        &self,
+        asset: AssetId,
+        n: u64,
+        version: &VersionContent,
+        content: &AssetContent,
+    ) -> Result<FileKey, ApiError> {
+        if let Some(key) = self.vault.get(&version.cid, version.author)? {
+            return Ok(key);
+        }
+        let first = content.first();
+        if n > 0
+            && let Some(key) = self.vault.get(&first.cid, first.author)?
+        {
+            let cid = scal3ml_store::Cid::from_bytes(version.cid.as_bytes())
+                .map_err(|e| ApiError::internal(format!("version {n}'s CID: {e}")))?;
+            if let Ok(KeyCheck::Opens) =
+                crate::content::key_opens(self.store.as_ref(), &cid, &key).await
+            {
+                return Ok(key);
+            }
+        }
+        Err(ApiError::not_found(
+            "no_key",
+            format!(
+                "this gateway holds no key for version {n} of asset {asset} deposited by its author {}: the author \
+                 must deposit the key here before the version is added (`scal3ml publish` and `scal3ml propose` \
+                 do), or the asset names another gateway",
+                version.author
+            ),
+        ))
+    }
+
+    /// Whether `account` may read version `n`, added in block `added`: it has access now (the chain's
+    /// `hasAccess`: owner, shareholder, unexpired license, free asset), or it had access in that block. So a
+    /// license reads the versions added while it ran, and none added after it ran out. The refusal says whether
+    /// the account never had a license or it ran out.
+    async fn require_license(
+        &self,
+        asset: AssetId,
+        account: Address,
+        n: u64,
+        added: u64,
+    ) -> Result<(), ApiError> {
+        if self.licenses.has_access(asset, account).await?
+            || self.licenses.had_access(asset, account, added).await?
+        {
             return Ok(());
         }
         // A license on record that no longer gives access has run out (the chain's clock decides, not ours).
@@ -816,8 +878,9 @@ impl Inner {
                 StatusCode::FORBIDDEN,
                 "license_expired",
                 format!(
-                    "the license of {account} for asset {asset} expired at {}: renew it with `scal3ml buy {asset}`, \
-                     then ask again",
+                    "the license of {account} for asset {asset} expired at {}, and it did not run when version {n} \
+                     was added (block {added}): a license reads the versions added while it ran; renew it with \
+                     `scal3ml buy {asset}`, then ask again",
                     chrono::DateTime::from_timestamp(at as i64, 0)
                         .map_or_else(|| at.to_string(), |t| t.to_rfc3339())
                 ),
@@ -831,6 +894,23 @@ impl Inner {
                 ),
             ),
         })
+    }
+
+    /// The key of version `n` (the latest for `None`) for `account`: the version, its key, its license check;
+    /// marks the deposit as published (a chain event names it).
+    async fn release(
+        self: &Arc<Self>,
+        asset: AssetId,
+        content: &AssetContent,
+        n: Option<u64>,
+        account: Address,
+    ) -> Result<(u64, FileKey), ApiError> {
+        let (n, version) = self.version(asset, content, n)?;
+        let key = self.version_key(asset, n, version, content).await?;
+        self.require_license(asset, account, n, version.block)
+            .await?;
+        self.mark_published(&version.cid, version.author);
+        Ok((n, key))
     }
 
     pub(crate) fn session(&self, headers: &HeaderMap) -> Option<Result<Address, ApiError>> {
@@ -1034,19 +1114,23 @@ async fn deposit_key(
     }
 }
 
-/// Releases an asset's content key to an account the chain says holds a license (EIP-712 signed request).
+/// Releases the content key of one version of an asset (`?version=N`, else the latest) to an account the chain
+/// lets read it (EIP-712 signed request): access now, or a license that had not run out when the version was
+/// added. Each version has its own key, deposited by its author.
 #[utoipa::path(post, path = "/access/key", tag = "access", request_body = SignedAccessRequest,
+    params(KeyQuery),
     responses((status = 200, body = KeyRelease, description = "the key"),
         (status = 400, body = ApiErrorBody, description = "bad body, or the asset is not encrypted"),
         (status = 401, body = ApiErrorBody, description = "signature, chain, gateway, expiry or nonce refused"),
         (status = 403, body = ApiErrorBody, description = "`no_license` or `license_expired`"),
-        (status = 404, body = ApiErrorBody, description = "`unknown_asset` or `no_key`"),
+        (status = 404, body = ApiErrorBody, description = "`unknown_asset`, `no_such_version` or `no_key`"),
         (status = 429, body = ApiErrorBody, description = "too many refusals from this address or account"),
         (status = 502, body = ApiErrorBody, description = "the chain cannot be asked")))]
 async fn release_key(
     State(state): State<AccessState>,
     ext: Extensions,
     headers: HeaderMap,
+    query: Result<Query<KeyQuery>, QueryRejection>,
     body: Result<Json<SignedAccessRequest>, JsonRejection>,
 ) -> Result<Json<KeyRelease>, ApiError> {
     let s = &state.0;
@@ -1059,6 +1143,12 @@ async fn release_key(
         ..Default::default()
     };
     let result: Result<KeyRelease, Fail> = async {
+        let Query(KeyQuery { version }) = query.map_err(|e| {
+            ApiError::bad_request(format!(
+                "the query is not `?version=N` (a version number, 0 for the first): {}",
+                e.body_text()
+            ))
+        })?;
         let req = json_body(body)?;
         entry.account = Some(req.account);
         entry.asset = Some(req.asset.0);
@@ -1082,14 +1172,15 @@ async fn release_key(
                 req.asset, req.asset
             ))));
         }
-        let key = s.publisher_key(req.asset, &content).map_err(charge)?;
-        s.require_license(req.asset, account).await.map_err(charge)?;
-        s.mark_published(content.first(), content.publisher);
+        let (n, key) = s
+            .release(req.asset, &content, version, account)
+            .await
+            .map_err(charge)?;
         Ok(KeyRelease {
             asset: req.asset,
+            version: n,
+            content_cid: content.versions[n as usize].cid.to_string(),
             key: key.to_hex(),
-            first_content_cid: content.first().to_string(),
-            latest_content_cid: content.latest().to_string(),
         })
     }
     .await;
@@ -1483,29 +1574,19 @@ async fn serve_content(
         // An unencrypted asset's bytes are public (anyone can fetch its blocks by CID from IPFS anyway), so a
         // plain link downloads it; only encrypted content asks who is asking and checks the license.
         let content = s.lookup(asset).await?;
-        let cid = match version {
-            None => content.latest(),
-            Some(n) => content.versions.get(n as usize).ok_or_else(|| {
-                ApiError::not_found(
-                    "no_such_version",
-                    format!(
-                        "asset {asset} has no version {n}: it has versions 0 to {}",
-                        content.versions.len() - 1
-                    ),
-                )
-            })?,
-        };
+        let (_, found) = s.version(asset, &content, version)?;
+        let cid = &found.cid;
         let mut verified = None;
         let key = if content.encrypted {
             let account = reader(s, &headers, asset, &mut entry)?;
             verified = Some(account);
-            let charge = |err: ApiError| Fail {
-                err,
-                verified: Some(account),
-            };
-            let key = s.publisher_key(asset, &content).map_err(charge)?;
-            s.require_license(asset, account).await.map_err(charge)?;
-            s.mark_published(content.first(), content.publisher);
+            let (_, key) = s
+                .release(asset, &content, version, account)
+                .await
+                .map_err(|err| Fail {
+                    err,
+                    verified: Some(account),
+                })?;
             Some(key)
         } else {
             None

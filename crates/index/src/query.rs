@@ -524,27 +524,22 @@ impl Index {
         })
     }
 
-    /// What the access gateway needs: publisher, first and latest content CIDs, encryption.
+    /// What the access gateway needs: every version (content, author, time) and whether it is encrypted.
     pub fn asset_content(&self, id: u64) -> IndexResult<Option<AssetContent>> {
         let conn = self.reader()?;
-        let row: Option<(String, bool)> = conn
-            .prepare_cached("SELECT publisher, encrypted FROM assets WHERE id = ?1")?
-            .query_row(params![id as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+        let encrypted: Option<bool> = conn
+            .prepare_cached("SELECT encrypted FROM assets WHERE id = ?1")?
+            .query_row(params![id as i64], |r| r.get(0))
             .optional()?;
-        let Some((publisher, encrypted)) = row else {
+        let Some(encrypted) = encrypted else {
             return Ok(None);
         };
-        let content_cids = conn
-            .prepare_cached("SELECT content_cid FROM versions WHERE asset_id = ?1 ORDER BY idx")?
-            .query_map(params![id as i64], |r| r.get::<_, Vec<u8>>(0))?
-            .map(|c| c.map(|c| cid_text(&c)))
-            .collect::<Result<Vec<_>, _>>()?;
-        if content_cids.is_empty() {
+        let versions = versions(&conn, id)?;
+        if versions.is_empty() {
             return Ok(None);
         }
         Ok(Some(AssetContent {
-            publisher: parse_addr(&publisher)?,
-            content_cids,
+            versions,
             encrypted,
         }))
     }

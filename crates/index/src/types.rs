@@ -300,11 +300,8 @@ pub struct AssetDetail {
 /// What the access gateway needs to know about an asset's content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AssetContent {
-    /// The publisher (the `owner` of `AssetPublished`): the only depositor whose key is released.
-    #[schema(value_type = String)]
-    pub publisher: Address,
-    /// The content CID of every version, version 0 (which key custody is keyed by) first, the latest last.
-    pub content_cids: Vec<String>,
+    /// Every version, version 0 (the publisher's) first, the latest last.
+    pub versions: Vec<VersionInfo>,
     /// Whether the content is encrypted.
     pub encrypted: bool,
 }

@@ -525,7 +525,6 @@ pub(crate) async fn hand_on(
         crate::tx::earnings,
         crate::publish::publish,
         crate::propose::propose,
-        crate::propose::key_request,
         crate::diff::asset_diff,
         crate::diff::proposal_diff,
         crate::devrpc::dev_rpc,

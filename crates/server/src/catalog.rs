@@ -1,7 +1,9 @@
 //! The glue between the node's parts: the indexer reads cards from the block store, and the access gateway
 //! looks assets up in the catalog.
 
-use scal3ml_access::{AccessError, AccessResult, AssetContent, AssetDirectory, ProposalContent};
+use scal3ml_access::{
+    AccessError, AccessResult, AssetContent, AssetDirectory, ProposalContent, VersionContent,
+};
 use scal3ml_index::{CardFuture, CardSource, Index};
 use scal3ml_primitives::{AssetId, Cid};
 use scal3ml_store::{BlockStore, StoreError, export};
@@ -46,12 +48,17 @@ impl AssetDirectory for CatalogDirectory {
             })
         };
         Ok(Some(AssetContent {
-            publisher: found.publisher,
             versions: found
-                .content_cids
+                .versions
                 .iter()
-                .map(|c| parse(c))
-                .collect::<Result<_, _>>()?,
+                .map(|v| {
+                    Ok(VersionContent {
+                        cid: parse(&v.content_cid)?,
+                        author: v.author,
+                        block: v.block,
+                    })
+                })
+                .collect::<AccessResult<_>>()?,
             encrypted: found.encrypted,
         }))
     }

@@ -2,11 +2,10 @@
 //! command line (crates/cli/src/commands/propose.rs) and the same upload as the browser's publish
 //! ([`crate::publish`]), except that the node cannot sign:
 //!
-//! 1. the fields come first (account, asset, shares, message, and for an encrypted asset a key request the
-//!    wallet signed, from `POST /api/propose/key-request`); every bad one is named in one 422 answer before any
-//!    file is read;
-//! 2. for an encrypted asset, the node hands the signed request to the asset's access gateway (itself), which
-//!    releases the asset's key only to an account with access: every version is encrypted under that one key;
+//! 1. the fields come first (account, asset, shares, message); every bad one is named in one 422 answer before
+//!    any file is read;
+//! 2. for an encrypted asset, the node draws a fresh key for the new version (each version has its own key,
+//!    docs/access.md), which the proposer's wallet then deposits with the asset's gateway (this node);
 //! 3. the files stream to a staging folder, are imported (encrypted when the asset is) with the current card,
 //!    its file list replaced, and the message; all three are pinned and kept as a CAR upload is
 //!    ([`crate::uploads`]: collected unless proposed);
@@ -16,7 +15,7 @@
 use crate::{
     api::{AppState, query},
     diff,
-    publish::{DEPOSIT_TTL_SECS, ToSign, common_folder, deposit, one_field, stage, unreadable},
+    publish::{ToSign, common_folder, deposit, one_field, stage, unreadable},
     tx::{PreparedTx, market_error},
 };
 use alloy::primitives::Address;
@@ -26,7 +25,7 @@ use axum::{
     http::HeaderMap,
     routing::post,
 };
-use scal3ml_access::{ApiError, client::AccessClient, eip712::SignedAccessRequest};
+use scal3ml_access::ApiError;
 use scal3ml_market::{
     content,
     publish::{self as inputs, CardFields},
@@ -52,20 +51,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
                 crate::uploads::guard,
             )),
         )
-        .route("/api/propose/key-request", post(key_request))
         // The node's own limits apply instead of axum's 2 MB default (crate::uploads).
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
-}
-
-/// `POST /api/propose/key-request`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct KeyRequestBody {
-    /// The proposer.
-    #[schema(value_type = String)]
-    account: Address,
-    /// The encrypted asset.
-    asset: u64,
 }
 
 /// What `POST /api/propose` answers.
@@ -81,7 +69,7 @@ pub(crate) struct ProposeAnswer {
     pub(crate) description_cid: String,
     /// New shares the proposal asks for.
     pub(crate) requested_shares: u64,
-    /// Whether the content is encrypted (under the asset's key).
+    /// Whether the content is encrypted (under a fresh key of its own, deposited by the proposer).
     pub(crate) encrypted: bool,
     /// The proposed card's files: path, size, sha256, cid.
     #[schema(value_type = Vec<Object>)]
@@ -100,50 +88,6 @@ struct Checked {
     message: String,
     card: Card,
     key: Option<FileKey>,
-}
-
-/// The key request an encrypted asset's proposer signs before proposing from a browser: the asset's content key
-/// is released to the node for the proposer only if the proposer has access (owner, shareholder, licensee).
-#[utoipa::path(post, path = "/api/propose/key-request", request_body = KeyRequestBody,
-    params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
-    responses((status = 200, body = ToSign), (status = 400, description = "the asset is not encrypted"),
-        (status = 404, description = "no such asset")))]
-pub(crate) async fn key_request(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Json<KeyRequestBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<ToSign>, ApiError> {
-    crate::csrf::check(&headers)?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let asset = AssetId(body.asset);
-    let record = state
-        .market
-        .asset_record(asset)
-        .await
-        .map_err(market_error)?;
-    if !record.encrypted {
-        return Err(ApiError::bad_request(format!(
-            "asset {asset} is not encrypted: propose without a key request"
-        )));
-    }
-    let gateway = gateway_of(&state, asset).await?;
-    let req = SignedAccessRequest::unsigned(
-        body.account,
-        state.network.chain_id,
-        &gateway,
-        asset,
-        DEPOSIT_TTL_SECS,
-    )
-    .map_err(|e| ApiError::internal(e.to_string()))?;
-    let typed_data = req
-        .typed_data()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let mut body = serde_json::to_value(&req)
-        .map_err(|e| ApiError::internal(format!("the request does not serialize: {e}")))?;
-    if let Some(body) = body.as_object_mut() {
-        body.remove("signature");
-    }
-    Ok(Json(ToSign { typed_data, body }))
 }
 
 /// The asset's access gateway, when it is this node; the browser flow signs nothing for another gateway.
@@ -168,8 +112,7 @@ async fn gateway_of(state: &AppState, asset: AssetId) -> Result<String, ApiError
 #[utoipa::path(post, path = "/api/propose",
     request_body(content = String, content_type = "multipart/form-data",
         description = "the fields (account, asset, shares as a count or P% of all shares after it passes, message \
-            in Markdown, and for an encrypted asset key_request: the JSON of /api/propose/key-request's body with \
-            the wallet's signature added), then one `file` part per file, its filename the path in the asset"),
+            in Markdown), then one `file` part per file, its filename the path in the asset"),
     params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
     responses((status = 200, body = ProposeAnswer),
         (status = 401, description = "not signed in (`unsigned_upload`): sign in with Ethereum at /access/siwe first, or send a signed UploadRequest in x-scal3ml-upload"),
@@ -384,49 +327,19 @@ async fn check(
         },
         None => None,
     };
-    let signed = match get("key_request") {
-        Some(text) => match serde_json::from_str::<SignedAccessRequest>(text) {
-            Ok(req) => Some(req),
-            Err(e) => {
-                bad.insert(
-                    "key_request".into(),
-                    format!("not a signed key request: {e}"),
-                );
-                None
-            }
-        },
-        None => None,
-    };
-    if let (Some((asset, r)), Some(account)) = (&record, account)
-        && r.encrypted
-    {
-        match &signed {
-            None => {
-                bad.insert(
-                    "key_request".into(),
-                    format!(
-                        "asset {asset} is encrypted: sign a key request (POST /api/propose/key-request) so the \
-                         new version is encrypted under the asset's key"
-                    ),
-                );
-            }
-            Some(req) if req.account != account || req.asset != *asset => {
-                bad.insert(
-                    "key_request".into(),
-                    "the key request is for another account or asset".into(),
-                );
-            }
-            Some(_) => {}
-        }
-    }
     let (Some(account), Some((asset, record)), Some(requested), Some(card), true) =
         (account, record, requested, card, bad.is_empty())
     else {
         return Err(ApiError::invalid_fields(bad));
     };
-    let key = match signed.filter(|_| record.encrypted) {
-        Some(req) => Some(release_key(state, asset, &req).await?),
-        None => None,
+    // An encrypted asset's new version gets a key of its own: whoever may read the asset when the version is
+    // added may read it, and a license that ran out before then may not. Its deposit goes to this node's
+    // gateway, so the asset must name it.
+    let key = if record.encrypted {
+        gateway_of(state, asset).await?;
+        Some(FileKey::generate().map_err(|e| ApiError::internal(e.to_string()))?)
+    } else {
+        None
     };
     Ok(Checked {
         account,
@@ -467,32 +380,4 @@ async fn current_card(state: &AppState, asset: AssetId) -> Result<Card, String> 
     }
     .card(Some(base), &parents)
     .map_err(|e| e.message)
-}
-
-/// The asset's key, released by this node's access gateway for the signed request (its checks: the signature,
-/// the nonce, access to the asset; its audit log).
-async fn release_key(
-    state: &AppState,
-    asset: AssetId,
-    req: &SignedAccessRequest,
-) -> Result<FileKey, ApiError> {
-    let gateway = gateway_of(state, asset).await?;
-    let release = AccessClient::new(&gateway, &state.http)
-        .with_node_call(&state.node_call)
-        .release_signed(req)
-        .await
-        .map_err(|e| {
-            let mut fields = BTreeMap::new();
-            fields.insert(
-                "key_request".to_string(),
-                format!(
-                    "the access gateway did not release asset {asset}'s key: {e}. Only accounts with access \
-                     (the owner, a shareholder, a licensee) may propose a version of an encrypted asset: buy a \
-                     license first"
-                ),
-            );
-            ApiError::invalid_fields(fields)
-        })?;
-    FileKey::from_hex(&release.key)
-        .map_err(|e| ApiError::internal(format!("the gateway's key: {e}")))
 }

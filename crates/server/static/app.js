@@ -603,7 +603,7 @@ function bindPublish() {
 }
 
 // The proposals page's form (templates/proposals.html): the fields, then the files, to /api/propose; for an
-// encrypted asset the wallet first signs a key request, so the node encrypts the files under the asset's key.
+// encrypted asset the node encrypts the files under a fresh key, which the wallet signs over to the gateway.
 function bindPropose() {
   const form = $('form#propose-form');
   if (!form) return;
@@ -614,12 +614,6 @@ function bindPropose() {
     body.append('asset', asset);
     body.append('shares', form.elements.shares.value);
     body.append('message', form.elements.message.value);
-    if (form.dataset.encrypted === 'true') {
-      view.message("Sign the key request in your wallet (your files are encrypted under the asset's key)…", 'pending');
-      const req = await postJson('/api/propose/key-request', { account, asset: Number(asset) });
-      const signature = await signTyped(account, req.typed_data);
-      body.append('key_request', JSON.stringify({ ...req.body, signature }));
-    }
     for (const file of form.elements.file.files) body.append('file', file, file.name);
     const done = await uploadAndSend(form, '/api/propose', body, status, account);
     if (!done) return;

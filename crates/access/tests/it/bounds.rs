@@ -156,9 +156,10 @@ async fn unpublished_deposits_are_dropped_after_the_grace_period_and_bought_ones
     );
     assert_eq!(
         node.client
-            .request_key(&node.signer(buyer), chain, asset)
+            .request_key(&node.signer(buyer), chain, asset, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .1,
         key1
     );
     // The dropped one is gone: depositing it again stores it anew.

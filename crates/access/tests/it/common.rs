@@ -13,7 +13,7 @@ use alloy::{
 use async_trait::async_trait;
 use scal3ml_access::{
     AccessConfig, AccessResult, AccessState, AssetContent, AssetDirectory, ChainLicenses,
-    client::AccessClient, router,
+    VersionContent, client::AccessClient, router,
 };
 use scal3ml_contracts::{Marketplace, deploy};
 use scal3ml_devnet::{DevnetConfig, DevnetHandle, spawn};
@@ -57,9 +57,16 @@ impl AssetDirectory for ChainDirectory {
             .map_err(err)?;
         versions.sort_by_key(|(v, _)| v.index);
         let cid = |b: &Bytes| Cid::from_bytes(b.to_vec()).expect("the chain holds real CIDs");
+        let mut out = Vec::new();
+        for (v, log) in &versions {
+            out.push(VersionContent {
+                cid: cid(&v.contentCid),
+                author: v.author,
+                block: log.block_number.expect("a mined log"),
+            });
+        }
         Ok(Some(AssetContent {
-            publisher: event.owner,
-            versions: versions.iter().map(|(v, _)| cid(&v.contentCid)).collect(),
+            versions: out,
             encrypted: event.encrypted,
         }))
     }
@@ -268,6 +275,21 @@ impl Node {
             .await
             .unwrap();
         assert!(receipt.status(), "buy reverted");
+    }
+
+    /// Adds a version with content `cid` (and `cid` as its card) to `asset` as its owner `owner`.
+    pub(crate) async fn add_version(&self, owner: usize, asset: AssetId, cid: &Cid) {
+        let bytes = Bytes::from(cid.as_bytes().to_vec());
+        let receipt = self
+            .market(owner)
+            .addVersion(asset.to_u256(), bytes.clone(), bytes)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert!(receipt.status(), "addVersion reverted");
     }
 
     /// Moves the chain's clock forward and mines a block.

@@ -87,7 +87,7 @@ async fn a_buyer_gets_the_key_that_decrypts_and_an_outsider_is_told_how_to_buy()
     // Before buying: refused, with the command that buys.
     let (status, code, message) = refused(
         node.client
-            .request_key(&node.signer(buyer), chain, asset)
+            .request_key(&node.signer(buyer), chain, asset, None)
             .await,
     );
     assert_eq!((status, code.as_str()), (403, "no_license"));
@@ -97,14 +97,15 @@ async fn a_buyer_gets_the_key_that_decrypts_and_an_outsider_is_told_how_to_buy()
     );
 
     node.buy(buyer, asset, ONE_ETH).await;
-    let release = node
+    let (release, got) = node
         .client
-        .request_release(&node.signer(buyer), chain, asset)
+        .request_key(&node.signer(buyer), chain, asset, None)
         .await
         .unwrap();
-    assert_eq!(release.first_content_cid, cid_text);
-    assert_eq!(release.latest_content_cid, cid_text);
-    let got = crypt::FileKey::from_hex(&release.key).unwrap();
+    assert_eq!(
+        (release.version, release.content_cid.as_str()),
+        (0, cid_text.as_str())
+    );
     assert_eq!(got, key);
     // The released key decrypts the stored ciphertext to the original bytes.
     let store_cid = scal3ml_store::Cid::from_bytes(cid.as_bytes()).unwrap();
@@ -115,23 +116,24 @@ async fn a_buyer_gets_the_key_that_decrypts_and_an_outsider_is_told_how_to_buy()
     // The publisher holds shares, so it may have its own key back.
     assert_eq!(
         node.client
-            .request_key(&node.signer(publisher), chain, asset)
+            .request_key(&node.signer(publisher), chain, asset, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .1,
         key
     );
 
     // The outsider is refused with how to buy, and an unknown asset is named as such.
     let (status, code, message) = refused(
         node.client
-            .request_key(&node.signer(outsider), chain, asset)
+            .request_key(&node.signer(outsider), chain, asset, None)
             .await,
     );
     assert_eq!((status, code.as_str()), (403, "no_license"));
     assert!(message.contains("scal3ml buy"), "{message}");
     let (status, code, _) = refused(
         node.client
-            .request_key(&node.signer(buyer), chain, AssetId(99))
+            .request_key(&node.signer(buyer), chain, AssetId(99), None)
             .await,
     );
     assert_eq!((status, code.as_str()), (404, "unknown_asset"));
@@ -317,8 +319,11 @@ async fn only_the_publishers_deposit_is_released() {
         .unwrap();
     let a = node.publish(publisher, &cid_a, ONE_ETH, 0).await;
     node.buy(buyer, a, ONE_ETH).await;
-    let (status, code, message) =
-        refused(node.client.request_key(&node.signer(buyer), chain, a).await);
+    let (status, code, message) = refused(
+        node.client
+            .request_key(&node.signer(buyer), chain, a, None)
+            .await,
+    );
     assert_eq!((status, code.as_str()), (404, "no_key"));
     assert!(
         message.contains(&node.address(publisher).to_string()),
@@ -359,9 +364,10 @@ async fn only_the_publishers_deposit_is_released() {
     node.buy(buyer, b, ONE_ETH).await;
     assert_eq!(
         node.client
-            .request_key(&node.signer(buyer), chain, b)
+            .request_key(&node.signer(buyer), chain, b, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .1,
         key_b
     );
 
@@ -385,9 +391,10 @@ async fn only_the_publishers_deposit_is_released() {
     assert_eq!(r.status().as_u16(), 401);
     assert_eq!(
         node.client
-            .request_key(&node.signer(buyer), chain, b)
+            .request_key(&node.signer(buyer), chain, b, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .1,
         key_b
     );
 }
@@ -406,16 +413,17 @@ async fn a_timed_license_expires_and_the_refusal_says_renew() {
     node.buy(buyer, asset, ONE_ETH).await;
     assert_eq!(
         node.client
-            .request_key(&node.signer(buyer), chain, asset)
+            .request_key(&node.signer(buyer), chain, asset, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .1,
         key
     );
 
     node.advance_time(3601).await;
     let (status, code, message) = refused(
         node.client
-            .request_key(&node.signer(buyer), chain, asset)
+            .request_key(&node.signer(buyer), chain, asset, None)
             .await,
     );
     assert_eq!((status, code.as_str()), (403, "license_expired"));
@@ -428,9 +436,10 @@ async fn a_timed_license_expires_and_the_refusal_says_renew() {
     node.buy(buyer, asset, ONE_ETH).await;
     assert_eq!(
         node.client
-            .request_key(&node.signer(buyer), chain, asset)
+            .request_key(&node.signer(buyer), chain, asset, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .1,
         key
     );
 }
@@ -449,7 +458,7 @@ async fn refusals_are_rate_limited_per_ip_with_retry_after() {
     for _ in 0..3 {
         let (status, code, _) = refused(
             node.client
-                .request_key(&node.signer(outsider), chain, asset)
+                .request_key(&node.signer(outsider), chain, asset, None)
                 .await,
         );
         assert_eq!((status, code.as_str()), (403, "no_license"));
@@ -502,22 +511,114 @@ async fn without_client_ips_refusals_are_limited_per_account_and_others_are_serv
     for _ in 0..2 {
         let (status, _, _) = refused(
             node.client
-                .request_key(&node.signer(outsider), chain, asset)
+                .request_key(&node.signer(outsider), chain, asset, None)
                 .await,
         );
         assert_eq!(status, 403);
     }
     let (status, code, _) = refused(
         node.client
-            .request_key(&node.signer(outsider), chain, asset)
+            .request_key(&node.signer(outsider), chain, asset, None)
             .await,
     );
     assert_eq!((status, code.as_str()), (429, "rate_limited"));
     assert_eq!(
         node.client
-            .request_key(&node.signer(buyer), chain, asset)
+            .request_key(&node.signer(buyer), chain, asset, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .1,
         key
     );
+}
+
+// Regression (issue 17, "expiry does not expire"): one key served every version, so a one-day license yielded
+// the key to every future version. Each version now has its own key, deposited by its author, and goes to
+// whoever could read the asset when the version was added, or can now.
+#[tokio::test]
+async fn a_timed_license_reads_the_versions_added_while_it_ran_and_no_later_one() {
+    let node = Node::start(1000).await;
+    let (owner, buyer) = (1, 2);
+    let chain = node.chain_id;
+    let deposit = |key: crypt::FileKey, cid: scal3ml_primitives::Cid| {
+        let signer = node.signer(owner);
+        let client = &node.client;
+        async move {
+            client
+                .deposit_key(&signer, chain, &cid.to_string(), &key)
+                .await
+                .unwrap();
+        }
+    };
+    let (key0, cid0) = node.encrypt_into_store(&noise(10_000, 1)).await;
+    deposit(key0.clone(), cid0.clone()).await;
+    let asset = node.publish(owner, &cid0, ONE_ETH, 3600).await;
+    node.buy(buyer, asset, ONE_ETH).await;
+    let ask = |who: usize, version: Option<u64>| {
+        let signer = node.signer(who);
+        let client = &node.client;
+        async move { client.request_key(&signer, chain, asset, version).await }
+    };
+
+    // Version 1, while the license runs: a fresh key, deposited by the owner who adds it.
+    let (key1, cid1) = node.encrypt_into_store(&noise(10_000, 2)).await;
+    assert_ne!(key1, key0);
+    deposit(key1.clone(), cid1.clone()).await;
+    node.add_version(owner, asset, &cid1).await;
+    let (release, got) = ask(buyer, None).await.unwrap();
+    assert_eq!(
+        (release.version, release.content_cid),
+        (1, cid1.to_string())
+    );
+    assert_eq!(got, key1, "the latest version's own key");
+    assert_eq!(ask(buyer, Some(0)).await.unwrap().1, key0);
+
+    // The license runs out; version 2 comes after.
+    node.advance_time(3601).await;
+    let (key2, cid2) = node.encrypt_into_store(&noise(10_000, 3)).await;
+    deposit(key2.clone(), cid2.clone()).await;
+    node.add_version(owner, asset, &cid2).await;
+
+    for version in [None, Some(2)] {
+        let (status, code, message) = refused(ask(buyer, version).await);
+        assert_eq!(
+            (status, code.as_str()),
+            (403, "license_expired"),
+            "{message}"
+        );
+        assert!(message.contains("version 2"), "{message}");
+    }
+    // Version 1 was added while the license ran: still the buyer's. Version 0 was added before it was bought,
+    // so it is not (the buyer read it while the license ran).
+    assert_eq!(ask(buyer, Some(1)).await.unwrap().1, key1);
+    let (status, code, _) = refused(ask(buyer, Some(0)).await);
+    assert_eq!((status, code.as_str()), (403, "license_expired"));
+    // The owner reads every version, each under its own key; a version that does not exist is named.
+    for (n, key) in [(0, &key0), (1, &key1), (2, &key2)] {
+        assert_eq!(&ask(owner, Some(n)).await.unwrap().1, key, "version {n}");
+    }
+    let (status, code, message) = refused(ask(owner, Some(3)).await);
+    assert_eq!(
+        (status, code.as_str()),
+        (404, "no_such_version"),
+        "{message}"
+    );
+    assert!(message.contains("versions 0 to 2"), "{message}");
+
+    // Renewing gives the latest again.
+    node.buy(buyer, asset, ONE_ETH).await;
+    assert_eq!(ask(buyer, None).await.unwrap().1, key2);
+
+    // A version made the old way (under the asset's first key, with no deposit of its own) keeps that key; a
+    // version nobody deposited a key for, under another key, is `no_key`, not a wrong key.
+    let cid3 = node
+        .upload(crypt::encrypt_vec(&noise(10_000, 4), &key0, [7; 16]))
+        .await;
+    node.add_version(owner, asset, &cid3).await;
+    assert_eq!(ask(owner, Some(3)).await.unwrap().1, key0);
+    let (_, cid4) = node.encrypt_into_store(&noise(10_000, 5)).await;
+    node.add_version(owner, asset, &cid4).await;
+    let (status, code, message) = refused(ask(owner, Some(4)).await);
+    assert_eq!((status, code.as_str()), (404, "no_key"), "{message}");
+    assert!(message.contains("version 4"), "{message}");
 }

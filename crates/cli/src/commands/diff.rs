@@ -137,15 +137,16 @@ pub(crate) async fn run(args: DiffArgs) -> anyhow::Result<()> {
                     })
             };
             let (a, b) = (version(from)?, version(to)?);
-            let key = asset_key(&node, &detail, &args.signer).await?;
+            // Each version has its own key.
+            let old_key = version_key(&node, &detail, from, &args.signer).await?;
+            let new_key = version_key(&node, &detail, to, &args.signer).await?;
             let dir = tempfile::tempdir().context("creating a temporary folder")?;
-            let access = key.map_or(Access::Clear, Access::Key);
             let old = fetch(
                 &node,
                 asset,
                 &a.content_cid,
                 &a.metadata_cid,
-                &access,
+                &old_key.map_or(Access::Clear, Access::Key),
                 &dir.path().join("old"),
             )
             .await?;
@@ -154,7 +155,7 @@ pub(crate) async fn run(args: DiffArgs) -> anyhow::Result<()> {
                 asset,
                 &b.content_cid,
                 &b.metadata_cid,
-                &access,
+                &new_key.map_or(Access::Clear, Access::Key),
                 &dir.path().join("new"),
             )
             .await?;
@@ -246,7 +247,7 @@ pub(crate) async fn diff_proposal(
             "this asset is encrypted: say which account you are (a licensee, or the proposer) with --dev-account N, \
              --keystore NAME or SCAL3ML_PRIVATE_KEY",
         )?;
-        let key = asset_key_with(node, &gateway, &signer, asset).await?;
+        let key = version_key_with(node, &gateway, &signer, asset, latest.index).await?;
         (
             Access::Key(key),
             Access::Proposal {
@@ -286,7 +287,7 @@ pub(crate) async fn diff_proposal(
 enum Access {
     /// Stored in the clear.
     Clear,
-    /// Encrypted under the asset's key.
+    /// Encrypted under the version's key.
     Key(FileKey),
     /// A proposal of an encrypted asset, decrypted by the access gateway for the proposer or a licensee.
     Proposal {
@@ -304,10 +305,12 @@ fn gateway_of(node: &NodeClient, detail: &AssetDetail) -> String {
     }
 }
 
-/// The key of an encrypted asset from its access gateway (a licensee only); `None` in the clear.
-async fn asset_key(
+/// The key of version `n` of an encrypted asset from its access gateway (to an account that may read that
+/// version); `None` in the clear.
+async fn version_key(
     node: &NodeClient,
     detail: &AssetDetail,
+    n: u64,
     signer: &SignerArgs,
 ) -> anyhow::Result<Option<FileKey>> {
     if !detail.summary.encrypted {
@@ -318,25 +321,27 @@ async fn asset_key(
     )?;
     let asset = AssetId(detail.summary.id);
     Ok(Some(
-        asset_key_with(node, &gateway_of(node, detail), &signer, asset).await?,
+        version_key_with(node, &gateway_of(node, detail), &signer, asset, n).await?,
     ))
 }
 
-async fn asset_key_with(
+async fn version_key_with(
     node: &NodeClient,
     gateway: &str,
     signer: &alloy::signers::local::PrivateKeySigner,
     asset: AssetId,
+    n: u64,
 ) -> anyhow::Result<FileKey> {
-    AccessClient::new(gateway, &node.http)
-        .request_key(signer, node.network.chain_id, asset)
+    let (_, key) = AccessClient::new(gateway, &node.http)
+        .request_key(signer, node.network.chain_id, asset, Some(n))
         .await
         .with_context(|| {
             format!(
-                "asking {gateway} for the key of asset {asset} as {}",
+                "asking {gateway} for the key of version {n} of asset {asset} as {}",
                 signer.address()
             )
-        })
+        })?;
+    Ok(key)
 }
 
 /// Fetches the content `content_cid` described by the card `metadata_cid` into `dest` (a folder made here):

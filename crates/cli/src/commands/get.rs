@@ -166,8 +166,9 @@ pub(crate) async fn read_card(
     Ok((card, files))
 }
 
-/// The content key of an encrypted asset, from the access gateway it names, which releases it only to a
-/// licensed account; `None` for an asset stored in the clear.
+/// The content key of the resolved version of an encrypted asset (each version has its own), from the access
+/// gateway the asset names, which releases it only to an account that may read that version; `None` for an
+/// asset stored in the clear.
 pub(crate) async fn content_key(
     node: &NodeClient,
     resolved: &Resolved,
@@ -185,17 +186,25 @@ pub(crate) async fn content_key(
     } else {
         detail.gateway_url.clone()
     };
-    Ok(Some(
-        AccessClient::new(&gateway, &node.http)
-            .request_key(&signer, node.network.chain_id, asset)
-            .await
-            .with_context(|| {
-                format!(
-                    "asking {gateway} for the key of asset {asset} as {}",
-                    signer.address()
-                )
-            })?,
-    ))
+    let n = resolved.version.index;
+    let (release, key) = AccessClient::new(&gateway, &node.http)
+        .request_key(&signer, node.network.chain_id, asset, Some(n))
+        .await
+        .with_context(|| {
+            format!(
+                "asking {gateway} for the key of version {n} of asset {asset} as {}",
+                signer.address()
+            )
+        })?;
+    if release.content_cid != resolved.version.content_cid {
+        anyhow::bail!(
+            "{gateway} released a key for content {} as version {n} of asset {asset}, but the node's catalog says \
+             that version is {}: the two disagree about the asset, try again once they have both read the chain",
+            release.content_cid,
+            resolved.version.content_cid
+        );
+    }
+    Ok(Some(key))
 }
 
 pub(crate) async fn run(args: GetArgs) -> anyhow::Result<()> {

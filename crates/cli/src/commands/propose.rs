@@ -23,6 +23,7 @@ use scal3ml_market::{
 };
 use scal3ml_primitives::{AssetId, card::Card};
 use scal3ml_server::ProposalDetail;
+use scal3ml_store::crypt::FileKey;
 use scal3ml_store::{Cid, FsStore, export, gateway::GatewayClient};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -243,8 +244,8 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
     let mut card = new_card(&args, &detail)?;
     inputs::check_card(&card)?;
 
-    // The asset's key, if it is encrypted: every version shares it, so buyers of the asset can read the
-    // new version once it is executed.
+    // An encrypted asset's new version gets a key of its own, deposited with the asset's gateway before the
+    // transaction: reviewers with access read it there, and once it is added, whoever may read the asset then.
     let gateway = if detail.gateway_url.is_empty() {
         node.network.node_url.clone()
     } else {
@@ -252,19 +253,7 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
     };
     let access = AccessClient::new(&gateway, &node.http);
     let key = if record.encrypted {
-        Some(
-            access
-                .request_key(&signer, node.network.chain_id, asset)
-                .await
-                .with_context(|| {
-                    format!(
-                        "asset {asset} is encrypted, so its new version must be encrypted with the asset's key, which \
-                         {gateway} gives only to accounts with access: buy a license with `scal3ml buy {asset}` as {} \
-                         first",
-                        signer.address()
-                    )
-                })?,
-        )
+        Some(FileKey::generate()?)
     } else {
         None
     };
@@ -303,7 +292,7 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
                 format!("{} files", paths.len())
             },
             if key.is_some() {
-                " (encrypting with the asset's key)"
+                " (encrypting with a fresh key for the new version)"
             } else {
                 ""
             }

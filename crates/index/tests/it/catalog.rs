@@ -347,8 +347,13 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
             .unwrap()
             .to_string()
     };
-    assert_eq!(content.content_cids, [cid(7), cid(8)]);
-    assert_eq!(content.publisher, publisher);
+    let cids: Vec<&str> = content
+        .versions
+        .iter()
+        .map(|v| v.content_cid.as_str())
+        .collect();
+    assert_eq!(cids, [cid(7), cid(8)]);
+    assert_eq!(content.versions[0].author, publisher);
     assert!(index.asset(999).unwrap().is_none());
 
     // The old card's words no longer find the model; the new ones do.
