@@ -8,7 +8,7 @@ use scal3ml_store::{crypt::FileKey, http::HttpClient};
 
 use crate::eip712::{SignedAccessRequest, SignedKeyDeposit, normalize_gateway};
 use crate::error::{AccessError, AccessResult, ApiErrorBody};
-use crate::server::{ACCESS_HEADER, DepositReply, KeyRelease};
+use crate::server::{ACCESS_HEADER, DepositReply, KeyRelease, KeyStatus};
 
 /// How long the client's signed requests are valid.
 const TTL_SECS: u64 = 120;
@@ -88,6 +88,32 @@ impl AccessClient {
             reason: format!("the key: {e}"),
         })?;
         Ok((release, key))
+    }
+
+    /// Whether this gateway holds the key of proposal `id`'s content, deposited by its proposer.
+    pub async fn proposal_key_status(&self, id: u64) -> AccessResult<KeyStatus> {
+        self.get_json(&format!("/access/proposals/{id}/key-status"))
+            .await
+    }
+
+    /// Before executing proposal `id` of an encrypted asset: refuses (`no_proposal_key`) unless this gateway
+    /// holds the key its proposer deposited for its content, since executing it would add a version nobody could
+    /// read.
+    pub async fn ensure_proposal_key(&self, id: u64) -> AccessResult<()> {
+        let status = self.proposal_key_status(id).await?;
+        if status.held {
+            return Ok(());
+        }
+        Err(AccessError::Refused {
+            status: 409,
+            code: "no_proposal_key".into(),
+            message: format!(
+                "the access gateway {} holds no key deposited by proposer {} for proposal {id}'s content {}: \
+                 executing it would add a version nobody can read. The proposer deposits it (`scal3ml propose` \
+                 does, before its transaction); execute once it is there, or reject the proposal",
+                self.base, status.proposer, status.content_cid
+            ),
+        })
     }
 
     /// Fetches the decrypted bytes of `asset` (its latest content, or `path` inside it), optionally a `Range`
@@ -171,12 +197,23 @@ impl AccessClient {
         body: &B,
     ) -> AccessResult<T> {
         let url = format!("{}{route}", self.base);
-        let response = self
-            .request(reqwest::Method::POST, &url)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| unreachable(&url, &e))?;
+        let request = self.request(reqwest::Method::POST, &url).json(body);
+        self.answer(url, request).await
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, route: &str) -> AccessResult<T> {
+        let url = format!("{}{route}", self.base);
+        let request = self.request(reqwest::Method::GET, &url);
+        self.answer(url, request).await
+    }
+
+    /// Sends `request` and reads its JSON answer, or the gateway's refusal.
+    async fn answer<T: serde::de::DeserializeOwned>(
+        &self,
+        url: String,
+        request: reqwest::RequestBuilder,
+    ) -> AccessResult<T> {
+        let response = request.send().await.map_err(|e| unreachable(&url, &e))?;
         if !response.status().is_success() {
             return Err(refusal(&url, response).await);
         }

@@ -32,7 +32,7 @@ pub use license::{
 };
 pub use openapi::AccessApiDoc;
 pub use server::{
-    ACCESS_HEADER, AccessConfig, AccessState, DepositReply, KeyQuery, KeyRelease, NODE_CALL_HEADER,
-    NonceReply, SESSION_COOKIE, SessionReply, SiweLogin, SweepReport, client_addr,
-    parse_trusted_proxy, router,
+    ACCESS_HEADER, AccessConfig, AccessState, DepositReply, KeyQuery, KeyRelease, KeyStatus,
+    NODE_CALL_HEADER, NonceReply, SESSION_COOKIE, SessionReply, SiweLogin, SweepReport,
+    client_addr, parse_trusted_proxy, router,
 };

@@ -5,7 +5,7 @@
 
 use crate::eip712::{SignedAccessRequest, SignedKeyDeposit};
 use crate::error::{ApiErrorBody, ApiErrorDetail};
-use crate::server::{DepositReply, KeyRelease, NonceReply, SessionReply, SiweLogin};
+use crate::server::{DepositReply, KeyRelease, KeyStatus, NonceReply, SessionReply, SiweLogin};
 
 /// The `/access` routes: requests, answers and the one error body.
 #[derive(utoipa::OpenApi)]
@@ -16,6 +16,7 @@ use crate::server::{DepositReply, KeyRelease, NonceReply, SessionReply, SiweLogi
         crate::server::siwe_nonce,
         crate::server::siwe_login,
         crate::server::logout,
+        crate::server::proposal_key_status,
         content,
         content_path,
         version_content,
@@ -28,6 +29,7 @@ use crate::server::{DepositReply, KeyRelease, NonceReply, SessionReply, SiweLogi
         SignedAccessRequest,
         DepositReply,
         KeyRelease,
+        KeyStatus,
         NonceReply,
         SiweLogin,
         SessionReply,

@@ -346,6 +346,11 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AccessSt
             "/assets/{asset}/versions/{n}/content/{*path}",
             get(serve_content),
         ),
+        (
+            "get",
+            "/proposals/{id}/key-status",
+            get(proposal_key_status),
+        ),
         ("get", "/proposals/{id}/content", get(serve_proposal)),
         (
             "get",
@@ -1235,6 +1240,53 @@ fn now_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Whether the gateway holds the key of a proposal's content, deposited by its proposer (`GET
+/// /access/proposals/{id}/key-status`). The key itself never leaves here this way.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct KeyStatus {
+    /// The proposal.
+    pub proposal: u64,
+    /// Its content CID.
+    pub content_cid: String,
+    /// Its proposer, the only depositor whose key counts.
+    #[schema(value_type = String)]
+    pub proposer: Address,
+    /// Whether that key is here (it was checked against the content when it was deposited).
+    pub held: bool,
+}
+
+/// Whether this gateway holds the key of proposal `id`'s content: executing a proposal of an encrypted asset
+/// whose key nobody deposited would add a version nobody can read, so `scal3ml execute` and the pages ask first.
+#[utoipa::path(get, path = "/access/proposals/{id}/key-status", tag = "access",
+    params(("id" = u64, Path, description = "proposal id")),
+    responses((status = 200, body = KeyStatus, description = "whether the key is held"),
+        (status = 400, body = ApiErrorBody, description = "the id is not a number"),
+        (status = 404, body = ApiErrorBody, description = "`unknown_proposal`")))]
+async fn proposal_key_status(
+    State(state): State<AccessState>,
+    id: Result<Path<u64>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<KeyStatus>, ApiError> {
+    let Path(id) = id.map_err(|e| {
+        ApiError::bad_request(format!(
+            "the proposal id is not a number: {}",
+            e.body_text()
+        ))
+    })?;
+    let s = &state.0;
+    let proposal = s.directory.proposal(id).await?.ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_proposal",
+            format!("proposal {id} is not in this node's catalog: check the id (`scal3ml proposals <asset>`)"),
+        )
+    })?;
+    Ok(Json(KeyStatus {
+        proposal: id,
+        content_cid: proposal.content_cid.to_string(),
+        proposer: proposal.proposer,
+        held: s.vault.holds(&proposal.content_cid, proposal.proposer),
+    }))
 }
 
 #[utoipa::path(get, path = "/access/nonce", tag = "access",

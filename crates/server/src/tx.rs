@@ -233,7 +233,7 @@ pub(crate) async fn vote(
 #[utoipa::path(post, path = "/api/tx/execute", request_body = ProposalBody,
     params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
     responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
-        (status = 409, description = "the proposal has not passed")))]
+        (status = 409, description = "the proposal has not passed, or (`no_proposal_key`) its asset is encrypted and the gateway holds no key for its content")))]
 pub(crate) async fn execute(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -241,11 +241,38 @@ pub(crate) async fn execute(
 ) -> Result<Json<PreparedTx>, ApiError> {
     crate::csrf::check(&headers)?;
     let b = json_body(body)?;
+    proposal_key_is_held(&state, b.proposal).await?;
     steps(
         market_for(&state, b.account)
             .prepare_execute(b.proposal)
             .await,
     )
+}
+
+/// For a proposal of an encrypted asset, refuses (409 `no_proposal_key`) unless the asset's gateway holds the key
+/// its proposer deposited: executing it would add a version nobody can read. `scal3ml execute` asks the same.
+async fn proposal_key_is_held(state: &AppState, proposal: u64) -> Result<(), ApiError> {
+    let Some((info, _)) = crate::api::query(state, move |i| i.proposal(proposal)).await? else {
+        // The contract's own refusal (no such proposal) says it better.
+        return Ok(());
+    };
+    let asset = info.asset;
+    let Some(detail) = crate::api::query(state, move |i| i.asset(asset)).await? else {
+        return Ok(());
+    };
+    if !detail.summary.encrypted {
+        return Ok(());
+    }
+    let gateway = if detail.gateway_url.is_empty() {
+        state.network.node_url.clone()
+    } else {
+        detail.gateway_url.clone()
+    };
+    scal3ml_access::client::AccessClient::new(&gateway, &state.http)
+        .with_node_call(&state.node_call)
+        .ensure_proposal_key(proposal)
+        .await
+        .map_err(ApiError::from)
 }
 
 /// Rejecting an open proposal (the asset's owner).

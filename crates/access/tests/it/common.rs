@@ -13,7 +13,7 @@ use alloy::{
 use async_trait::async_trait;
 use scal3ml_access::{
     AccessConfig, AccessResult, AccessState, AssetContent, AssetDirectory, ChainLicenses,
-    VersionContent, client::AccessClient, router,
+    ProposalContent, VersionContent, client::AccessClient, router,
 };
 use scal3ml_contracts::{Marketplace, deploy};
 use scal3ml_devnet::{DevnetConfig, DevnetHandle, spawn};
@@ -71,7 +71,24 @@ impl AssetDirectory for ChainDirectory {
         }))
     }
 
-    /// Whether any version on the chain has this content (these tests make no proposals).
+    async fn proposal(&self, id: u64) -> AccessResult<Option<ProposalContent>> {
+        let err = |e: alloy::contract::Error| scal3ml_access::AccessError::Directory(e.to_string());
+        let created = self
+            .market
+            .ProposalCreated_filter()
+            .topic1(B256::from(U256::from(id)))
+            .from_block(0)
+            .query()
+            .await
+            .map_err(err)?;
+        Ok(created.into_iter().next().map(|(p, _)| ProposalContent {
+            asset: AssetId::try_from(p.assetId).unwrap(),
+            proposer: p.proposer,
+            content_cid: Cid::from_bytes(p.contentCid.to_vec()).expect("a real CID"),
+        }))
+    }
+
+    /// Whether any version on the chain has this content (proposals are not counted here).
     async fn references(&self, cid: &Cid) -> AccessResult<Option<bool>> {
         let err = |e: alloy::contract::Error| scal3ml_access::AccessError::Directory(e.to_string());
         let versions = self
@@ -290,6 +307,24 @@ impl Node {
             .await
             .unwrap();
         assert!(receipt.status(), "addVersion reverted");
+    }
+
+    /// Proposes content `cid` (also as card and description) for `asset` as account `proposer`; returns the
+    /// proposal's id.
+    pub(crate) async fn propose(&self, proposer: usize, asset: AssetId, cid: &Cid) -> u64 {
+        let market = self.market(proposer);
+        let bytes = Bytes::from(cid.as_bytes().to_vec());
+        let call = market.propose(
+            asset.to_u256(),
+            bytes.clone(),
+            bytes.clone(),
+            U96::from(1),
+            bytes,
+        );
+        let id = call.call().await.unwrap();
+        let receipt = call.send().await.unwrap().get_receipt().await.unwrap();
+        assert!(receipt.status(), "propose reverted");
+        u64::try_from(id).unwrap()
     }
 
     /// Moves the chain's clock forward and mines a block.

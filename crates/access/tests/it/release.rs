@@ -622,3 +622,48 @@ async fn a_timed_license_reads_the_versions_added_while_it_ran_and_no_later_one(
     assert_eq!((status, code.as_str()), (404, "no_key"), "{message}");
     assert!(message.contains("version 4"), "{message}");
 }
+
+// Executing a proposal of an encrypted asset whose key its proposer never deposited would add a version nobody
+// can read: the gateway says whether it holds that key, and `ensure_proposal_key` (what `scal3ml execute` and
+// the pages ask first) refuses until it does.
+#[tokio::test]
+async fn a_proposal_without_its_key_is_named_before_anyone_executes_it() {
+    let node = Node::start(1000).await;
+    let (owner, proposer) = (1, 2);
+    let chain = node.chain_id;
+    let (key0, cid0) = node.encrypt_into_store(&noise(10_000, 1)).await;
+    node.client
+        .deposit_key(&node.signer(owner), chain, &cid0.to_string(), &key0)
+        .await
+        .unwrap();
+    let asset = node.publish(owner, &cid0, ONE_ETH, 0).await;
+    let (key, cid) = node.encrypt_into_store(&noise(10_000, 2)).await;
+    let id = node.propose(proposer, asset, &cid).await;
+
+    let status = node.client.proposal_key_status(id).await.unwrap();
+    assert_eq!(
+        (status.held, status.content_cid.as_str(), status.proposer),
+        (false, cid.to_string().as_str(), node.address(proposer))
+    );
+    let (status, code, message) = refused(node.client.ensure_proposal_key(id).await);
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "no_proposal_key"),
+        "{message}"
+    );
+    assert!(message.contains("nobody can read"), "{message}");
+    // Someone else's deposit for that content does not count; the proposer's does.
+    node.client
+        .deposit_key(&node.signer(owner), chain, &cid.to_string(), &key)
+        .await
+        .unwrap();
+    assert!(!node.client.proposal_key_status(id).await.unwrap().held);
+    node.client
+        .deposit_key(&node.signer(proposer), chain, &cid.to_string(), &key)
+        .await
+        .unwrap();
+    assert!(node.client.proposal_key_status(id).await.unwrap().held);
+    node.client.ensure_proposal_key(id).await.unwrap();
+    let (status, code, _) = refused(node.client.proposal_key_status(99).await);
+    assert_eq!((status, code.as_str()), (404, "unknown_proposal"));
+}

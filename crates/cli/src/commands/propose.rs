@@ -829,6 +829,21 @@ pub(crate) async fn execute(args: ProposalTxArgs) -> anyhow::Result<()> {
     let signer = node.signer(&args.signer)?;
     let market = node.market(Some(&signer)).await?;
     let info = market.proposal(args.id).await?;
+    // An encrypted asset's new version is readable only if its gateway holds the proposer's key for it.
+    if market.asset_record(info.asset).await?.encrypted {
+        let detail: AssetDetail = node
+            .get(&format!("/api/assets/{}", info.asset))
+            .await
+            .with_context(|| format!("reading asset {} from the node's catalog", info.asset))?;
+        let gateway = if detail.gateway_url.is_empty() {
+            node.network.node_url.clone()
+        } else {
+            detail.gateway_url
+        };
+        AccessClient::new(&gateway, &node.http)
+            .ensure_proposal_key(args.id)
+            .await?;
+    }
     let (version, tx) = market.execute(args.id).await?;
     #[derive(Serialize)]
     struct Out {
