@@ -423,8 +423,8 @@ describe('in the browser', { concurrency: false }, () => {
     story.shared = asset;
     await cli(dev.url, ['buy', String(asset), '--dev-account', String(PROPOSER)]);
 
-    // The contributor proposes the cleaned file through the form: the wallet signs a key request (the node
-    // encrypts the file under the asset's key), the key deposit, and sends the proposal.
+    // The contributor proposes the cleaned file through the form: the node encrypts the file under a fresh key,
+    // the wallet signs that key's deposit and sends the proposal.
     const prop = await userContext(PROPOSER);
     const ppage = await prop.context.newPage();
     await ppage.goto(`${dev.url}/assets/${asset}/proposals`);
@@ -444,7 +444,7 @@ describe('in the browser', { concurrency: false }, () => {
     assert.equal(listed.length, 1, JSON.stringify(listed));
     const proposal = listed[0].id;
     assert.equal(BigInt(listed[0].requested_shares), 1111n, '10% of the shares after the mint of 10000');
-    assert.equal(prop.wallet.calls.filter((c) => c === 'eth_signTypedData_v4').length, 2, 'a key request and a key deposit were signed');
+    assert.equal(prop.wallet.calls.filter((c) => c === 'eth_signTypedData_v4').length, 1, 'only the key deposit was signed');
     const card = ppage.locator(`#proposal-${proposal}`);
     await card.waitFor();
     const text = () => card.innerText();

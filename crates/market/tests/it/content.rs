@@ -352,3 +352,47 @@ async fn a_card_path_that_escapes_the_destination_is_refused() {
     assert!(err.contains("../escaped.txt"), "{err}");
     assert!(!dir.path().join("escaped.txt").exists());
 }
+
+// Regression (issue 17): `get` resumed `.part` files and created the card's folders through whatever was at
+// those paths, so a symlink planted in the destination (by another user of a shared folder, or an earlier
+// hostile download) redirected the write to a file outside it. Both are refused, naming the path, and the file
+// outside is untouched.
+#[tokio::test]
+async fn symlinks_planted_in_the_destination_are_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("ds");
+    sample_folder(&src);
+    let store = MemStore::new();
+    let prepared = content::prepare(&store, &src, None).await.unwrap();
+    let outside = dir.path().join("victim.txt");
+    fs::write(&outside, b"precious").unwrap();
+
+    // A `.part` that is a symlink to the victim.
+    let out = dir.path().join("out-part");
+    fs::create_dir_all(out.join("data")).unwrap();
+    std::os::unix::fs::symlink(&outside, out.join("data/train.csv.part")).unwrap();
+    let err = get(&store, &prepared, None, &out)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("train.csv.part"), "{err}");
+    assert_eq!(fs::read(&outside).unwrap(), b"precious");
+
+    // A folder of the card's paths that is a symlink out of the destination.
+    let out = dir.path().join("out-folder");
+    let elsewhere = dir.path().join("elsewhere");
+    fs::create_dir_all(&out).unwrap();
+    fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out.join("data")).unwrap();
+    let err = get(&store, &prepared, None, &out)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("data/"), "{err}");
+    assert_eq!(
+        fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing written through the link"
+    );
+    assert_eq!(fs::read(&outside).unwrap(), b"precious");
+}
