@@ -544,21 +544,10 @@ impl Index {
         }))
     }
 
-    /// Whether a chain event this catalog holds names `cid` (CID bytes) as content: a version of an asset or a
-    /// proposal. The access gateway asks it before it drops a key deposited for content nobody published.
-    pub fn content_referenced(&self, cid: &[u8]) -> IndexResult<bool> {
-        let conn = self.reader()?;
-        Ok(conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM versions WHERE content_cid = ?1)
-                     OR EXISTS (SELECT 1 FROM proposals WHERE content_cid = ?1)",
-            )?
-            .query_row(params![cid], |r| r.get::<_, bool>(0))?)
-    }
-
     /// Whether a chain event the catalog knows names this CID (binary form, as the contracts emit it): a
     /// version's content or card, an asset's card, a proposal's content, card or description, an attestation's
-    /// or a review's report. The node keeps uploads that are referenced and collects the rest.
+    /// or a review's report. The node keeps uploads that are referenced and collects the rest, and the access
+    /// gateway keeps key deposits for referenced content and drops the rest after their grace period.
     pub fn references(&self, cid: &[u8]) -> IndexResult<bool> {
         let conn = self.reader()?;
         let found: bool = conn

@@ -91,7 +91,7 @@ impl AssetDirectory for CatalogDirectory {
             if index.next_block()?.is_none() {
                 return Ok(None);
             }
-            index.content_referenced(&bytes).map(Some)
+            index.references(&bytes).map(Some)
         })
         .await
         .map_err(|e| AccessError::Config(format!("catalog lookup task failed: {e}")))?

@@ -1,7 +1,8 @@
 //! The hostile-content corpus (testdata/hostile/) against the binary: `scal3ml store get` and `cat` on untrusted
-//! content, and the node's diff routes and proposals page on a hostile proposal, uploaded as any stranger can.
+//! content; the node's diff routes, proposals and changes pages on a hostile proposal (uploaded as any stranger
+//! can) and on a hostile version; and `scal3ml get` of that version.
 
-use crate::common::{DevNode, bin, dev_key, json, sign_in};
+use crate::common::{DevNode, bin, dev_key, fails, json, sign_in};
 use alloy::{
     network::EthereumWallet,
     primitives::{Bytes, U256, aliases::U96},
@@ -157,10 +158,28 @@ async fn regression_a_hostile_proposal_neither_overwrites_nor_reveals_node_files
         info["marketplace"].as_str().unwrap().parse().unwrap(),
         &contributor,
     );
+    // the owner adds each hostile root as a version too: what the changes page, the asset diff and `get` meet
+    let owner = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(dev_key(0)))
+        .connect_http(info["rpc_url"].as_str().unwrap().parse().unwrap());
+    let owned = Marketplace::new(
+        info["marketplace"].as_str().unwrap().parse().unwrap(),
+        &owner,
+    );
+    let untouched = |case: &str| {
+        assert_eq!(
+            std::fs::read_to_string(&secret).unwrap(),
+            "TOP-SECRET-NODE-FILE\n",
+            "{case}"
+        );
+    };
     // any account will do: a stranger signs in with a fresh key
     let stranger = alloy::signers::local::PrivateKeySigner::random();
     let token = sign_in(&http, &url, &stranger).await;
-    for case in scal3ml_store::hostile::aimed_at(&target) {
+    for (i, case) in scal3ml_store::hostile::aimed_at(&target)
+        .into_iter()
+        .enumerate()
+    {
         let upload = http
             .post(format!("{url}/api/car"))
             .bearer_auth(&token)
@@ -240,11 +259,72 @@ async fn regression_a_hostile_proposal_neither_overwrites_nor_reveals_node_files
             "{}: the proposals page shows the node's file",
             case.name
         );
-        assert_eq!(
-            std::fs::read_to_string(&secret).unwrap(),
-            "TOP-SECRET-NODE-FILE\n",
-            "{}",
+        untouched(case.name);
+
+        // The same root as version n of the asset (its owner adds it).
+        let n = i as u64 + 1;
+        let added = owned
+            .addVersion(U256::from(asset), cid_bytes(&case.root), cid_bytes(&card))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert!(added.status(), "{}: addVersion", case.name);
+        let mut answer = None;
+        for _ in 0..200 {
+            let r = http
+                .get(format!("{url}/api/assets/{asset}/diff?from=0&to={n}"))
+                .send()
+                .await
+                .unwrap();
+            let (status, body) = (r.status().as_u16(), r.text().await.unwrap());
+            if !body.contains("no_such_version") && status != 404 {
+                answer = Some((status, body));
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let (status, body) = answer.expect("the version reaches the catalog");
+        assert!(
+            (400..500).contains(&status),
+            "{}: the asset diff answered {status} {body}",
             case.name
         );
+        assert!(
+            !body.contains("TOP-SECRET") && !body.contains("/tmp"),
+            "{}: {body}",
+            case.name
+        );
+        let page = http
+            .get(format!("{url}/assets/{asset}/changes?from=0&to={n}"))
+            .send()
+            .await
+            .unwrap();
+        let page = page.text().await.unwrap();
+        assert!(
+            !page.contains("TOP-SECRET") && !page.contains("/tmp/"),
+            "{}: the changes page shows the node's file or a path",
+            case.name
+        );
+        untouched(case.name);
+
+        // `scal3ml get` of that version refuses it, writing nothing outside its destination.
+        let out = work.path().join(format!("got-{n}"));
+        let refused = fails(
+            &url,
+            &[
+                "get",
+                &asset.to_string(),
+                "--asset-version",
+                &n.to_string(),
+                "-o",
+                out.to_str().unwrap(),
+                "--no-progress",
+            ],
+        );
+        assert!(!refused.contains("panicked"), "{}: {refused}", case.name);
+        untouched(case.name);
     }
 }
