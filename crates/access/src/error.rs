@@ -232,6 +232,65 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The most bytes of a non-JSON error answer [`json_errors`] reads to quote in its message.
+const MAX_REJECTION_TEXT: usize = 16 * 1024;
+
+/// Middleware that puts every error answer of the routes it wraps into the one JSON shape. The handlers answer
+/// [`ApiError`] already; what this catches is what axum answers before a handler runs, as plain text or an empty
+/// body: a path segment that does not parse (`/api/assets/-1`), a method the route does not take (405, its
+/// `Allow` header kept), a body over the size limit. The status and the other headers stay; successes and
+/// answers that are JSON already pass untouched.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(response.headers()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_REJECTION_TEXT)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("error");
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        format!("{path} does not take {method} (the Allow header names the methods it takes)")
+    } else if text.is_empty() {
+        format!("{reason} ({path})")
+    } else {
+        text
+    };
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request".to_owned(),
+        StatusCode::INTERNAL_SERVER_ERROR => "internal".to_owned(),
+        _ => reason.to_ascii_lowercase().replace([' ', '-'], "_"),
+    };
+    let mut answer = ApiError::new(
+        status,
+        code,
+        format!("{message}; see /api/openapi.json for what this route takes"),
+    )
+    .into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().append(name, value.clone());
+        }
+    }
+    answer
+}
+
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim();
+            m.eq_ignore_ascii_case("application/json") || m.ends_with("+json")
+        })
+}
+
 impl From<AccessError> for ApiError {
     fn from(e: AccessError) -> Self {
         match &e {
@@ -297,6 +356,67 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"error": {"code": "rate_limited", "message": "slow down"}})
+        );
+    }
+
+    // regression_plain_text_rejections: axum answered a path segment that does not parse (`/api/assets/-1`,
+    // `/access/content/-1`) with `text/plain` "Invalid URL: ...", and a wrong method with an empty 405, outside
+    // the error shape every client reads (found by the schemathesis run, scripts/suites/45-api-fuzz.sh).
+    #[tokio::test]
+    async fn regression_plain_text_rejections_answer_the_error_shape() {
+        use axum::{Router, extract::Path, routing::get};
+        let app = Router::new()
+            .route(
+                "/things/{id}",
+                get(|Path(id): Path<u64>| async move { id.to_string() }),
+            )
+            .route(
+                "/json-error",
+                get(|| async { ApiError::not_found("no_such_thing", "no thing here") }),
+            )
+            .layer(axum::middleware::from_fn(json_errors));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let http = reqwest::Client::new();
+
+        let answer = |r: reqwest::Response| async move {
+            let status = r.status().as_u16();
+            let headers = r.headers().clone();
+            let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            (status, headers, v)
+        };
+        let (status, headers, v) =
+            answer(http.get(format!("{url}/things/-1")).send().await.unwrap()).await;
+        assert_eq!(status, 400);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(v["error"]["code"], "bad_request", "{v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains("Cannot parse `-1`"), "{message}");
+
+        let (status, headers, v) =
+            answer(http.delete(format!("{url}/things/1")).send().await.unwrap()).await;
+        assert_eq!(status, 405);
+        assert_eq!(
+            headers[header::ALLOW],
+            "GET,HEAD",
+            "the Allow header is kept"
+        );
+        assert_eq!(v["error"]["code"], "method_not_allowed", "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("DELETE"),
+            "{v}"
+        );
+
+        // Successes and errors that are JSON already pass untouched.
+        let ok = http.get(format!("{url}/things/7")).send().await.unwrap();
+        assert_eq!(ok.text().await.unwrap(), "7");
+        let (status, _, v) =
+            answer(http.get(format!("{url}/json-error")).send().await.unwrap()).await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            v,
+            serde_json::json!({"error": {"code": "no_such_thing", "message": "no thing here"}})
         );
     }
 

@@ -25,7 +25,7 @@ mod server;
 pub mod siwe;
 pub mod upload;
 
-pub use error::{AccessError, AccessResult, ApiError, ApiErrorBody, ApiErrorDetail};
+pub use error::{AccessError, AccessResult, ApiError, ApiErrorBody, ApiErrorDetail, json_errors};
 pub use ipnet::IpNet;
 pub use license::{
     AssetContent, AssetDirectory, ChainLicenses, LicenseChecker, ProposalContent, VersionContent,

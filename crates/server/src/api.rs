@@ -123,7 +123,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/accounts/{address}", get(account))
         .route(
             "/api/car",
-            post(upload_car).layer(axum::middleware::from_fn_with_state(
+            post(upload_car).route_layer(axum::middleware::from_fn_with_state(
                 (state.clone(), "car"),
                 crate::uploads::guard,
             )),

@@ -320,12 +320,16 @@ impl Node {
                 }
             }
         });
+        // Every error of the API and the access gateway is the one JSON shape, axum's own rejections (a path
+        // segment that does not parse, a wrong method) included; the pages and the trustless gateway answer
+        // their own way.
         let app = Router::new()
             .merge(api::router(state.clone()))
-            .merge(crate::web::router(state.clone()))
             .merge(crate::tx::router(state.clone()))
             .merge(crate::discuss::routes::router(state.clone()))
             .nest("/access", scal3ml_access::router(access.clone()))
+            .layer(axum::middleware::from_fn(scal3ml_access::json_errors))
+            .merge(crate::web::router(state.clone()))
             .merge(scal3ml_store::gateway::router(blocks.clone()))
             .layer(axum::middleware::from_fn_with_state(
                 metrics,

@@ -46,7 +46,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route(
             "/api/propose",
-            post(propose).layer(axum::middleware::from_fn_with_state(
+            post(propose).route_layer(axum::middleware::from_fn_with_state(
                 (state.clone(), "propose"),
                 crate::uploads::guard,
             )),

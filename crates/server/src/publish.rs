@@ -48,7 +48,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route(
             "/api/publish",
-            post(publish).layer(axum::middleware::from_fn_with_state(
+            post(publish).route_layer(axum::middleware::from_fn_with_state(
                 (state.clone(), "publish"),
                 crate::uploads::guard,
             )),

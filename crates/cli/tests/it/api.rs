@@ -102,6 +102,47 @@ async fn the_api_documents_itself_and_answers_errors_in_one_shape() {
         "{body}"
     );
 
+    // regression_plain_text_rejections: what axum refuses before a handler runs was plain text or an empty
+    // body (found by the API fuzz run, scripts/suites/45-api-fuzz.sh); now the error shape, status kept.
+    for (method, path, status, code) in [
+        ("GET", "/api/assets/-1", 400, "bad_request"),
+        ("GET", "/api/proposals/x/diff", 400, "bad_request"),
+        ("GET", "/access/content/-1", 400, "bad_request"),
+        (
+            "GET",
+            "/access/assets/1/versions/-1/content",
+            400,
+            "bad_request",
+        ),
+        ("DELETE", "/api/stats", 405, "method_not_allowed"),
+        // regression_upload_guard_on_any_method: the upload guard ran before axum's 405, so a PUT to an
+        // upload route was answered 401 `unsigned_upload` and charged to the client as a refused upload.
+        ("PUT", "/api/car", 405, "method_not_allowed"),
+        ("PUT", "/api/publish", 405, "method_not_allowed"),
+        ("PUT", "/api/propose", 405, "method_not_allowed"),
+    ] {
+        let response = http
+            .request(method.parse().unwrap(), format!("{url}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{method} {path}"
+        );
+        if status == 405 {
+            assert!(response.headers().contains_key("allow"), "{method} {path}");
+        }
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{method} {path}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().len() > 20,
+            "{method} {path}: {body}"
+        );
+    }
+
     let health: Value = get_json(&http, &format!("{url}/health")).await;
     assert_eq!(health["status"], "ok");
     let metrics = get_text(&http, &format!("{url}/metrics")).await;
