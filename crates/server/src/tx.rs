@@ -90,12 +90,12 @@ pub(crate) struct PreparedTx {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct BuyBody {
     /// The buyer.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     account: Address,
     /// The asset.
     asset: u64,
     /// What to pay in: an ERC-20 address, or the zero address for ETH.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     token: Address,
     /// The price the page showed, in base units (wei for ETH) as a decimal string: the most the buyer pays.
     max_price: String,
@@ -109,10 +109,10 @@ pub(crate) struct BuyBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct WithdrawBody {
     /// The shareholder.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     account: Address,
     /// The token to withdraw (zero address for ETH).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     token: Address,
     /// The assets to withdraw from (one payment).
     assets: Vec<u64>,
@@ -122,7 +122,7 @@ pub(crate) struct WithdrawBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct VoteBody {
     /// The voter.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     account: Address,
     /// The proposal.
     proposal: u64,
@@ -134,14 +134,40 @@ pub(crate) struct VoteBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ProposalBody {
     /// Who sends it.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     account: Address,
     /// The proposal.
     proposal: u64,
 }
 
-fn market_for(state: &AppState, account: Address) -> Market<DynProvider> {
-    state.market.with_sender(account)
+/// The marketplace as `account` sends, once the chain says it can send: an account with contract code cannot
+/// (EIP-3607), and the chain's refusal of the simulation would otherwise read as the chain being unavailable.
+async fn market_for(state: &AppState, account: Address) -> Result<Market<DynProvider>, ApiError> {
+    use alloy::providers::Provider as _;
+    let code = state
+        .market
+        .provider()
+        .get_code_at(account)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "chain_unavailable",
+                format!("cannot read account {account} from the chain: {e}; try again in a moment"),
+            )
+        })?;
+    // EIP-7702: an account that delegates to code is still an account (its code is 0xef0100 and an address).
+    if !code.is_empty() && !code.starts_with(&[0xef, 0x01, 0x00]) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "contract_account",
+            format!(
+                "{account} is a contract, and a transaction is sent from an account without code (a wallet's): \
+                 connect the wallet of the account that should send it"
+            ),
+        ));
+    }
+    Ok(state.market.with_sender(account))
 }
 
 fn steps(result: Result<Vec<PreparedCall>, MarketError>) -> Result<Json<PreparedTx>, ApiError> {
@@ -155,6 +181,8 @@ fn steps(result: Result<Vec<PreparedCall>, MarketError>) -> Result<Json<Prepared
 #[utoipa::path(post, path = "/api/tx/buy", request_body = BuyBody,
     params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
     responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
+        (status = 400, description = "a body that does not parse, or an account that is a contract (`contract_account`)"),
+        (status = 502, description = "the chain cannot be asked (`chain_unavailable`)"),
         (status = 404, description = "no such asset"),
         (status = 409, description = "not listed in this token, the terms changed since the page showed them, \
             or the account cannot pay")))]
@@ -186,7 +214,7 @@ pub(crate) async fn buy(
         duration: LicenseDuration::from_seconds(b.duration),
         metadata_cid,
     };
-    let market = market_for(&state, b.account);
+    let market = market_for(&state, b.account).await?;
     steps(market.prepare_buy(asset, &terms).await)
 }
 
@@ -194,6 +222,8 @@ pub(crate) async fn buy(
 #[utoipa::path(post, path = "/api/tx/withdraw", request_body = WithdrawBody,
     params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
     responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
+        (status = 400, description = "a body that does not parse, or an account that is a contract (`contract_account`)"),
+        (status = 502, description = "the chain cannot be asked (`chain_unavailable`)"),
         (status = 409, description = "nothing to withdraw")))]
 pub(crate) async fn withdraw(
     State(state): State<Arc<AppState>>,
@@ -205,6 +235,7 @@ pub(crate) async fn withdraw(
     let assets: Vec<AssetId> = b.assets.into_iter().map(AssetId).collect();
     steps(
         market_for(&state, b.account)
+            .await?
             .prepare_withdraw(b.token, &assets)
             .await,
     )
@@ -214,6 +245,8 @@ pub(crate) async fn withdraw(
 #[utoipa::path(post, path = "/api/tx/vote", request_body = VoteBody,
     params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
     responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
+        (status = 400, description = "a body that does not parse, or an account that is a contract (`contract_account`)"),
+        (status = 502, description = "the chain cannot be asked (`chain_unavailable`)"),
         (status = 409, description = "the contract would refuse the vote")))]
 pub(crate) async fn vote(
     State(state): State<Arc<AppState>>,
@@ -224,6 +257,7 @@ pub(crate) async fn vote(
     let b = json_body(body)?;
     steps(
         market_for(&state, b.account)
+            .await?
             .prepare_vote(b.proposal, b.support)
             .await,
     )
@@ -233,6 +267,8 @@ pub(crate) async fn vote(
 #[utoipa::path(post, path = "/api/tx/execute", request_body = ProposalBody,
     params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
     responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
+        (status = 400, description = "a body that does not parse, or an account that is a contract (`contract_account`)"),
+        (status = 502, description = "the chain cannot be asked (`chain_unavailable`)"),
         (status = 409, description = "the proposal has not passed, or (`no_proposal_key`) its asset is encrypted and the gateway holds no key for its content")))]
 pub(crate) async fn execute(
     State(state): State<Arc<AppState>>,
@@ -244,6 +280,7 @@ pub(crate) async fn execute(
     proposal_key_is_held(&state, b.proposal).await?;
     steps(
         market_for(&state, b.account)
+            .await?
             .prepare_execute(b.proposal)
             .await,
     )
@@ -279,6 +316,8 @@ async fn proposal_key_is_held(state: &AppState, proposal: u64) -> Result<(), Api
 #[utoipa::path(post, path = "/api/tx/reject", request_body = ProposalBody,
     params(("x-csrf-token" = String, Header, description = "the scal3ml_csrf cookie's value")),
     responses((status = 200, body = PreparedTx), (status = 403, description = "no CSRF token"),
+        (status = 400, description = "a body that does not parse, or an account that is a contract (`contract_account`)"),
+        (status = 502, description = "the chain cannot be asked (`chain_unavailable`)"),
         (status = 409, description = "not the owner, or the proposal is not open")))]
 pub(crate) async fn reject(
     State(state): State<Arc<AppState>>,
@@ -289,6 +328,7 @@ pub(crate) async fn reject(
     let b = json_body(body)?;
     steps(
         market_for(&state, b.account)
+            .await?
             .prepare_reject(b.proposal)
             .await,
     )
@@ -311,7 +351,7 @@ pub(crate) struct AccessState {
 
 /// An account's access to an asset, read from the chain.
 #[utoipa::path(get, path = "/api/assets/{id}/access/{account}",
-    params(("id" = u64, Path, description = "asset id"), ("account" = String, Path, description = "0x address")),
+    params(("id" = u64, Path, description = "asset id"), ("account" = String, Path, description = "0x address", pattern = "^(0x)?[0-9a-fA-F]{40}$")),
     responses((status = 200, body = AccessState), (status = 400, description = "not an address"),
         (status = 404, description = "no such asset")))]
 pub(crate) async fn access(
@@ -347,7 +387,7 @@ pub(crate) struct EarningInfo {
     /// The asset.
     pub(crate) asset: u64,
     /// The token (zero address for ETH).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub(crate) token: Address,
     /// Its symbol.
     pub(crate) symbol: String,
@@ -359,7 +399,7 @@ pub(crate) struct EarningInfo {
 
 /// What an account may withdraw now, per asset it holds shares in (or owns) and per payment token.
 #[utoipa::path(get, path = "/api/accounts/{address}/earnings",
-    params(("address" = String, Path, description = "0x address")),
+    params(("address" = String, Path, description = "0x address", pattern = "^(0x)?[0-9a-fA-F]{40}$")),
     responses((status = 200, body = [EarningInfo]), (status = 400, description = "not an address")))]
 pub(crate) async fn earnings(
     State(state): State<Arc<AppState>>,

@@ -279,6 +279,23 @@ async fn a_browser_wallet_publishes_buys_and_withdraws_through_prepared_transact
     assert_eq!(r.status(), 403);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "csrf");
+    // regression_contract_account: a transaction prepared from a contract's address was answered 502
+    // `chain_unavailable` (the chain refuses to simulate it: EIP-3607), as if the chain were down (found by the
+    // API fuzz run, scripts/suites/45-api-fuzz.sh).
+    let marketplace = info["marketplace"].as_str().unwrap();
+    for path in ["/api/tx/vote", "/api/tx/execute", "/api/tx/reject"] {
+        let (status, answer) = b
+            .post_json(
+                path,
+                json!({"account": marketplace, "proposal": 1, "support": true}),
+            )
+            .await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert_eq!(
+            answer["error"]["code"], "contract_account",
+            "{path}: {answer}"
+        );
+    }
 
     // A paid model from a folder: encrypted, two files at their paths inside the folder.
     let config = br#"{"layers": 2}"#.to_vec();
