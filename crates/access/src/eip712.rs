@@ -61,10 +61,10 @@ pub struct SignedAccessRequest {
     #[schema(value_type = u64)]
     pub asset: AssetId,
     /// Who asks (must be the signer).
-    #[schema(value_type = String, example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
+    #[schema(value_type = String, example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub account: Address,
     /// 32 random bytes, single use.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{64}$")]
     pub nonce: B256,
     /// Unix seconds after which the request is void.
     pub expiry: u64,
@@ -149,10 +149,10 @@ pub struct SignedKeyDeposit {
     /// The 16-byte content key as 32 hex characters.
     pub key: String,
     /// Who deposits (must be the signer; must become the asset's publisher for the key to be released).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub depositor: Address,
     /// 32 random bytes, single use.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{64}$")]
     pub nonce: B256,
     /// Unix seconds after which the deposit is void.
     pub expiry: u64,

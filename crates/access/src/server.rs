@@ -385,7 +385,7 @@ pub struct DepositReply {
     /// The content CID.
     pub cid: String,
     /// The depositor.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub depositor: Address,
     /// `true` if this deposit stored the key, `false` if the same key was already there.
     pub stored: bool,
@@ -430,7 +430,7 @@ pub struct SessionReply {
     /// The session token (also set as the `scal3ml_session` cookie); send it as `Authorization: Bearer`.
     pub token: String,
     /// The signed-in account.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub address: Address,
     /// Unix seconds when the session ends.
     pub expires_at: u64,
@@ -1251,7 +1251,7 @@ pub struct KeyStatus {
     /// Its content CID.
     pub content_cid: String,
     /// Its proposer, the only depositor whose key counts.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub proposer: Address,
     /// Whether that key is here (it was checked against the content when it was deposited).
     pub held: bool,

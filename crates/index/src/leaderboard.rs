@@ -62,7 +62,7 @@ pub struct LeaderboardRow {
     /// Decimals of `raw_value`.
     pub decimals: u8,
     /// Who attested.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub attester: Address,
     /// Reviews that re-ran the evaluation and agree.
     pub endorsements: u64,

@@ -57,7 +57,7 @@ pub struct SearchQuery {
     pub max_price: Option<U256>,
     /// Payment token of the price filters and price sorts, and only assets with an active listing in it when
     /// given. Ether is the zero address (and the default for price filters and sorts).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub token: Option<Address>,
     /// Only assets with an active listing at price 0.
     pub free_only: bool,
@@ -91,7 +91,7 @@ pub struct SearchPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ListingInfo {
     /// Payment token; the zero address is ether.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub token: Address,
     /// Price in the token's smallest unit.
     #[schema(value_type = String)]
@@ -117,7 +117,7 @@ pub struct AssetSummary {
     /// The card's tags.
     pub tags: Vec<String>,
     /// Current owner (the ERC-721 holder).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub owner: Address,
     /// Active listings.
     pub listings: Vec<ListingInfo>,
@@ -145,7 +145,7 @@ pub struct VersionInfo {
     /// Metadata (card) CID.
     pub metadata_cid: String,
     /// Author of the version.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub author: Address,
     /// The commitment the contract stores (`0x` hex).
     pub commitment: String,
@@ -188,7 +188,7 @@ pub struct Lineage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Shareholder {
     /// The holder.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub holder: Address,
     /// Shares held.
     #[schema(value_type = String)]
@@ -199,7 +199,7 @@ pub struct Shareholder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Revenue {
     /// Payment token; the zero address is ether.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub token: Address,
     /// Credited to the asset's shareholders (after fees and upstream royalties), including royalties received.
     #[schema(value_type = String)]
@@ -238,7 +238,7 @@ pub struct AttestationInfo {
     /// The dataset version.
     pub dataset_version: u64,
     /// Who attested.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub attester: Address,
     /// Metric name.
     pub metric: String,
@@ -260,7 +260,7 @@ pub struct AttestationInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReviewInfo {
     /// The reviewer.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub reviewer: Address,
     /// True for an endorsement, false for a dispute.
     pub agrees: bool,
@@ -274,7 +274,7 @@ pub struct AssetDetail {
     /// What lists show.
     pub summary: AssetSummary,
     /// The account that published it (first owner).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub publisher: Address,
     /// Access gateway URL (for encrypted assets).
     pub gateway_url: String,
@@ -322,7 +322,7 @@ pub struct LicenseInfo {
     /// The asset.
     pub asset: u64,
     /// Payment token of these purchases.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub token: Address,
     /// Total paid in that token.
     #[schema(value_type = String)]
@@ -352,7 +352,7 @@ pub struct ProposalInfo {
     /// The asset.
     pub asset: u64,
     /// Who proposed it.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub proposer: Address,
     /// Proposed content CID.
     pub content_cid: String,
@@ -385,7 +385,7 @@ pub struct ProposalInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProposalVote {
     /// Who voted.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub voter: Address,
     /// Yes (`true`) or no.
     pub support: bool,
@@ -398,7 +398,7 @@ pub struct ProposalVote {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenSales {
     /// Payment token; the zero address is ether.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub token: Address,
     /// Purchases and renewals.
     pub sales: u64,

@@ -67,10 +67,10 @@ pub struct NetworkInfo {
     /// Whether the chain takes EIP-1559 transactions (else send legacy ones).
     pub eip1559: bool,
     /// The marketplace contract.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub marketplace: Address,
     /// The attestations contract.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub attestations: Address,
     /// The block the marketplace was deployed in: the indexer starts there.
     pub start_block: u64,
@@ -86,7 +86,7 @@ pub struct TokenInfo {
     /// Ticker symbol.
     pub symbol: String,
     /// Contract address.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub address: Address,
     /// Decimals.
     pub decimals: u8,
@@ -184,16 +184,16 @@ async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Stats>, ApiErr
 #[utoipa::path(get, path = "/api/assets",
     params(
         ("text" = Option<String>, Query, description = "words, all must occur; `word*` matches a prefix"),
-        ("kind" = Option<String>, Query, description = "dataset or model"),
+        ("kind" = Option<String>, Query, description = "dataset or model", pattern = "^(dataset|model)$"),
         ("license" = Option<String>, Query, description = "SPDX id or license URL"),
         ("tag" = Option<String>, Query, description = "a card tag"),
-        ("min_price" = Option<String>, Query, description = "smallest price, in the token's smallest unit"),
-        ("max_price" = Option<String>, Query, description = "largest price, in the token's smallest unit"),
-        ("token" = Option<String>, Query, description = "payment token address (zero = ether)"),
+        ("min_price" = Option<String>, Query, description = "smallest price, in the token's smallest unit", pattern = "^(0x[0-9a-fA-F]{1,64}|[0-9]{1,77})?$"),
+        ("max_price" = Option<String>, Query, description = "largest price, in the token's smallest unit", pattern = "^(0x[0-9a-fA-F]{1,64}|[0-9]{1,77})?$"),
+        ("token" = Option<String>, Query, description = "payment token address (zero = ether)", pattern = "^(0x)?[0-9a-fA-F]{40}$"),
         ("free_only" = Option<bool>, Query, description = "only free assets"),
-        ("sort" = Option<String>, Query, description = "relevance, newest, price_asc, price_desc or sales"),
+        ("sort" = Option<String>, Query, description = "relevance, newest, price_asc, price_desc or sales", pattern = "^(relevance|newest|price_asc|price_desc|sales)$"),
         ("page" = Option<u32>, Query, description = "page number from 1"),
-        ("per_page" = Option<u32>, Query, description = "items per page, at most 100"),
+        ("per_page" = Option<u32>, Query, description = "items per page; more than 100 is read as 100"),
     ),
     responses((status = 200, body = SearchPage), (status = 400, description = "a filter that does not parse")))]
 async fn search(
@@ -340,7 +340,7 @@ async fn attestation(
 }
 
 /// What an account owns, holds shares in and has licenses for.
-#[utoipa::path(get, path = "/api/accounts/{address}", params(("address" = String, Path, description = "0x address")),
+#[utoipa::path(get, path = "/api/accounts/{address}", params(("address" = String, Path, description = "0x address", pattern = "^(0x)?[0-9a-fA-F]{40}$")),
     responses((status = 200, body = AccountView), (status = 400, description = "not an address")))]
 async fn account(
     State(state): State<Arc<AppState>>,
@@ -359,12 +359,60 @@ async fn openapi() -> impl IntoResponse {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let doc = DOC.get_or_init(|| {
         use utoipa::OpenApi as _;
-        ApiDoc::openapi()
-            .merge_from(scal3ml_access::AccessApiDoc::openapi())
-            .to_pretty_json()
+        let doc = ApiDoc::openapi().merge_from(scal3ml_access::AccessApiDoc::openapi());
+        let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serializes");
+        describe_errors(&mut doc);
+        // utoipa 5 spells the unsigned formats `u-int8` to `u-int64`; the OpenAPI format registry, `uint8`.
+        serde_json::to_string_pretty(&doc)
             .expect("the OpenAPI document serializes")
+            .replace(r#""format": "u-int"#, r#""format": "uint"#)
     });
     ([(header::CONTENT_TYPE, "application/json")], doc.as_str())
+}
+
+/// Says in the document what every route answers on an error, in the one place that makes it true
+/// ([`scal3ml_access::json_errors`] wraps every route): each 4xx and 5xx answer is an [`ApiError`] body; an
+/// operation with a path, query or body to parse can answer 400 `bad_request`; one that takes the CSRF header
+/// can answer 403 `csrf`. The handlers' annotations say what else, and why.
+fn describe_errors(doc: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let error_body =
+        || json!({"application/json": {"schema": {"$ref": "#/components/schemas/ApiErrorBody"}}});
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for op in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|ops| ops.values_mut())
+        .filter_map(Value::as_object_mut)
+    {
+        let params = op.get("parameters").and_then(Value::as_array);
+        let parses = op.contains_key("requestBody")
+            || params.is_some_and(|p| p.iter().any(|p| p["in"] == "path" || p["in"] == "query"));
+        let csrf = params.is_some_and(|p| p.iter().any(|p| p["name"] == crate::csrf::HEADER));
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if parses && !responses.contains_key("400") {
+            responses.insert(
+                "400".into(),
+                json!({"description": "`bad_request`: a path segment, query or body that does not parse"}),
+            );
+        }
+        if csrf && !responses.contains_key("403") {
+            responses.insert(
+                "403".into(),
+                json!({"description": "`csrf`: no CSRF token (send the scal3ml_csrf cookie's value in x-csrf-token)"}),
+            );
+        }
+        for (status, response) in responses.iter_mut() {
+            let error = status.starts_with('4') || status.starts_with('5');
+            if error && response.get("content").is_none() {
+                response["content"] = error_body();
+            }
+        }
+    }
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -383,6 +431,12 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
+/// The body of `POST /api/car`: a CAR v1 stream, as bytes (not a JSON array of them).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+struct CarStream(Vec<u8>);
+
 /// Blocks per store write while importing a CAR.
 const UPLOAD_BATCH: usize = 64;
 
@@ -391,7 +445,7 @@ const UPLOAD_BATCH: usize = 64;
 /// action `car` in the `x-scal3ml-upload` header, or a Sign-In with Ethereum session) and fit the node's limits;
 /// roots no chain event names within the grace period are collected, and only named ones are handed on to the
 /// node's IPFS node or pinning service.
-#[utoipa::path(post, path = "/api/car", request_body(content = Vec<u8>, content_type = "application/vnd.ipld.car"),
+#[utoipa::path(post, path = "/api/car", request_body(content = CarStream, content_type = "application/vnd.ipld.car"),
     params(("x-scal3ml-upload" = Option<String>, Header, description = "a signed UploadRequest (JSON), unless a session cookie or bearer token is sent")),
     responses((status = 200, body = UploadResult), (status = 400, description = "not a CAR"),
         (status = 401, description = "not signed (`unsigned_upload`), or a bad signature"),
@@ -568,5 +622,47 @@ mod access_doc_tests {
             served["paths"]["/api/network"].is_object(),
             "the node's own routes are still there"
         );
+    }
+
+    // regression_undocumented_errors: the document gave most 4xx answers no body, and left out the 400 every
+    // route with a path segment answers when it does not parse, so a client (and the fuzz run) could not know an
+    // error's shape (found by scripts/suites/45-api-fuzz.sh).
+    #[tokio::test]
+    async fn regression_undocumented_errors_every_error_answer_is_the_error_shape() {
+        let body =
+            axum::body::to_bytes(super::openapi().await.into_response().into_body(), 1 << 24)
+                .await
+                .unwrap();
+        let served: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let mut errors = 0;
+        for (path, ops) in served["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                let params = op["parameters"].as_array();
+                if params.is_some_and(|p| p.iter().any(|p| p["in"] == "path")) {
+                    assert!(
+                        responses.contains_key("400"),
+                        "{method} {path} lacks its 400"
+                    );
+                }
+                if params.is_some_and(|p| p.iter().any(|p| p["name"] == "x-csrf-token")) {
+                    assert!(
+                        responses.contains_key("403"),
+                        "{method} {path} lacks its 403"
+                    );
+                }
+                for (status, response) in responses {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        errors += 1;
+                        assert_eq!(
+                            response["content"]["application/json"]["schema"]["$ref"],
+                            "#/components/schemas/ApiErrorBody",
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(errors > 100, "{errors} error answers described");
     }
 }

@@ -113,7 +113,7 @@ fn encrypted(id: u64, what: &str) -> ApiError {
         ("from" = Option<u64>, Query, description = "old version [default: the one before `to`]"),
         ("to" = Option<u64>, Query, description = "new version [default: the latest]"),
         ("key" = Option<String>, Query, description = "key column of CSV/JSON Lines rows [default: rows compared by content]"),
-        ("max_examples" = Option<usize>, Query, description = "example rows per category, at most 1000 [default: 20]"),
+        ("max_examples" = Option<usize>, Query, description = "example rows per category, at most 1000 [default: 20]", maximum = 1000),
     ),
     responses((status = 200, body = AssetDiff),
         (status = 400, description = "a bad parameter, a key column that is missing or not unique, a file that does not parse"),
@@ -219,7 +219,7 @@ pub(crate) async fn of_versions(
     params(
         ("id" = u64, Path, description = "proposal id"),
         ("key" = Option<String>, Query, description = "key column of CSV/JSON Lines rows [default: rows compared by content]"),
-        ("max_examples" = Option<usize>, Query, description = "example rows per category, at most 1000 [default: 20]"),
+        ("max_examples" = Option<usize>, Query, description = "example rows per category, at most 1000 [default: 20]", maximum = 1000),
     ),
     responses((status = 200, body = AssetDiff),
         (status = 400, description = "a bad parameter, a key column that is missing or not unique, a file that does not parse"),

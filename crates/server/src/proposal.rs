@@ -55,7 +55,7 @@ pub struct ProposalDetail {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ShareChange {
     /// The holder.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub holder: Address,
     /// Whether this is the proposer (who receives the requested shares).
     pub proposer: bool,

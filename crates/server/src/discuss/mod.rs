@@ -70,7 +70,7 @@ pub struct CommentDoc {
     /// The chain of the EIP-712 domain.
     pub chain_id: u64,
     /// The marketplace contract: the domain's verifying contract.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub marketplace: Address,
     /// The asset discussed.
     pub asset: u64,
@@ -83,7 +83,7 @@ pub struct CommentDoc {
     /// Unix seconds when it was written (within 10 minutes of the node's clock when posted).
     pub created_at: u64,
     /// Who wrote and signed it.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub author: Address,
     /// The 65-byte EIP-712 signature (r, s, v) as 0x-hex; "" in an unsigned document.
     pub signature: String,
@@ -141,7 +141,7 @@ pub struct HideDoc {
     /// The chain of the EIP-712 domain.
     pub chain_id: u64,
     /// The marketplace contract: the domain's verifying contract.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub marketplace: Address,
     /// The comment's CID.
     pub comment: String,
@@ -151,7 +151,7 @@ pub struct HideDoc {
     /// it replaces).
     pub created_at: u64,
     /// The asset's owner, who signs.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     pub owner: Address,
     /// The 65-byte EIP-712 signature as 0x-hex; "" in an unsigned document.
     pub signature: String,

@@ -65,7 +65,7 @@ pub(crate) struct HideResult {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CommentDraft {
     /// Who will sign.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     author: Address,
     /// The asset.
     asset: u64,
@@ -83,7 +83,7 @@ pub(crate) struct CommentDraft {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct HideDraft {
     /// The asset's owner, who will sign.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
     owner: Address,
     /// true (the default) to hide, false to show again.
     #[serde(default = "yes")]
@@ -180,7 +180,7 @@ pub(crate) async fn post_comment(
 /// The EIP-712 typed data of a comment, for a wallet's `eth_signTypedData_v4`, with the document to post once
 /// it is signed (`created_at` set to now). The draft is checked as a posted comment is, signature aside.
 #[utoipa::path(post, path = "/api/comments/typed-data", request_body = CommentDraft,
-    responses((status = 200, description = "`{typed_data, document}`"),
+    responses((status = 200, body = inline(ToSign<CommentDoc>), description = "`{typed_data, document}`"),
         (status = 400, description = "an empty or long body, a parent in another thread"),
         (status = 404, description = "no such asset, proposal or parent")))]
 pub(crate) async fn comment_typed_data(
@@ -269,7 +269,7 @@ pub(crate) async fn hide(
 /// owns the comment's asset now.
 #[utoipa::path(post, path = "/api/comments/{cid}/hide/typed-data",
     params(("cid" = String, Path, description = "the comment's CID")), request_body = HideDraft,
-    responses((status = 200, description = "`{typed_data, document}`"),
+    responses((status = 200, body = inline(ToSign<HideDoc>), description = "`{typed_data, document}`"),
         (status = 403, description = "not the asset's owner"), (status = 404, description = "no such comment")))]
 pub(crate) async fn hide_typed_data(
     State(state): State<Arc<AppState>>,
