@@ -319,3 +319,101 @@ fn a_contributor_is_paid_for_a_cleaned_dataset_the_shareholders_accept() {
         "{late}"
     );
 }
+
+// A proposal of an encrypted asset whose proposer never deposited its key (made straight on the contract, as
+// any client can) would, once executed, add a version nobody can read: `scal3ml execute` and the pages'
+// `/api/tx/execute` refuse it first, saying why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proposal_whose_key_the_gateway_lacks_is_not_executed() {
+    use alloy::{
+        network::EthereumWallet,
+        primitives::{Bytes, aliases::U96},
+        providers::ProviderBuilder,
+    };
+    let work = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&work.path().join("node"));
+    let url = node.server.url.clone();
+    let data = work.path().join("rows.csv");
+    std::fs::write(&data, "id,x\n1,2\n").unwrap();
+    let published = as_account(
+        &url,
+        &[
+            "publish",
+            data.to_str().unwrap(),
+            "--kind",
+            "dataset",
+            "--name",
+            "Sold rows",
+            "--license",
+            "CC-BY-4.0",
+            "--price",
+            "0.01",
+        ],
+        OWNER,
+    );
+    assert_eq!(published["encrypted"], true);
+    let asset = published["asset"].as_u64().unwrap();
+    let some_cid = Bytes::from(
+        published["metadata_cid"]
+            .as_str()
+            .unwrap()
+            .parse::<scal3ml_store::Cid>()
+            .unwrap()
+            .to_bytes(),
+    );
+    let http = reqwest::Client::new();
+    let info: Value = crate::common::get_json(&http, &format!("{url}/api/network")).await;
+    let wallet = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(dev_key(CONTRIBUTOR)))
+        .connect_http(info["rpc_url"].as_str().unwrap().parse().unwrap());
+    let market = scal3ml_contracts::Marketplace::new(
+        info["marketplace"].as_str().unwrap().parse().unwrap(),
+        &wallet,
+    );
+    let call = market.propose(
+        U256::from(asset),
+        some_cid.clone(),
+        some_cid.clone(),
+        U96::from(10),
+        some_cid,
+    );
+    let id = call.call().await.unwrap().to::<u64>();
+    assert!(
+        call.send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+            .status()
+    );
+    let p = id.to_string();
+    for _ in 0..200 {
+        if !json(&url, &["proposals", &asset.to_string()])
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let said = refused(&url, &["execute", &p], OWNER);
+    assert!(
+        said.contains("no key") && said.contains("nobody can read"),
+        "{said}"
+    );
+    const CSRF: &str = "0123456789abcdef0123456789abcdef";
+    let r = http
+        .post(format!("{url}/api/tx/execute"))
+        .header("cookie", format!("scal3ml_csrf={CSRF}"))
+        .header("x-csrf-token", CSRF)
+        .json(&serde_json::json!({"account": dev_key(OWNER).address(), "proposal": id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "no_proposal_key", "{body}");
+}
