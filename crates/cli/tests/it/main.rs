@@ -9,6 +9,7 @@ mod errors;
 mod eval;
 mod eval_published;
 mod hostile;
+mod layers;
 mod load;
 mod proposals;
 mod story;
