@@ -84,6 +84,9 @@ pub enum EvalError {
     /// The dataset does not fit the model's inputs.
     #[error("the dataset does not fit the model: {0}")]
     Mismatch(String),
+    /// An attested value, or a tolerance, that cannot be compared (see [`crate::Claim`]).
+    #[error("{0}")]
+    Claim(String),
 }
 
 /// The result of an evaluation step.

@@ -1,6 +1,7 @@
 //! Evaluation of ONNX models on local datasets (CSV with a label column, or NPY arrays), with deterministic
-//! metrics in a serde report, and the ONNX-ML operators scikit-learn exports that tract lacks. Not for fetching
-//! or paying for assets, nor for attesting results on-chain: callers do that with the files this reads.
+//! metrics in a serde report, the ONNX-ML operators scikit-learn exports that tract lacks, and the rule a re-run
+//! endorses or disputes an attested value by ([`Claim`]). Not for fetching or paying for assets, nor for sending
+//! attestations on-chain: callers do that with the files this reads.
 //!
 //! ```no_run
 //! use scal3ml_eval::{Dataset, EvalConfig, Model, evaluate};
@@ -26,6 +27,7 @@ mod model;
 pub mod npy;
 pub mod ops;
 mod report;
+mod verify;
 
 pub use data::{Dataset, Values};
 pub use error::{EvalError, EvalResult};
@@ -36,3 +38,4 @@ pub use report::{
     AssetFile, ClassFigures, ClassificationMetrics, FileDigest, Metrics, RegressionMetrics, Report,
     Subject, TOOL, Task, fixed_text, to_fixed,
 };
+pub use verify::{ATTEST_DECIMALS, Claim, Verdict};

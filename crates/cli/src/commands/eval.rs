@@ -14,8 +14,8 @@ use alloy::primitives::{Address, TxHash};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use scal3ml_eval::{
-    AssetFile, Dataset, EvalConfig, Metrics, Model, Report, Subject, Task, evaluate_with_progress,
-    fixed_text, to_fixed,
+    ATTEST_DECIMALS, AssetFile, Claim, Dataset, EvalConfig, Metrics, Model, Report, Subject, Task,
+    evaluate_with_progress, fixed_text, to_fixed,
 };
 use scal3ml_index::AttestationInfo;
 use scal3ml_market::{AttestRequest, content};
@@ -23,9 +23,6 @@ use scal3ml_primitives::{AssetId, AssetKind};
 use scal3ml_store::{Cid, MemStore, export};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-
-/// Decimals of every attested value: `0.966667` is recorded as 966667 with 6 decimals.
-pub(crate) const ATTEST_DECIMALS: u8 = 6;
 
 /// Flags of `scal3ml eval`.
 #[derive(Debug, Args)]
@@ -738,30 +735,8 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             r.report_cid
         );
     }
-    let claimed: i128 = att.value.parse().with_context(|| {
-        format!(
-            "attestation {id} records the value {:?}, beyond what can be compared here",
-            att.value
-        )
-    })?;
-    if att.decimals > 18 {
-        anyhow::bail!(
-            "attestation {id} has {} decimals; values with more than 18 cannot be compared here",
-            att.decimals
-        );
-    }
-    let tolerance: f64 = args
-        .tolerance
-        .parse()
-        .ok()
-        .filter(|t: &f64| t.is_finite() && *t >= 0.0)
-        .with_context(|| {
-            format!(
-                "--tolerance {:?} is not a number >= 0 (e.g. 0.000002)",
-                args.tolerance
-            )
-        })?;
-    let tolerance_fixed = to_fixed(tolerance, att.decimals).context("--tolerance is too large")?;
+    let claim = Claim::parse(&att.value, att.decimals, &args.tolerance)
+        .map_err(|e| anyhow::anyhow!("attestation {id}: {e}; nothing was sent"))?;
     let report_cid: Cid = att
         .report_cid
         .parse()
@@ -820,7 +795,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         eprintln!(
             "re-running attestation {id}: {} = {} on model {} v{}, dataset {} v{}",
             att.metric,
-            fixed_text(claimed, att.decimals),
+            claim.text(),
             att.model_asset,
             att.model_version,
             att.dataset_asset,
@@ -835,16 +810,10 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             ours.metric_names().join(", ")
         )
     })?;
-    let got = to_fixed(value, att.decimals).with_context(|| {
-        format!(
-            "{} = {value} cannot be compared as a fixed-point number",
-            att.metric
-        )
-    })?;
-    let agrees = (got - claimed).abs() <= tolerance_fixed;
+    let verdict = claim.judge(&att.metric, value)?;
     let market = node.market(Some(&signer)).await?;
     let our_cid: scal3ml_primitives::Cid = cid.to_string().parse()?;
-    let tx = if agrees {
+    let tx = if verdict.agrees {
         market.endorse(id, &our_cid).await?
     } else {
         market.dispute(id, &our_cid).await?
@@ -867,11 +836,11 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let out = Out {
         attestation: id,
         metric: att.metric.clone(),
-        claimed: fixed_text(claimed, att.decimals),
-        got: fixed_text(got, att.decimals),
-        decimals: att.decimals,
-        tolerance: fixed_text(tolerance_fixed, att.decimals),
-        action: if agrees { "endorse" } else { "dispute" },
+        claimed: fixed_text(verdict.claimed, verdict.decimals),
+        got: fixed_text(verdict.got, verdict.decimals),
+        decimals: verdict.decimals,
+        tolerance: fixed_text(verdict.tolerance, verdict.decimals),
+        action: verdict.action(),
         report_cid: cid.to_string(),
         predictions_match: ours.predictions_sha256 == theirs.predictions_sha256,
         tx: tx.hash,
@@ -893,7 +862,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             }
         );
         println!("  our report {}", out.report_cid);
-        if agrees {
+        if verdict.agrees {
             println!(
                 "Endorsed: the values agree at {} decimals (tx {}, block {}).",
                 out.decimals, out.tx, out.block
