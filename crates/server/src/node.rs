@@ -180,6 +180,7 @@ pub struct Node {
     network: NetworkInfo,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    router: Router,
 }
 
 impl Node {
@@ -396,6 +397,7 @@ impl Node {
         let indexer = tokio::spawn(indexer.run(async move {
             let _ = indexer_stop.wait_for(|s| *s).await;
         }));
+        let router = app.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
@@ -416,7 +418,14 @@ impl Node {
             network,
             stop,
             tasks: vec![server, indexer, sweeper],
+            router,
         })
+    }
+
+    /// Every route the node serves, to call in-process (`tower::ServiceExt::oneshot`, as the route tests in
+    /// crates/server/tests/it do) without a socket. Requests made this way carry no client address.
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     /// The bound address.
