@@ -4,7 +4,8 @@
 //! can say `--duration` and a form can mark the field.
 //!
 //! The rest of the flow is shared too: [`check_card`] before anything is imported, [`card_files`] and
-//! [`store_card`] once the content is, and [`shareholders`] for the transaction.
+//! [`store_card`] once the content is, [`import_version`] for a proposed version, and [`shareholders`] for the
+//! transaction.
 
 use alloy::primitives::Address;
 use scal3ml_primitives::{
@@ -298,6 +299,64 @@ pub async fn store_card<S: BlockStore + ?Sized>(
     )
     .await?
     .cid)
+}
+
+/// A proposed version imported into a block store: what `scal3ml propose` uploads and `/api/propose` pins.
+#[derive(Debug)]
+pub struct ImportedVersion {
+    /// The content, encrypted under `key` when there is one.
+    pub content: content::Prepared,
+    /// The card, its file list the content's.
+    pub card: Card,
+    /// The card's CID.
+    pub card_cid: scal3ml_store::Cid,
+    /// The message's CID (the proposal's description).
+    pub description_cid: scal3ml_store::Cid,
+    /// The version's own key, drawn fresh for an encrypted asset (each version has its own: docs/access.md).
+    pub key: Option<scal3ml_store::crypt::FileKey>,
+}
+
+impl ImportedVersion {
+    /// The three roots to upload or pin: content, card, message.
+    pub fn roots(&self) -> [scal3ml_store::Cid; 3] {
+        [self.content.root, self.card_cid, self.description_cid]
+    }
+}
+
+/// Imports a proposed version into `store`: the file or folder at `source` (encrypted under a fresh key when
+/// `encrypted`), `card` with its file list replaced by the content's and checked, and `message`. The one
+/// import both proposal paths (the command line and the browser's upload) run.
+pub async fn import_version<S: BlockStore + ?Sized>(
+    store: &S,
+    source: &std::path::Path,
+    mut card: Card,
+    message: &str,
+    encrypted: bool,
+) -> MarketResult<ImportedVersion> {
+    let key = if encrypted {
+        Some(scal3ml_store::crypt::FileKey::generate()?)
+    } else {
+        None
+    };
+    let prepared = content::prepare(store, source, key.as_ref()).await?;
+    card.files = card_files(&prepared);
+    card.validate()
+        .map_err(|e| crate::MarketError::Invalid(format!("the new version's card: {e}")))?;
+    let card_cid = store_card(store, &card).await?;
+    let description_cid = scal3ml_store::add_reader(
+        store,
+        std::io::Cursor::new(message.as_bytes().to_vec()),
+        content::import_options(),
+    )
+    .await?
+    .cid;
+    Ok(ImportedVersion {
+        content: prepared,
+        card,
+        card_cid,
+        description_cid,
+        key,
+    })
 }
 
 /// Now as RFC 3339 (UTC, seconds), as cards record their creation.

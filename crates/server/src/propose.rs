@@ -26,12 +26,9 @@ use axum::{
     routing::post,
 };
 use scal3ml_access::ApiError;
-use scal3ml_market::{
-    content,
-    publish::{self as inputs, CardFields},
-};
+use scal3ml_market::publish::{self as inputs, CardFields};
 use scal3ml_primitives::{AssetId, card::Card, card::CardFile};
-use scal3ml_store::{PinMode, PinStore, crypt::FileKey};
+use scal3ml_store::{PinMode, PinStore};
 use serde::{Deserialize, Serialize};
 use std::{
     collections::{BTreeMap, HashSet},
@@ -87,7 +84,8 @@ struct Checked {
     requested: u64,
     message: String,
     card: Card,
-    key: Option<FileKey>,
+    /// Whether the asset is encrypted (the new version then gets a key of its own).
+    encrypted: bool,
 }
 
 /// The asset's access gateway, when it is this node; the browser flow signs nothing for another gateway.
@@ -162,25 +160,27 @@ pub(crate) async fn propose(
         [one] => root.join(one),
         many => root.join(common_folder(many).unwrap_or_default()),
     };
-    let prepared = content::prepare(&state.store, &source, checked.key.as_ref())
-        .await
-        .map_err(|e| one_field("file", &e.to_string()))?;
-    let mut card = checked.card;
-    card.files = inputs::card_files(&prepared);
-    card.validate()
-        .map_err(|e| one_field("file", &format!("the new version's card: {e}")))?;
-    let card_cid = inputs::store_card(&state.store, &card)
-        .await
-        .map_err(|e| ApiError::internal(format!("storing the card: {e}")))?;
-    let description_cid = scal3ml_store::add_reader(
+    let imported = inputs::import_version(
         &state.store,
-        std::io::Cursor::new(checked.message.into_bytes()),
-        content::import_options(),
+        &source,
+        checked.card,
+        &checked.message,
+        checked.encrypted,
     )
     .await
-    .map_err(|e| ApiError::internal(format!("storing the message: {e}")))?
-    .cid;
-    let roots = [prepared.root, card_cid, description_cid];
+    .map_err(|e| match e {
+        scal3ml_market::MarketError::Store(_) | scal3ml_market::MarketError::Io { .. } => {
+            ApiError::internal(format!("importing the new version: {e}"))
+        }
+        other => one_field("file", &other.to_string()),
+    })?;
+    let (prepared, card, card_cid, description_cid) = (
+        &imported.content,
+        &imported.card,
+        imported.card_cid,
+        imported.description_cid,
+    );
+    let roots = imported.roots();
     let fresh = crate::uploads::not_pinned(&state, &roots).await?;
     for cid in &roots {
         state
@@ -192,7 +192,7 @@ pub(crate) async fn propose(
     state.uploads.commit(&ticket, &fresh).await?;
 
     let content_cid = prepared.root.to_string();
-    let deposit = match &checked.key {
+    let deposit = match &imported.key {
         Some(key) => Some(deposit(
             checked.account,
             state.network.chain_id,
@@ -225,8 +225,8 @@ pub(crate) async fn propose(
         metadata_cid: card_cid.to_string(),
         description_cid: description_cid.to_string(),
         requested_shares: checked.requested,
-        encrypted: checked.key.is_some(),
-        files: card.files,
+        encrypted: imported.key.is_some(),
+        files: card.files.clone(),
         deposit,
         tx: PreparedTx { steps },
     }))
@@ -335,19 +335,16 @@ async fn check(
     // An encrypted asset's new version gets a key of its own: whoever may read the asset when the version is
     // added may read it, and a license that ran out before then may not. Its deposit goes to this node's
     // gateway, so the asset must name it.
-    let key = if record.encrypted {
+    if record.encrypted {
         gateway_of(state, asset).await?;
-        Some(FileKey::generate().map_err(|e| ApiError::internal(e.to_string()))?)
-    } else {
-        None
-    };
+    }
     Ok(Checked {
         account,
         asset,
         requested,
         message,
         card,
-        key,
+        encrypted: record.encrypted,
     })
 }
 

@@ -17,13 +17,9 @@ use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use scal3ml_access::client::AccessClient;
 use scal3ml_index::{AssetDetail, ProposalInfo};
-use scal3ml_market::{
-    content,
-    publish::{self as inputs, CardFields},
-};
+use scal3ml_market::publish::{self as inputs, CardFields};
 use scal3ml_primitives::{AssetId, card::Card};
 use scal3ml_server::ProposalDetail;
-use scal3ml_store::crypt::FileKey;
 use scal3ml_store::{Cid, FsStore, export, gateway::GatewayClient};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -241,22 +237,18 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
         .get(&format!("/api/assets/{asset}"))
         .await
         .with_context(|| format!("reading asset {asset} from the node's catalog"))?;
-    let mut card = new_card(&args, &detail)?;
+    let card = new_card(&args, &detail)?;
     inputs::check_card(&card)?;
 
-    // An encrypted asset's new version gets a key of its own, deposited with the asset's gateway before the
-    // transaction: reviewers with access read it there, and once it is added, whoever may read the asset then.
+    // An encrypted asset's new version gets a key of its own (drawn by `import_version`), deposited with the
+    // asset's gateway before the transaction: reviewers with access read it there, and once it is added,
+    // whoever may read the asset then.
     let gateway = if detail.gateway_url.is_empty() {
         node.network.node_url.clone()
     } else {
         detail.gateway_url.clone()
     };
     let access = AccessClient::new(&gateway, &node.http);
-    let key = if record.encrypted {
-        Some(FileKey::generate()?)
-    } else {
-        None
-    };
 
     // 2. Content, card and message into a temporary store, then to the node.
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
@@ -291,33 +283,26 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
             } else {
                 format!("{} files", paths.len())
             },
-            if key.is_some() {
+            if record.encrypted {
                 " (encrypting with a fresh key for the new version)"
             } else {
                 ""
             }
         );
     }
-    let prepared = content::prepare(&store, &source, key.as_ref()).await?;
-    card.files = inputs::card_files(&prepared);
-    card.validate()?;
-    let card_cid = inputs::store_card(&store, &card).await?;
-    let description_cid = scal3ml_store::add_reader(
-        &store,
-        std::io::Cursor::new(message.clone().into_bytes()),
-        content::import_options(),
-    )
-    .await?
-    .cid;
+    let imported =
+        inputs::import_version(&store, &source, card, &message, record.encrypted).await?;
+    let (card_cid, description_cid, key) = (
+        imported.card_cid,
+        imported.description_cid,
+        imported.key.clone(),
+    );
+    let prepared = &imported.content;
     let car_path = scratch.path().join("upload.car");
     {
         let file = std::fs::File::create(&car_path)?;
-        scal3ml_store::car::export_car(
-            &store,
-            &[prepared.root, card_cid, description_cid],
-            std::io::BufWriter::new(file),
-        )
-        .await?;
+        scal3ml_store::car::export_car(&store, &imported.roots(), std::io::BufWriter::new(file))
+            .await?;
     }
     if !args.json {
         eprintln!("uploading to {}", node.base);
@@ -382,7 +367,7 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
             "  content   {}{}",
             out.content_cid,
             if out.encrypted {
-                " (encrypted with the asset's key)"
+                " (encrypted under its own key)"
             } else {
                 ""
             }
