@@ -97,17 +97,7 @@ async fn a_licensee_reads_each_version_by_number() {
         .await
         .unwrap();
     let asset = node.publish(publisher, &cid0, ONE_ETH, 0).await;
-    let cid1_bytes = alloy::primitives::Bytes::from(cid1.as_bytes().to_vec());
-    let receipt = node
-        .market(publisher)
-        .addVersion(asset.to_u256(), cid1_bytes.clone(), cid1_bytes)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(receipt.status(), "addVersion reverted");
+    node.add_version(publisher, asset, &cid1).await;
     node.buy(buyer, asset, ONE_ETH).await;
 
     let read = |version| {
