@@ -17,6 +17,7 @@ mod accounts;
 mod chain;
 mod config;
 mod error;
+mod request;
 mod rpc;
 mod server;
 mod state;

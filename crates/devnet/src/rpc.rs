@@ -1,5 +1,5 @@
-//! JSON-RPC methods: one `match` on the method name, parameters parsed positionally with errors that name the
-//! argument, answers in the shapes of alloy-rpc-types-eth (which are geth's). Transport lives in `server`.
+//! JSON-RPC methods: one `match` on the parsed [`DevnetRequest`] (see `request` for the parsing), answers in the
+//! shapes of alloy-rpc-types-eth (which are geth's). Transport lives in `server`.
 
 use std::{
     collections::HashMap,
@@ -12,16 +12,14 @@ use alloy::{
         crypto::RecoveryError,
         transaction::{Recovered, SignerRecoverable},
     },
-    dyn_abi::TypedData,
     eips::{BlockId, BlockNumberOrTag, Decodable2718, Encodable2718},
     rpc::types::{
         Block, BlockTransactions, FeeHistory, Filter, FilterBlockOption, Header as RpcHeader,
         Log as RpcLog, Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
     },
 };
-use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
+use alloy_primitives::{Address, B256, U64, U256, keccak256};
 use revm::context::result::ExecutionResult;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -30,6 +28,7 @@ use crate::{
     chain::{Chain, StoredBlock},
     config::{DevnetConfig, MiningMode},
     error::{DevnetError, DevnetResult},
+    request::DevnetRequest,
 };
 
 /// Tip the node suggests (eth_maxPriorityFeePerGas), as hardhat and anvil do: 1 gwei.
@@ -56,42 +55,12 @@ pub(crate) struct Node {
     send_lock: Mutex<()>,
 }
 
-fn p<T: DeserializeOwned>(params: &[Value], index: usize, name: &str) -> DevnetResult<T> {
-    let value = params.get(index).cloned().unwrap_or(Value::Null);
-    serde_json::from_value(value).map_err(|e| {
-        DevnetError::InvalidParams(format!(
-            "argument {} ({name}) is missing or malformed: {e}",
-            index + 1
-        ))
-    })
-}
-
-fn opt<T: DeserializeOwned>(params: &[Value], index: usize, name: &str) -> DevnetResult<Option<T>> {
-    match params.get(index) {
-        None | Some(Value::Null) => Ok(None),
-        Some(_) => p(params, index, name).map(Some),
-    }
-}
-
 fn to_json<T: serde::Serialize>(value: T) -> DevnetResult<Value> {
     serde_json::to_value(value).map_err(|e| DevnetError::Internal(e.to_string()))
 }
 
 fn quantity(n: u64) -> Value {
     Value::String(format!("{n:#x}"))
-}
-
-/// A count given as a JSON number or a hex quantity string (feeHistory's blockCount, evm_increaseTime).
-fn number_or_quantity(params: &[Value], index: usize, name: &str) -> DevnetResult<u64> {
-    match params.get(index) {
-        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
-            DevnetError::InvalidParams(format!(
-                "argument {} ({name}) must be a non-negative integer",
-                index + 1
-            ))
-        }),
-        _ => p::<U64>(params, index, name).map(|v| v.to::<u64>()),
-    }
 }
 
 fn rpc_logs(block: &StoredBlock) -> Vec<Vec<RpcLog>> {
@@ -419,197 +388,100 @@ impl Node {
         Ok(out)
     }
 
-    /// Answers one JSON-RPC call.
-    pub(crate) fn handle(&self, method: &str, params: &[Value]) -> DevnetResult<Value> {
-        match method {
-            "web3_clientVersion" => Ok(json!(concat!(
+    /// Answers one parsed JSON-RPC call.
+    pub(crate) fn handle(&self, request: DevnetRequest) -> DevnetResult<Value> {
+        use DevnetRequest::*;
+        match request {
+            Web3ClientVersion => Ok(json!(concat!(
                 "scal3ml-devnet/v",
                 env!("CARGO_PKG_VERSION")
             ))),
-            "web3_sha3" => Ok(json!(keccak256(p::<Bytes>(params, 0, "data")?))),
-            "net_version" => Ok(json!(self.chain().chain_id().to_string())),
-            "net_listening" => Ok(json!(true)),
-            "net_peerCount" => Ok(quantity(0)),
-            "eth_chainId" => Ok(quantity(self.chain().chain_id())),
-            "eth_syncing" => Ok(json!(false)),
-            "eth_mining" => Ok(json!(self.mining != MiningMode::Manual)),
-            "eth_hashrate" => Ok(quantity(0)),
-            "eth_coinbase" => Ok(json!(Address::ZERO)),
-            "eth_accounts" => Ok(json!(self.accounts.addresses())),
-            "eth_blockNumber" => Ok(quantity(self.chain().head().header.number)),
-            "eth_gasPrice" => Ok(json!(U256::from(
+            Web3Sha3(data) => Ok(json!(keccak256(data))),
+            NetVersion => Ok(json!(self.chain().chain_id().to_string())),
+            NetListening => Ok(json!(true)),
+            NetPeerCount => Ok(quantity(0)),
+            EthChainId => Ok(quantity(self.chain().chain_id())),
+            EthSyncing => Ok(json!(false)),
+            EthMining => Ok(json!(self.mining != MiningMode::Manual)),
+            EthHashrate => Ok(quantity(0)),
+            EthCoinbase => Ok(json!(Address::ZERO)),
+            EthAccounts => Ok(json!(self.accounts.addresses())),
+            EthBlockNumber => Ok(quantity(self.chain().head().header.number)),
+            EthGasPrice => Ok(json!(U256::from(
                 self.chain().next_base_fee() as u128 + SUGGESTED_TIP
             ))),
-            "eth_maxPriorityFeePerGas" => Ok(json!(U256::from(SUGGESTED_TIP))),
-            "eth_blobBaseFee" => Ok(quantity(1)),
-            "eth_feeHistory" => self.fee_history(params),
-            "eth_getBalance" | "eth_getTransactionCount" | "eth_getCode" => {
-                let address: Address = p(params, 0, "address")?;
-                let tag: Option<BlockId> = opt(params, 1, "block")?;
-                let chain = self.chain();
-                if method == "eth_getTransactionCount"
-                    && matches!(tag, Some(BlockId::Number(BlockNumberOrTag::Pending)))
-                {
-                    return Ok(quantity(chain.pending_nonce(&address)));
-                }
-                let (_, version) = Self::resolve(&chain, tag)?;
-                let account = chain.account(&address, version);
-                match method {
-                    "eth_getBalance" => Ok(json!(account.map(|a| a.balance).unwrap_or_default())),
-                    "eth_getTransactionCount" => {
-                        Ok(quantity(account.map(|a| a.nonce).unwrap_or_default()))
-                    }
-                    _ => Ok(json!(chain.code(&address, version))),
-                }
+            EthMaxPriorityFeePerGas => Ok(json!(U256::from(SUGGESTED_TIP))),
+            EthBlobBaseFee => Ok(quantity(1)),
+            EthFeeHistory(count, newest, percentiles) => {
+                self.fee_history(count, newest, percentiles)
             }
-            "eth_getStorageAt" => {
-                let address: Address = p(params, 0, "address")?;
-                let slot: U256 = p(params, 1, "slot")?;
-                let tag: Option<BlockId> = opt(params, 2, "block")?;
+            EthGetBalance(address, block) => self.balance(address, block),
+            EthGetTransactionCount(address, block) => self.transaction_count(address, block),
+            EthGetCode(address, block) => self.code(address, block),
+            EthGetStorageAt(address, slot, block) => self.storage_at(address, slot, block),
+            EthGetBlockByNumber(number, full) => {
                 let chain = self.chain();
-                let (_, version) = Self::resolve(&chain, tag)?;
-                Ok(json!(B256::from(chain.storage(&address, slot, version))))
-            }
-            "eth_getBlockByNumber" | "eth_getBlockByHash" => {
-                let full: bool = opt(params, 1, "full transactions")?.unwrap_or(false);
-                let chain = self.chain();
-                let block = if method == "eth_getBlockByHash" {
-                    chain.block_by_hash(&p(params, 0, "block hash")?)
-                } else {
-                    let tag: BlockNumberOrTag = p(params, 0, "block number")?;
-                    chain.block(Self::block_number(&chain, tag))
-                };
+                let block = chain.block(Self::block_number(&chain, number));
                 to_json(block.map(|b| rpc_block(b, full)))
             }
-            "eth_getBlockTransactionCountByNumber" | "eth_getBlockTransactionCountByHash" => {
+            EthGetBlockByHash(hash, full) => to_json(
+                self.chain()
+                    .block_by_hash(&hash)
+                    .map(|b| rpc_block(b, full)),
+            ),
+            EthGetBlockTransactionCountByNumber(number) => {
                 let chain = self.chain();
-                let block = if method.ends_with("ByHash") {
-                    chain.block_by_hash(&p(params, 0, "block hash")?)
-                } else {
-                    chain.block(Self::block_number(&chain, p(params, 0, "block number")?))
-                };
+                let block = chain.block(Self::block_number(&chain, number));
                 Ok(block.map_or(Value::Null, |b| quantity(b.txs.len() as u64)))
             }
-            "eth_getUncleCountByBlockNumber" | "eth_getUncleCountByBlockHash" => Ok(quantity(0)),
-            "eth_getTransactionByHash" => {
-                let hash: B256 = p(params, 0, "transaction hash")?;
+            EthGetBlockTransactionCountByHash(hash) => Ok(self
+                .chain()
+                .block_by_hash(&hash)
+                .map_or(Value::Null, |b| quantity(b.txs.len() as u64))),
+            EthGetUncleCount => Ok(quantity(0)),
+            EthGetTransactionByHash(hash) => self.transaction_by_hash(hash),
+            EthGetTransactionByBlockNumberAndIndex(number, index) => {
                 let chain = self.chain();
-                if let Some((block, index)) = chain.transaction(&hash) {
-                    return to_json(rpc_tx(block, index));
-                }
-                to_json(chain.pooled(&hash).map(|t| RpcTransaction {
-                    inner: Recovered::new_unchecked(t.envelope.clone(), t.sender),
-                    block_hash: None,
-                    block_number: None,
-                    transaction_index: None,
-                    effective_gas_price: None,
-                    block_timestamp: None,
-                }))
+                let block = chain.block(Self::block_number(&chain, number));
+                Self::transaction_in(block, index)
             }
-            "eth_getTransactionByBlockNumberAndIndex" | "eth_getTransactionByBlockHashAndIndex" => {
-                let index: U64 = p(params, 1, "index")?;
-                let chain = self.chain();
-                let block = if method.contains("Hash") {
-                    chain.block_by_hash(&p(params, 0, "block hash")?)
-                } else {
-                    chain.block(Self::block_number(&chain, p(params, 0, "block number")?))
-                };
-                let index = index.to::<usize>();
-                to_json(
-                    block
-                        .filter(|b| index < b.txs.len())
-                        .map(|b| rpc_tx(b, index)),
-                )
+            EthGetTransactionByBlockHashAndIndex(hash, index) => {
+                Self::transaction_in(self.chain().block_by_hash(&hash), index)
             }
-            "eth_getTransactionReceipt" => {
-                let hash: B256 = p(params, 0, "transaction hash")?;
+            EthGetTransactionReceipt(hash) => {
                 let chain = self.chain();
                 to_json(chain.transaction(&hash).map(|(b, i)| rpc_receipt(b, i)))
             }
-            "eth_getBlockReceipts" => {
-                let id: BlockId = p(params, 0, "block")?;
+            EthGetBlockReceipts(id) => self.block_receipts(id),
+            EthCall(request, block) => self.call(&request, block),
+            EthEstimateGas(request, block) => {
                 let chain = self.chain();
-                let block = match id {
-                    BlockId::Hash(h) => chain.block_by_hash(&h.block_hash),
-                    BlockId::Number(tag) => chain.block(Self::block_number(&chain, tag)),
-                };
-                to_json(block.map(|b| {
-                    (0..b.txs.len())
-                        .map(|i| rpc_receipt(b, i))
-                        .collect::<Vec<_>>()
-                }))
-            }
-            "eth_call" => {
-                let request: TransactionRequest = p(params, 0, "transaction")?;
-                let tag: Option<BlockId> = opt(params, 1, "block")?;
-                let chain = self.chain();
-                let (number, version) = Self::resolve(&chain, tag)?;
-                match chain.call(&request, number, version, None)? {
-                    ExecutionResult::Success { output, .. } => Ok(json!(output.into_data())),
-                    ExecutionResult::Revert { output, .. } => Err(DevnetError::reverted(output)),
-                    ExecutionResult::Halt { reason, .. } => {
-                        Err(DevnetError::Halted(crate::chain::halt_message(&reason)))
-                    }
-                }
-            }
-            "eth_estimateGas" => {
-                let request: TransactionRequest = p(params, 0, "transaction")?;
-                let tag: Option<BlockId> = opt(params, 1, "block")?;
-                let chain = self.chain();
-                let (number, version) = Self::resolve(&chain, tag)?;
+                let (number, version) = Self::resolve(&chain, block)?;
                 Ok(quantity(chain.estimate_gas(&request, number, version)?))
             }
-            "eth_sendRawTransaction" => {
-                let raw: Bytes = p(params, 0, "signed transaction")?;
+            EthSendRawTransaction(raw) => {
                 let envelope = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|e| {
                     DevnetError::TxRejected(format!("transaction could not be decoded: {e}"))
                 })?;
                 Ok(json!(self.submit(envelope)?))
             }
-            "eth_sendTransaction" => Ok(json!(self.send_transaction(p(
-                params,
-                0,
-                "transaction"
-            )?)?)),
-            "eth_sign" => {
-                let address: Address = p(params, 0, "address")?;
-                let data: Bytes = p(params, 1, "message")?;
+            EthSendTransaction(request) => Ok(json!(self.send_transaction(*request)?)),
+            EthSign(address, data) | PersonalSign(data, address) => {
                 Ok(json!(self.accounts.sign_message(&address, &data)?))
             }
-            "personal_sign" => {
-                let data: Bytes = p(params, 0, "message")?;
-                let address: Address = p(params, 1, "address")?;
-                Ok(json!(self.accounts.sign_message(&address, &data)?))
-            }
-            "eth_signTypedData_v4" | "eth_signTypedData" => {
-                let address: Address = p(params, 0, "address")?;
-                let data: TypedData = match params.get(1) {
-                    Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
-                        DevnetError::InvalidParams(format!(
-                            "argument 2 (typed data) is not EIP-712 JSON: {e}"
-                        ))
-                    })?,
-                    _ => p(params, 1, "typed data")?,
-                };
+            EthSignTypedDataV4(address, data) => {
                 Ok(json!(self.accounts.sign_typed_data(&address, &data)?))
             }
-            "eth_getLogs" => {
-                let filter: Filter = p(params, 0, "filter")?;
-                to_json(Self::logs(&self.chain(), &filter)?)
-            }
-            "eth_newFilter" => {
-                let filter: Filter = p(params, 0, "filter")?;
+            EthGetLogs(filter) => to_json(Self::logs(&self.chain(), &filter)?),
+            EthNewFilter(filter) => {
                 let next = self.chain().head().header.number + 1;
-                Ok(self.new_filter(FilterKind::Logs {
-                    filter: Box::new(filter),
-                    next,
-                }))
+                Ok(self.new_filter(FilterKind::Logs { filter, next }))
             }
-            "eth_newBlockFilter" => {
+            EthNewBlockFilter => {
                 let next = self.chain().head().header.number + 1;
                 Ok(self.new_filter(FilterKind::Blocks { next }))
             }
-            "eth_newPendingTransactionFilter" => {
+            EthNewPendingTransactionFilter => {
                 let next = self
                     .accepted
                     .lock()
@@ -617,78 +489,25 @@ impl Node {
                     .len();
                 Ok(self.new_filter(FilterKind::PendingTransactions { next }))
             }
-            "eth_getFilterChanges" | "eth_getFilterLogs" => {
-                let id: U256 = p(params, 0, "filter id")?;
-                let chain = self.chain();
-                let mut filters = self.filters.lock().unwrap_or_else(|e| e.into_inner());
-                let kind = filters
-                    .get_mut(&id)
-                    .ok_or_else(|| DevnetError::NotFound("filter not found".into()))?;
-                let head = chain.head().header.number;
-                match kind {
-                    FilterKind::Logs { filter, next } => {
-                        let query = if method == "eth_getFilterLogs" {
-                            (**filter).clone()
-                        } else {
-                            let from = filter.get_from_block().unwrap_or(0).max(*next);
-                            let to = filter.get_to_block().unwrap_or(head).min(head);
-                            *next = head + 1;
-                            if from > to {
-                                return Ok(json!([]));
-                            }
-                            (**filter).clone().from_block(from).to_block(to)
-                        };
-                        to_json(Self::logs(&chain, &query)?)
-                    }
-                    FilterKind::Blocks { next } => {
-                        let hashes: Vec<B256> = (*next..=head)
-                            .filter_map(|n| chain.block(n))
-                            .map(|b| b.hash)
-                            .collect();
-                        *next = head + 1;
-                        Ok(json!(hashes))
-                    }
-                    FilterKind::PendingTransactions { next } => {
-                        let accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
-                        let new = accepted[(*next).min(accepted.len())..].to_vec();
-                        *next = accepted.len();
-                        Ok(json!(new))
-                    }
-                }
-            }
-            "eth_uninstallFilter" => {
-                let id: U256 = p(params, 0, "filter id")?;
-                Ok(json!(
-                    self.filters
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&id)
-                        .is_some()
-                ))
-            }
-            "evm_snapshot" => Ok(json!(U256::from(self.chain().snapshot()))),
-            "evm_revert" => {
-                let id: U256 = p(params, 0, "snapshot id")?;
-                Ok(json!(self.chain().revert(id.saturating_to())?))
-            }
-            "evm_mine" => {
-                let timestamp = match params.first() {
-                    Some(Value::Object(o)) => o.get("timestamp").and_then(Value::as_u64),
-                    Some(Value::Null) | None => None,
-                    Some(_) => Some(number_or_quantity(params, 0, "timestamp")?),
-                };
+            EthGetFilterChanges(id) => self.filter_changes(id, false),
+            EthGetFilterLogs(id) => self.filter_changes(id, true),
+            EthUninstallFilter(id) => Ok(json!(
+                self.filters
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id)
+                    .is_some()
+            )),
+            EvmSnapshot => Ok(json!(U256::from(self.chain().snapshot()))),
+            EvmRevert(id) => Ok(json!(self.chain().revert(id.saturating_to())?)),
+            EvmMine(timestamp) => {
                 if let Some(ts) = timestamp {
                     self.chain().set_next_timestamp(ts)?;
                 }
                 self.mine(None)?;
                 Ok(json!("0x0"))
             }
-            "anvil_mine" | "hardhat_mine" => {
-                let count = if params.first().is_some_and(|v| !v.is_null()) {
-                    number_or_quantity(params, 0, "blocks")?
-                } else {
-                    1
-                };
+            AnvilMine(count) => {
                 if count > 10_000 {
                     return Err(DevnetError::InvalidParams(format!(
                         "at most 10000 blocks per call (got {count})"
@@ -699,29 +518,149 @@ impl Node {
                 }
                 Ok(Value::Null)
             }
-            "evm_increaseTime" => {
-                let seconds = number_or_quantity(params, 0, "seconds")?;
-                Ok(json!(self.chain().increase_time(seconds)?))
-            }
-            "evm_setNextBlockTimestamp" => {
-                let ts = number_or_quantity(params, 0, "timestamp")?;
+            EvmIncreaseTime(seconds) => Ok(json!(self.chain().increase_time(seconds)?)),
+            EvmSetNextBlockTimestamp(ts) => {
                 self.chain().set_next_timestamp(ts)?;
                 Ok(Value::Null)
             }
-            "anvil_setBalance" | "hardhat_setBalance" => {
-                let address: Address = p(params, 0, "address")?;
-                let balance: U256 = p(params, 1, "balance")?;
+            AnvilSetBalance(address, balance) => {
                 self.chain().set_balance(address, balance)?;
                 Ok(Value::Null)
             }
-            other => Err(DevnetError::MethodNotFound(other.to_owned())),
         }
     }
 
-    fn fee_history(&self, params: &[Value]) -> DevnetResult<Value> {
-        let count = number_or_quantity(params, 0, "blockCount")?.min(1024);
-        let newest: BlockNumberOrTag = p(params, 1, "newestBlock")?;
-        let percentiles: Vec<f64> = opt(params, 2, "rewardPercentiles")?.unwrap_or_default();
+    fn balance(&self, address: Address, block: Option<BlockId>) -> DevnetResult<Value> {
+        let chain = self.chain();
+        let (_, version) = Self::resolve(&chain, block)?;
+        let account = chain.account(&address, version);
+        Ok(json!(account.map(|a| a.balance).unwrap_or_default()))
+    }
+
+    fn transaction_count(&self, address: Address, block: Option<BlockId>) -> DevnetResult<Value> {
+        let chain = self.chain();
+        if matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
+            return Ok(quantity(chain.pending_nonce(&address)));
+        }
+        let (_, version) = Self::resolve(&chain, block)?;
+        let account = chain.account(&address, version);
+        Ok(quantity(account.map(|a| a.nonce).unwrap_or_default()))
+    }
+
+    fn code(&self, address: Address, block: Option<BlockId>) -> DevnetResult<Value> {
+        let chain = self.chain();
+        let (_, version) = Self::resolve(&chain, block)?;
+        Ok(json!(chain.code(&address, version)))
+    }
+
+    fn storage_at(
+        &self,
+        address: Address,
+        slot: U256,
+        block: Option<BlockId>,
+    ) -> DevnetResult<Value> {
+        let chain = self.chain();
+        let (_, version) = Self::resolve(&chain, block)?;
+        Ok(json!(B256::from(chain.storage(&address, slot, version))))
+    }
+
+    fn transaction_by_hash(&self, hash: B256) -> DevnetResult<Value> {
+        let chain = self.chain();
+        if let Some((block, index)) = chain.transaction(&hash) {
+            return to_json(rpc_tx(block, index));
+        }
+        to_json(chain.pooled(&hash).map(|t| RpcTransaction {
+            inner: Recovered::new_unchecked(t.envelope.clone(), t.sender),
+            block_hash: None,
+            block_number: None,
+            transaction_index: None,
+            effective_gas_price: None,
+            block_timestamp: None,
+        }))
+    }
+
+    fn transaction_in(block: Option<&StoredBlock>, index: U64) -> DevnetResult<Value> {
+        let index = index.to::<usize>();
+        to_json(
+            block
+                .filter(|b| index < b.txs.len())
+                .map(|b| rpc_tx(b, index)),
+        )
+    }
+
+    fn block_receipts(&self, id: BlockId) -> DevnetResult<Value> {
+        let chain = self.chain();
+        let block = match id {
+            BlockId::Hash(h) => chain.block_by_hash(&h.block_hash),
+            BlockId::Number(tag) => chain.block(Self::block_number(&chain, tag)),
+        };
+        to_json(block.map(|b| {
+            (0..b.txs.len())
+                .map(|i| rpc_receipt(b, i))
+                .collect::<Vec<_>>()
+        }))
+    }
+
+    fn call(&self, request: &TransactionRequest, block: Option<BlockId>) -> DevnetResult<Value> {
+        let chain = self.chain();
+        let (number, version) = Self::resolve(&chain, block)?;
+        match chain.call(request, number, version, None)? {
+            ExecutionResult::Success { output, .. } => Ok(json!(output.into_data())),
+            ExecutionResult::Revert { output, .. } => Err(DevnetError::reverted(output)),
+            ExecutionResult::Halt { reason, .. } => {
+                Err(DevnetError::Halted(crate::chain::halt_message(&reason)))
+            }
+        }
+    }
+
+    /// `eth_getFilterChanges` (what is new since the last poll), or with `all` `eth_getFilterLogs` (every log
+    /// the filter matches).
+    fn filter_changes(&self, id: U256, all: bool) -> DevnetResult<Value> {
+        let chain = self.chain();
+        let mut filters = self.filters.lock().unwrap_or_else(|e| e.into_inner());
+        let kind = filters
+            .get_mut(&id)
+            .ok_or_else(|| DevnetError::NotFound("filter not found".into()))?;
+        let head = chain.head().header.number;
+        match kind {
+            FilterKind::Logs { filter, next } => {
+                let query = if all {
+                    (**filter).clone()
+                } else {
+                    let from = filter.get_from_block().unwrap_or(0).max(*next);
+                    let to = filter.get_to_block().unwrap_or(head).min(head);
+                    *next = head + 1;
+                    if from > to {
+                        return Ok(json!([]));
+                    }
+                    (**filter).clone().from_block(from).to_block(to)
+                };
+                to_json(Self::logs(&chain, &query)?)
+            }
+            FilterKind::Blocks { next } => {
+                let hashes: Vec<B256> = (*next..=head)
+                    .filter_map(|n| chain.block(n))
+                    .map(|b| b.hash)
+                    .collect();
+                *next = head + 1;
+                Ok(json!(hashes))
+            }
+            FilterKind::PendingTransactions { next } => {
+                let accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
+                let new = accepted[(*next).min(accepted.len())..].to_vec();
+                *next = accepted.len();
+                Ok(json!(new))
+            }
+        }
+    }
+
+    fn fee_history(
+        &self,
+        count: u64,
+        newest: BlockNumberOrTag,
+        percentiles: Vec<f64>,
+    ) -> DevnetResult<Value> {
+        let count = count.min(1024);
         if percentiles.windows(2).any(|w| w[0] > w[1])
             || percentiles.iter().any(|p| !(0.0..=100.0).contains(p))
         {

@@ -21,7 +21,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::{error::DevnetError, rpc::Node};
+use crate::{error::DevnetError, request::DevnetRequest, rpc::Node};
 
 /// Shared server state.
 #[derive(Clone)]
@@ -78,7 +78,7 @@ fn answer_call(node: &Node, call: &Value) -> Value {
         }
     };
     let started = std::time::Instant::now();
-    match node.handle(method, &params) {
+    match DevnetRequest::parse(method, &params).and_then(|request| node.handle(request)) {
         Ok(result) => {
             tracing::debug!(target: "devnet::rpc", method, elapsed = ?started.elapsed(), "ok");
             json!({ "jsonrpc": "2.0", "id": id, "result": result })

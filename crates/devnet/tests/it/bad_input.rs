@@ -156,6 +156,66 @@ async fn malformed_requests_get_protocol_errors() {
 }
 
 #[tokio::test]
+async fn bad_parameters_are_invalid_params_naming_the_argument() {
+    // Parameters are parsed into the method's typed request after its name is known: an unknown method is
+    // -32601 whatever its parameters, a known one with a bad argument -32602 saying which argument.
+    let node = spawn(DevnetConfig::test()).await.unwrap();
+    let url = node.http_url();
+    let e = error_of(&url, "eth_frobnicate", json!(["not an address", {"x": 1}])).await;
+    assert_eq!(e["code"], -32601, "{e}");
+    assert_eq!(
+        e["message"],
+        "the method eth_frobnicate does not exist/is not available"
+    );
+    for (method, params, argument) in [
+        (
+            "eth_getBalance",
+            json!(["not an address", "latest"]),
+            "argument 1 (address)",
+        ),
+        (
+            "eth_getBalance",
+            json!([Address::ZERO, "soon"]),
+            "argument 2 (block)",
+        ),
+        (
+            "eth_getStorageAt",
+            json!([Address::ZERO]),
+            "argument 2 (slot)",
+        ),
+        ("eth_call", json!(["0x00"]), "argument 1 (transaction)"),
+        ("eth_getLogs", json!([42]), "argument 1 (filter)"),
+        (
+            "eth_getTransactionByBlockNumberAndIndex",
+            json!(["latest", "x"]),
+            "argument 2 (index)",
+        ),
+        ("evm_increaseTime", json!([-5]), "argument 1 (seconds)"),
+        (
+            "anvil_setBalance",
+            json!([Address::ZERO, "lots"]),
+            "argument 2 (balance)",
+        ),
+        (
+            "hardhat_setBalance",
+            json!([Address::ZERO]),
+            "argument 2 (balance)",
+        ),
+        ("personal_sign", json!(["0x00", 7]), "argument 2 (address)"),
+    ] {
+        let e = error_of(&url, method, params).await;
+        assert_eq!(e["code"], -32602, "{method}: {e}");
+        let message = e["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("invalid params: ") && message.contains(argument),
+            "{method}: {message}"
+        );
+    }
+    still_serving(&url).await;
+    node.shutdown().await;
+}
+
+#[tokio::test]
 async fn rejected_transactions_use_geth_messages() {
     let node = spawn(DevnetConfig::test()).await.unwrap();
     let url = node.http_url();
