@@ -5,8 +5,9 @@
 use std::{
     collections::HashMap,
     sync::{Arc, OnceLock},
-    time::{SystemTime, UNIX_EPOCH},
 };
+
+use scal3ml_primitives::clock::now_secs;
 
 use alloy::{
     consensus::{
@@ -171,13 +172,6 @@ pub(crate) struct Chain {
     /// State version of the newest snapshot on disk.
     snapshot_version: Option<u64>,
     restore: RestoreStats,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 /// geth's wording for a transaction revm refused to run.
@@ -699,7 +693,7 @@ impl Chain {
 
     fn next_timestamp(&self) -> u64 {
         let parent = self.tip().header.timestamp;
-        let wall = (now() as i64 + self.time_offset).max(0) as u64;
+        let wall = (now_secs() as i64 + self.time_offset).max(0) as u64;
         self.next_timestamp.unwrap_or(wall).max(parent)
     }
 
@@ -1177,7 +1171,7 @@ impl Chain {
             )));
         }
         self.next_timestamp = Some(timestamp);
-        self.time_offset = timestamp as i64 - now() as i64;
+        self.time_offset = timestamp as i64 - now_secs() as i64;
         self.persist(&Record::Time {
             offset: self.time_offset,
             next_timestamp: self.next_timestamp,
