@@ -7,6 +7,7 @@ use alloy::signers::{SignerSync, local::PrivateKeySigner};
 use alloy_primitives::{Address, B256, Signature, U256, keccak256};
 use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain};
 use scal3ml_primitives::AssetId;
+use scal3ml_primitives::clock::now_secs;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AccessError, AccessResult};
@@ -279,14 +280,6 @@ pub fn random_nonce() -> AccessResult<B256> {
     let mut b = [0u8; 32];
     getrandom::getrandom(&mut b).map_err(|e| AccessError::Sign(format!("no randomness: {e}")))?;
     Ok(B256::from(b))
-}
-
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::append_log::AppendLog;
 use crate::bounded::BoundedMap;
-use crate::eip712::now_secs;
 use crate::error::AccessResult;
+use scal3ml_primitives::clock::now_secs;
 
 /// The nonce book's file name in the data directory.
 pub const NONCES_FILE: &str = "nonces.jsonl";

@@ -41,6 +41,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{MethodRouter, get, post},
 };
+use scal3ml_primitives::clock::{now_millis, now_secs};
 use scal3ml_primitives::{AssetId, Cid};
 use scal3ml_store::{BlockStore, crypt::FileKey, export};
 use serde::{Deserialize, Serialize};
@@ -50,9 +51,7 @@ use ipnet::IpNet;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::bounded::BoundedMap;
 use crate::content::{KeyCheck, RangeAnswer, Source, parse_range};
-use crate::eip712::{
-    SignedAccessRequest, SignedKeyDeposit, domain, normalize_gateway, now_secs, recover,
-};
+use crate::eip712::{SignedAccessRequest, SignedKeyDeposit, domain, normalize_gateway, recover};
 use crate::error::{AccessError, AccessResult, ApiError, ApiErrorBody};
 use crate::keys::{Deposited, KeyVault, Pending};
 use crate::license::{
@@ -1234,12 +1233,6 @@ fn siwe_nonce_expiry(s: &Inner, nonce: &str) -> Option<([u8; 32], u64)> {
     }
     let issued = u64::from_be_bytes(raw[..8].try_into().ok()?);
     Some((raw, issued + SIWE_NONCE_TTL.as_millis() as u64))
-}
-
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Whether the gateway holds the key of a proposal's content, deposited by its proposer (`GET

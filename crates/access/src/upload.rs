@@ -13,9 +13,10 @@ use axum::http::{Extensions, HeaderMap};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEntry;
-use crate::eip712::{domain, normalize_gateway, now_secs, random_nonce, recover, sign_hash};
+use crate::eip712::{domain, normalize_gateway, random_nonce, recover, sign_hash};
 use crate::error::{AccessError, AccessResult, ApiError};
 use crate::server::{AccessState, Fail, use_nonce};
+use scal3ml_primitives::clock::now_secs;
 
 /// The header a command-line client puts a [`SignedUpload`] (JSON) in.
 pub const UPLOAD_HEADER: &str = "x-scal3ml-upload";

@@ -23,11 +23,7 @@ mod server;
 mod state;
 mod store;
 
-use std::{
-    net::SocketAddr,
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::{net::SocketAddr, sync::Arc};
 
 use alloy_primitives::{Address, B256};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -137,10 +133,7 @@ pub async fn spawn(config: DevnetConfig) -> DevnetResult<DevnetHandle> {
         chain_id: config.chain_id,
         gas_limit: config.gas_limit,
         base_fee: config.base_fee,
-        timestamp: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default(),
+        timestamp: scal3ml_primitives::clock::now_secs(),
         alloc: accounts
             .addresses()
             .into_iter()

@@ -8,7 +8,7 @@ use crate::{
 use rusqlite::params;
 use scal3ml_primitives::Cid;
 use serde_json::Value;
-use std::{future::Future, pin::Pin, time::SystemTime};
+use std::{future::Future, pin::Pin};
 
 /// Any error a card source reports.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -108,10 +108,7 @@ pub(crate) fn split_tags(tags: &str) -> Vec<String> {
 }
 
 pub(crate) fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    scal3ml_primitives::clock::now_secs() as i64
 }
 
 impl Index {

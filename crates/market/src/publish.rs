@@ -361,9 +361,7 @@ pub async fn import_version<S: BlockStore + ?Sized>(
 
 /// Now as RFC 3339 (UTC, seconds), as cards record their creation.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = scal3ml_primitives::clock::now_secs();
     chrono::DateTime::from_timestamp(secs as i64, 0)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_default()

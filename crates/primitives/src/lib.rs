@@ -1,11 +1,13 @@
 //! Shared value types of Scal3ML: asset ids, asset kinds, content identifiers as bytes and text, license terms
-//! and amounts, asset cards (their JSON, validation and the Hugging Face README mapping) and the network presets.
-//! Every other crate speaks in these types. This crate does no I/O and talks to no chain or store: it does not
+//! and amounts, asset cards (their JSON, validation and the Hugging Face README mapping), the network presets and
+//! the one wall clock (`clock`). Every other crate speaks in these types. This crate does no I/O beyond reading
+//! the clock and talks to no chain or store: it does not
 //! compute CIDs from content (that is `scal3ml-store`) nor talk to contracts (`scal3ml-contracts`).
 
 mod asset;
 pub mod card;
 mod cid;
+pub mod clock;
 mod license;
 pub mod network;
 

@@ -370,7 +370,7 @@ impl Uploads {
         let total = ticket.bytes.load(Ordering::Relaxed);
         let fresh: Vec<Cid> = roots.iter().filter(|(_, f)| *f).map(|(c, _)| *c).collect();
         let n = fresh.len().max(1) as u64;
-        let at = scal3ml_access::eip712::now_secs() as i64;
+        let at = scal3ml_primitives::clock::now_secs() as i64;
         let account = ticket.keys[0].clone();
         let client = ticket.keys.get(1).cloned();
         let rows: Vec<(String, u64)> = fresh
@@ -586,7 +586,7 @@ pub(crate) async fn sweep(state: &AppState) -> Result<Swept, ApiError> {
             .collect()
         })
         .await?;
-    let now = scal3ml_access::eip712::now_secs() as i64;
+    let now = scal3ml_primitives::clock::now_secs() as i64;
     let grace = uploads.limits.grace.as_secs() as i64;
     let mut swept = Swept::default();
     for (root, bytes, account, client, at, was_referenced) in rows {

@@ -1,5 +1,5 @@
 //! `scal3ml account new|import|list`: accounts in encrypted Ethereum V3 keystores under
-//! `<data dir>/keystore/` (see `crate::wallet`). Commands that send transactions pick one with
+//! `<data dir>/keystore/` (see scal3ml-accounts). Commands that send transactions pick one with
 //! `--keystore NAME`.
 
 use std::{
@@ -11,7 +11,7 @@ use alloy_signer_local::PrivateKeySigner;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 
-use crate::wallet::{self, DATA_DIR_ENV, Keystore, KeystoreEntry};
+use scal3ml_accounts::{self as accounts, DATA_DIR_ENV, Keystore, KeystoreEntry};
 
 /// Flags of `scal3ml account`.
 #[derive(Debug, Args)]
@@ -67,7 +67,7 @@ fn run_to(
 ) -> anyhow::Result<()> {
     let data_dir = match args.data_dir {
         Some(dir) => dir,
-        None => wallet::default_data_dir()?,
+        None => accounts::default_data_dir()?,
     };
     let store = Keystore::new(&data_dir);
     match args.command {
@@ -89,7 +89,7 @@ fn run_to(
                     let text = env(&var).filter(|v| !v.trim().is_empty()).with_context(|| {
                         format!("the environment variable {var} is not set or empty; export the private key in it")
                     })?;
-                    wallet::parse_private_key(&text).with_context(|| {
+                    accounts::parse_private_key(&text).with_context(|| {
                         format!("the environment variable {var} does not hold a private key")
                     })?
                 }
@@ -99,7 +99,7 @@ fn run_to(
                             "cannot ask for the private key ({e}: no terminal?); pass --private-key-env VAR with the key in VAR"
                         )
                     })?;
-                    wallet::parse_private_key(&text)?
+                    accounts::parse_private_key(&text)?
                 }
             };
             if let Some(existing) = store
@@ -142,8 +142,8 @@ fn run_to(
 
 fn new_passphrase(file: Option<&Path>) -> anyhow::Result<String> {
     let passphrase = match file {
-        Some(file) => wallet::read_passphrase_file(file)?,
-        None => wallet::prompt_passphrase("New passphrase: ", true)?,
+        Some(file) => accounts::read_passphrase_file(file)?,
+        None => accounts::prompt_passphrase("New passphrase: ", true)?,
     };
     if passphrase.is_empty() {
         bail!("the passphrase is empty, which would leave the key unprotected; choose one");
@@ -248,7 +248,7 @@ mod tests {
         assert!(text.starts_with("alice  0x"), "{text}");
 
         // The signer a command would use (--keystore alice --passphrase-file ...) signs as that address.
-        let signer_args = wallet::SignerArgs {
+        let signer_args = crate::wallet::SignerArgs {
             keystore: Some("alice".into()),
             passphrase_file: Some(pass.into()),
             ..Default::default()

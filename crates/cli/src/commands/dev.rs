@@ -41,7 +41,7 @@ pub(crate) struct DevArgs {
 
 /// The data directory of `scal3ml dev` when none is given.
 pub(crate) fn default_dev_dir() -> anyhow::Result<PathBuf> {
-    Ok(crate::wallet::default_data_dir()?.join("dev"))
+    Ok(scal3ml_accounts::default_data_dir()?.join("dev"))
 }
 
 pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {

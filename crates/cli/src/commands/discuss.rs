@@ -8,7 +8,8 @@ use crate::{
 };
 use anyhow::Context as _;
 use clap::Args;
-use scal3ml_server::discuss::{CommentDoc, CommentNode, HideDoc, MAX_BODY_CHARS, Thread, now_secs};
+use scal3ml_primitives::clock::now_secs;
+use scal3ml_server::discuss::{CommentDoc, CommentNode, HideDoc, MAX_BODY_CHARS, Thread};
 use serde::Deserialize;
 use std::path::PathBuf;
 

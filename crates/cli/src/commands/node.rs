@@ -217,7 +217,7 @@ pub(crate) async fn run(args: NodeArgs) -> anyhow::Result<()> {
     );
     let data_dir = match args.data_dir {
         Some(dir) => dir,
-        None => crate::wallet::default_data_dir()?.join(&name),
+        None => scal3ml_accounts::default_data_dir()?.join(&name),
     };
     let mut config = NodeConfig::new(&data_dir, args.serve.listen(), &rpc_url, manifest);
     config.network = name;

@@ -503,9 +503,7 @@ fn expiry_text(e: LicenseExpiry) -> String {
         LicenseExpiry::None => "no license".into(),
         LicenseExpiry::Perpetual => "perpetual license".into(),
         LicenseExpiry::Until(t) => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let now = scal3ml_primitives::clock::now_secs();
             let when = chrono::DateTime::from_timestamp(t as i64, 0).map_or_else(
                 || t.to_string(),
                 |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),

@@ -277,7 +277,7 @@ async fn comments_are_signed_threaded_hidden_by_the_owner_and_rendered_safely() 
         proposal: 0,
         parent: String::new(),
         body: "old news".into(),
-        created_at: scal3ml_server::discuss::now_secs() - 3600,
+        created_at: scal3ml_primitives::clock::now_secs() - 3600,
         author: Address::ZERO,
         signature: String::new(),
     }

@@ -3,7 +3,8 @@
 
 use alloy_primitives::{Address, U256};
 
-use super::{Chain, now};
+use super::Chain;
+use scal3ml_primitives::clock::now_secs;
 use crate::{
     error::{DevnetError, DevnetResult},
     state::{AccountValue, StateChanges},
@@ -103,7 +104,7 @@ impl Chain {
             )));
         }
         self.next_timestamp = Some(timestamp);
-        self.time_offset = timestamp as i64 - now() as i64;
+        self.time_offset = timestamp as i64 - now_secs() as i64;
         self.persist(&Record::Time {
             offset: self.time_offset,
             next_timestamp: self.next_timestamp,

@@ -11,8 +11,9 @@ mod pool;
 use std::{
     collections::HashMap,
     sync::{Arc, OnceLock},
-    time::{SystemTime, UNIX_EPOCH},
 };
+
+use scal3ml_primitives::clock::now_secs;
 
 use alloy::{
     consensus::{
@@ -153,13 +154,6 @@ pub(crate) struct Chain {
     /// State version of the newest snapshot on disk.
     snapshot_version: Option<u64>,
     restore: RestoreStats,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 impl Chain {
@@ -331,7 +325,7 @@ impl Chain {
 
     fn next_timestamp(&self) -> u64 {
         let parent = self.tip().header.timestamp;
-        let wall = (now() as i64 + self.time_offset).max(0) as u64;
+        let wall = (now_secs() as i64 + self.time_offset).max(0) as u64;
         self.next_timestamp.unwrap_or(wall).max(parent)
     }
 }

@@ -239,14 +239,6 @@ fn sign_hash(signer: &PrivateKeySigner, hash: &B256) -> Result<String, String> {
     ))
 }
 
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

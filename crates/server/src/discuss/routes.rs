@@ -3,7 +3,7 @@
 //! owner's) signature over the document, which another site cannot make, unlike a cookie it can ride on.
 
 use super::{
-    CLOCK_SKEW_SECS, CommentDoc, HideDoc, MAX_BODY_CHARS, now_secs,
+    CLOCK_SKEW_SECS, CommentDoc, HideDoc, MAX_BODY_CHARS,
     store::{CommentNode, Discussions, Inserted, Thread},
 };
 use crate::{
@@ -18,6 +18,7 @@ use axum::{
     routing::{get, post},
 };
 use scal3ml_access::ApiError;
+use scal3ml_primitives::clock::now_secs;
 use scal3ml_store::{Block, Cid, Codec, PinMode, PinStore as _};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

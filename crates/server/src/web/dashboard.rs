@@ -19,7 +19,6 @@ use scal3ml_primitives::AssetId;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::Arc,
-    time::SystemTime,
 };
 
 /// Holdings whose earnings are read from the chain (one `claimable` call per holding and token); an account
@@ -146,9 +145,7 @@ async fn build(ctx: &Ctx, address: Address) -> Result<AccountPage, PageError> {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("Asset {id}"))
     };
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = scal3ml_primitives::clock::now_secs();
     let licenses = view
         .licenses
         .iter()

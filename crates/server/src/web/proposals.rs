@@ -16,7 +16,7 @@ use axum::{
     response::Response,
 };
 use futures_util::{StreamExt, TryStreamExt, stream};
-use std::{sync::Arc, time::SystemTime};
+use std::sync::Arc;
 
 /// Proposals whose detail, diff and discussion are read at the same time.
 const PROPOSALS_AT_ONCE: usize = 4;
@@ -104,9 +104,7 @@ async fn build(
     })
     .await?;
     let detail = detail.ok_or_else(|| PageError::no_asset(id_text))?;
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = scal3ml_primitives::clock::now_secs();
     let name = if detail.summary.name.is_empty() {
         format!("Asset {id}")
     } else {
