@@ -4,12 +4,12 @@
 use alloy_primitives::{Address, U256};
 
 use super::Chain;
-use scal3ml_primitives::clock::now_secs;
 use crate::{
     error::{DevnetError, DevnetResult},
     state::{AccountValue, StateChanges},
     store::Record,
 };
+use scal3ml_primitives::clock::now_secs;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Snapshot {
