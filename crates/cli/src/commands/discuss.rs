@@ -1,6 +1,6 @@
 //! Discussions through a node: `scal3ml comment` (sign a comment with EIP-712 and post it), `scal3ml comments`
 //! (print the threads) and `scal3ml comment-hide` (the asset owner hides a comment, or shows it again). The
-//! signed documents are `scal3ml_server::discuss`'s; the node verifies and stores them (docs/discussions.md).
+//! signed documents are `scal3ml_discuss`'s; the node verifies and stores them (docs/discussions.md).
 
 use crate::{
     node_client::{NodeArgs, NodeClient, emit},
@@ -8,8 +8,8 @@ use crate::{
 };
 use anyhow::Context as _;
 use clap::Args;
+use scal3ml_discuss::{CommentDoc, CommentNode, HideDoc, MAX_BODY_CHARS, Thread};
 use scal3ml_primitives::clock::now_secs;
-use scal3ml_server::discuss::{CommentDoc, CommentNode, HideDoc, MAX_BODY_CHARS, Thread};
 use serde::Deserialize;
 use std::path::PathBuf;
 

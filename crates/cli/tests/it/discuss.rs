@@ -270,7 +270,7 @@ async fn comments_are_signed_threaded_hidden_by_the_owner_and_rendered_safely() 
             .contains("not to the author"),
         "{e}"
     );
-    let stale = scal3ml_server::discuss::CommentDoc {
+    let stale = scal3ml_discuss::CommentDoc {
         chain_id: doc["chain_id"].as_u64().unwrap(),
         marketplace,
         asset,

@@ -38,14 +38,14 @@ PRAGMA user_version = 1;
 /// A failed read or write of the table.
 #[derive(Debug, thiserror::Error)]
 #[error("the discussions table at {path}: {source}")]
-pub(crate) struct DiscussError {
+pub struct DiscussError {
     path: String,
     source: rusqlite::Error,
 }
 
 /// The table, shared by the API and the pages.
 #[derive(Clone)]
-pub(crate) struct Discussions {
+pub struct Discussions {
     conn: Arc<Mutex<Connection>>,
     path: Arc<str>,
 }
@@ -106,14 +106,16 @@ pub struct Thread {
 
 /// What [`Discussions::insert`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Inserted {
+pub enum Inserted {
+    /// The comment is new to the table.
     New,
+    /// The same comment (the same CID) was already there.
     AlreadyThere,
 }
 
 impl Discussions {
     /// Opens (creating) the table's file.
-    pub(crate) fn open(path: &Path) -> Result<Self, DiscussError> {
+    pub fn open(path: &Path) -> Result<Self, DiscussError> {
         let shown: Arc<str> = path.display().to_string().into();
         let err = |source| DiscussError {
             path: shown.to_string(),
@@ -144,7 +146,7 @@ impl Discussions {
     }
 
     /// Records a verified comment stored as `cid`.
-    pub(crate) fn insert(&self, cid: &str, doc: &CommentDoc) -> Result<Inserted, DiscussError> {
+    pub fn insert(&self, cid: &str, doc: &CommentDoc) -> Result<Inserted, DiscussError> {
         self.with(|c| {
             let n = c.execute(
                 "INSERT OR IGNORE INTO comments
@@ -170,7 +172,7 @@ impl Discussions {
     }
 
     /// Records the owner's verified decision stored as `hide_cid`.
-    pub(crate) fn set_hidden(&self, hide_cid: &str, doc: &HideDoc) -> Result<(), DiscussError> {
+    pub fn set_hidden(&self, hide_cid: &str, doc: &HideDoc) -> Result<(), DiscussError> {
         self.with(|c| {
             c.execute(
                 "UPDATE comments SET hidden = ?2, hide_cid = ?3, hide_owner = ?4, hide_at = ?5,
@@ -189,7 +191,7 @@ impl Discussions {
     }
 
     /// Whether the table holds no comment.
-    pub(crate) fn is_empty(&self) -> Result<bool, DiscussError> {
+    pub fn is_empty(&self) -> Result<bool, DiscussError> {
         self.with(|c| {
             c.query_row("SELECT NOT EXISTS (SELECT 1 FROM comments)", [], |r| {
                 r.get(0)
@@ -198,7 +200,7 @@ impl Discussions {
     }
 
     /// One comment, without its replies.
-    pub(crate) fn get(&self, cid: &str) -> Result<Option<CommentNode>, DiscussError> {
+    pub fn get(&self, cid: &str) -> Result<Option<CommentNode>, DiscussError> {
         self.with(|c| {
             c.query_row(
                 &format!("SELECT {COLUMNS} FROM comments WHERE cid = ?1"),
@@ -210,7 +212,7 @@ impl Discussions {
     }
 
     /// The threads on `asset` (on its proposal `proposal`, or on the asset itself for 0).
-    pub(crate) fn thread(&self, asset: u64, proposal: u64) -> Result<Thread, DiscussError> {
+    pub fn thread(&self, asset: u64, proposal: u64) -> Result<Thread, DiscussError> {
         let rows = self.with(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM comments WHERE asset_id = ?1 AND proposal_id = ?2
