@@ -25,7 +25,8 @@ use serde_json::json;
 /// Content-addressed storage with Kubo-identical CIDs.
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
-    /// The store directory (created if missing).
+    /// The store directory (created if missing) [default: `<data dir>/store`, or `~/.scal3ml/store` where one
+    /// already is].
     #[arg(long, visible_alias = "data-dir", global = true, env = "SCAL3ML_REPO")]
     repo: Option<PathBuf>,
     /// Machine-readable JSON on stdout.
@@ -192,11 +193,16 @@ struct ReadArgs {
     no_progress: bool,
 }
 
-fn default_repo() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".scal3ml").join("store")
+/// The store under the one data directory (`<data dir>/store`), except that a store already at the old
+/// default, `~/.scal3ml/store`, is kept where it is (nothing a user stored moves).
+fn default_repo() -> anyhow::Result<PathBuf> {
+    if let Some(home) = std::env::var_os("HOME") {
+        let old = PathBuf::from(home).join(".scal3ml").join("store");
+        if old.is_dir() {
+            return Ok(old);
+        }
+    }
+    Ok(scal3ml_accounts::default_data_dir()?.join("store"))
 }
 
 fn bar(total: Option<u64>, hidden: bool) -> ProgressBar {
@@ -313,7 +319,10 @@ fn http_client(ca_cert: Option<&Path>) -> anyhow::Result<HttpClient> {
 
 /// Runs a `scal3ml store` command.
 pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
-    let repo = args.repo.clone().unwrap_or_else(default_repo);
+    let repo = match args.repo.clone() {
+        Some(repo) => repo,
+        None => default_repo()?,
+    };
     let json = args.json;
     let open =
         || FsStore::open(&repo).with_context(|| format!("opening the store at {}", repo.display()));
