@@ -289,22 +289,29 @@ pub(crate) async fn execute(
 /// For a proposal of an encrypted asset, refuses (409 `no_proposal_key`) unless the asset's gateway holds the key
 /// its proposer deposited: executing it would add a version nobody can read. `scal3ml execute` asks the same.
 async fn proposal_key_is_held(state: &AppState, proposal: u64) -> Result<(), ApiError> {
-    let Some((info, _)) = crate::api::query(state, move |i| i.proposal(proposal)).await? else {
-        // The contract's own refusal (no such proposal) says it better.
-        return Ok(());
+    // The chain, not the catalog, says whose proposal it is and whether its asset is encrypted: a proposal the
+    // catalog has not read yet is checked all the same.
+    let info = match state.market.proposal(proposal).await {
+        Ok(info) if info.proposer != alloy::primitives::Address::ZERO => info,
+        // No such proposal: the contract's own refusal says it better.
+        _ => return Ok(()),
     };
-    let asset = info.asset;
-    let Some(detail) = crate::api::query(state, move |i| i.asset(asset)).await? else {
-        return Ok(());
-    };
-    if !detail.summary.encrypted {
+    if !state
+        .market
+        .asset_record(info.asset)
+        .await
+        .map_err(market_error)?
+        .encrypted
+    {
         return Ok(());
     }
-    let gateway = if detail.gateway_url.is_empty() {
-        state.network.node_url.clone()
-    } else {
-        detail.gateway_url.clone()
-    };
+    let asset = info.asset.0;
+    let gateway = crate::api::query(state, move |i| i.asset(asset))
+        .await?
+        .map(|d| d.gateway_url)
+        .filter(|g| !g.is_empty())
+        .unwrap_or_else(|| state.network.node_url.clone());
+    // A gateway that has not read the proposal yet answers 404 `unknown_proposal`, saying to wait a moment.
     scal3ml_access::client::AccessClient::new(&gateway, &state.http)
         .with_node_call(&state.node_call)
         .ensure_proposal_key(proposal)

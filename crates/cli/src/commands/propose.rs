@@ -825,9 +825,20 @@ pub(crate) async fn execute(args: ProposalTxArgs) -> anyhow::Result<()> {
         } else {
             detail.gateway_url
         };
-        AccessClient::new(&gateway, &node.http)
-            .ensure_proposal_key(args.id)
-            .await?;
+        // A gateway that has not read the proposal yet says so (`unknown_proposal`): give it a few seconds.
+        let access = AccessClient::new(&gateway, &node.http);
+        let mut tries = 0;
+        loop {
+            match access.ensure_proposal_key(args.id).await {
+                Err(scal3ml_access::AccessError::Refused { code, .. })
+                    if code == "unknown_proposal" && tries < 50 =>
+                {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                other => break other?,
+            }
+        }
     }
     let (version, tx) = market.execute(args.id).await?;
     #[derive(Serialize)]

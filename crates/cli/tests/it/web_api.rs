@@ -587,12 +587,48 @@ async fn a_browser_wallet_publishes_buys_and_withdraws_through_prepared_transact
         .await;
     assert_eq!(status, 200, "{prepared}");
     b.send_steps(publisher, &prepared).await;
-    let (status, prepared) = b
-        .post_json(
-            "/api/tx/execute",
-            json!({"account": collaborator, "proposal": proposal.to::<u64>()}),
+    // The model is encrypted and the proposer deposited no key for the proposed content: executing would add a
+    // version nobody can read, so the page's execute is refused until the proposer deposits one. (It proposed
+    // version 0's content again; as a shareholder it may have that version's key, and deposits it.)
+    let execute = json!({"account": collaborator, "proposal": proposal.to::<u64>()});
+    let mut answer = (0, Value::Null);
+    for _ in 0..100 {
+        answer = b.post_json("/api/tx/execute", execute.clone()).await;
+        if answer.1["error"]["code"] != "unknown_proposal" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, refused) = answer;
+    assert_eq!(
+        (status, refused["error"]["code"].clone()),
+        (409, json!("no_proposal_key")),
+        "{refused}"
+    );
+    let gateway = scal3ml_access::client::AccessClient::new(
+        &b.node,
+        &scal3ml_store::http::HttpClient::default(),
+    );
+    let chain_id = info["chain_id"].as_u64().unwrap();
+    let (_, key) = gateway
+        .request_key(
+            &dev_key(2),
+            chain_id,
+            scal3ml_primitives::AssetId(model),
+            Some(0),
         )
-        .await;
+        .await
+        .unwrap();
+    gateway
+        .deposit_key(
+            &dev_key(2),
+            chain_id,
+            published["content_cid"].as_str().unwrap(),
+            &key,
+        )
+        .await
+        .unwrap();
+    let (status, prepared) = b.post_json("/api/tx/execute", execute).await;
     assert_eq!(status, 200, "{prepared}");
     b.send_steps(collaborator, &prepared).await;
     let mut versions = 0;
