@@ -4,10 +4,11 @@
 //! the gateway is not one: the `gateway` field (the gateway's public base URL) binds a signature to one gateway.
 
 use alloy::signers::{SignerSync, local::PrivateKeySigner};
-use alloy_primitives::{Address, B256, Signature, U256, keccak256};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain};
 use scal3ml_primitives::AssetId;
 use scal3ml_primitives::clock::now_secs;
+pub use scal3ml_primitives::signature::recover;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AccessError, AccessResult};
@@ -256,15 +257,7 @@ impl SignedKeyDeposit {
     }
 }
 
-/// Recovers the signer of `hash` from a 0x-hex 65-byte signature.
-pub fn recover(signature: &str, hash: &B256) -> Result<Address, String> {
-    let sig: Signature = signature
-        .parse()
-        .map_err(|e| format!("the signature is not 65 bytes of hex ({e})"))?;
-    sig.recover_address_from_prehash(hash)
-        .map_err(|e| format!("no address recovers from the signature ({e})"))
-}
-
+/// Signs `hash` as `signer`: 0x-hex of r, s and v.
 pub(crate) fn sign_hash(signer: &PrivateKeySigner, hash: &B256) -> AccessResult<String> {
     let sig = signer
         .sign_hash_sync(hash)

@@ -11,10 +11,11 @@
 pub mod store;
 
 use alloy::{
-    primitives::{Address, B256, Signature, U256},
+    primitives::{Address, B256, U256},
     signers::{SignerSync, local::PrivateKeySigner},
     sol_types::{Eip712Domain, SolStruct, eip712_domain},
 };
+use scal3ml_primitives::signature::{canonical, recover};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -126,7 +127,7 @@ impl CommentDoc {
     /// comment posted twice is the same block.
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, String> {
         let mut doc = self.clone();
-        doc.signature = canonical_signature(&self.signature)?;
+        doc.signature = canonical(&self.signature)?;
         serde_json::to_vec(&doc).map_err(|e| format!("the comment does not serialize: {e}"))
     }
 }
@@ -191,7 +192,7 @@ impl HideDoc {
     /// The stored bytes (see [`CommentDoc::canonical_bytes`]).
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, String> {
         let mut doc = self.clone();
-        doc.signature = canonical_signature(&self.signature)?;
+        doc.signature = canonical(&self.signature)?;
         serde_json::to_vec(&doc).map_err(|e| format!("the decision does not serialize: {e}"))
     }
 }
@@ -209,26 +210,7 @@ fn typed_data<T: SolStruct + Serialize>(
     json
 }
 
-/// Recovers the signer of `hash` from a 0x-hex 65-byte signature.
-pub fn recover(signature: &str, hash: &B256) -> Result<Address, String> {
-    let sig: Signature = signature
-        .parse()
-        .map_err(|e| format!("the signature is not 65 bytes of hex ({e})"))?;
-    sig.recover_address_from_prehash(hash)
-        .map_err(|e| format!("no address recovers from the signature ({e})"))
-}
-
-/// A signature as stored: lowercase 0x-hex of r, s and v (27 or 28).
-fn canonical_signature(signature: &str) -> Result<String, String> {
-    let sig: Signature = signature
-        .parse()
-        .map_err(|e| format!("the signature is not 65 bytes of hex ({e})"))?;
-    Ok(format!(
-        "0x{}",
-        alloy::primitives::hex::encode(sig.as_bytes())
-    ))
-}
-
+/// Signs `hash` as `signer`: 0x-hex of r, s and v.
 fn sign_hash(signer: &PrivateKeySigner, hash: &B256) -> Result<String, String> {
     let sig = signer.sign_hash_sync(hash).map_err(|e| e.to_string())?;
     Ok(format!(

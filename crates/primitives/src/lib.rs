@@ -10,6 +10,7 @@ mod cid;
 pub mod clock;
 mod license;
 pub mod network;
+pub mod signature;
 
 pub use alloy_primitives::{Address, U256};
 pub use asset::{AssetId, AssetKind};
