@@ -99,11 +99,6 @@ pub struct VersionContent {
 }
 
 impl AssetContent {
-    /// The account that published the asset (version 0's author).
-    pub fn publisher(&self) -> Address {
-        self.first().author
-    }
-
     /// Version 0.
     pub fn first(&self) -> &VersionContent {
         self.versions.first().expect("an asset has version 0")

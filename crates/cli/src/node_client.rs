@@ -47,6 +47,15 @@ pub(crate) struct NodeClient {
 }
 
 impl NodeClient {
+    /// The access gateway an asset names, or this node's for an asset that names none.
+    pub(crate) fn gateway_of(&self, detail: &scal3ml_index::AssetDetail) -> String {
+        if detail.gateway_url.is_empty() {
+            self.network.node_url.clone()
+        } else {
+            detail.gateway_url.clone()
+        }
+    }
+
     /// Connects: asks the node for its network.
     pub(crate) async fn connect(args: &NodeArgs) -> anyhow::Result<Self> {
         let mut config = HttpConfig::new();

@@ -242,7 +242,7 @@ pub(crate) async fn diff_proposal(
         .context("the catalog lists no version of this asset")?;
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
     let (old_access, new_access) = if detail.summary.encrypted {
-        let gateway = gateway_of(node, &detail);
+        let gateway = node.gateway_of(&detail);
         let signer = node.signer(signer).context(
             "this asset is encrypted: say which account you are (a licensee, or the proposer) with --dev-account N, \
              --keystore NAME or SCAL3ML_PRIVATE_KEY",
@@ -297,14 +297,6 @@ enum Access {
     },
 }
 
-fn gateway_of(node: &NodeClient, detail: &AssetDetail) -> String {
-    if detail.gateway_url.is_empty() {
-        node.network.node_url.clone()
-    } else {
-        detail.gateway_url.clone()
-    }
-}
-
 /// The key of version `n` of an encrypted asset from its access gateway (to an account that may read that
 /// version); `None` in the clear.
 async fn version_key(
@@ -321,7 +313,7 @@ async fn version_key(
     )?;
     let asset = AssetId(detail.summary.id);
     Ok(Some(
-        version_key_with(node, &gateway_of(node, detail), &signer, asset, n).await?,
+        version_key_with(node, &node.gateway_of(detail), &signer, asset, n).await?,
     ))
 }
 

@@ -181,11 +181,7 @@ pub(crate) async fn content_key(
     let signer = node.signer(signer).context(
         "this asset is encrypted: say which licensed account you are (--dev-account N, --keystore NAME or SCAL3ML_PRIVATE_KEY)",
     )?;
-    let gateway = if detail.gateway_url.is_empty() {
-        node.network.node_url.clone()
-    } else {
-        detail.gateway_url.clone()
-    };
+    let gateway = node.gateway_of(detail);
     let n = resolved.version.index;
     let (release, key) = AccessClient::new(&gateway, &node.http)
         .request_key(&signer, node.network.chain_id, asset, Some(n))

@@ -243,11 +243,7 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
     // An encrypted asset's new version gets a key of its own (drawn by `import_version`), deposited with the
     // asset's gateway before the transaction: reviewers with access read it there, and once it is added,
     // whoever may read the asset then.
-    let gateway = if detail.gateway_url.is_empty() {
-        node.network.node_url.clone()
-    } else {
-        detail.gateway_url.clone()
-    };
+    let gateway = node.gateway_of(&detail);
     let access = AccessClient::new(&gateway, &node.http);
 
     // 2. Content, card and message into a temporary store, then to the node.
@@ -703,11 +699,7 @@ async fn download(
             .await
             .with_context(|| format!("fetching the proposed card {card_cid} from {}", node.base))?;
     let card = Card::from_json(&card_bytes).context("the proposed card is not valid")?;
-    let gateway = if asset_detail.gateway_url.is_empty() {
-        node.network.node_url.clone()
-    } else {
-        asset_detail.gateway_url.clone()
-    };
+    let gateway = node.gateway_of(&asset_detail);
     let signer = if asset_detail.summary.encrypted {
         node.signer(signer_args).context(
             "this proposal is encrypted: say which account you are (--dev-account N, --keystore NAME or SCAL3ML_PRIVATE_KEY); \
@@ -820,11 +812,7 @@ pub(crate) async fn execute(args: ProposalTxArgs) -> anyhow::Result<()> {
             .get(&format!("/api/assets/{}", info.asset))
             .await
             .with_context(|| format!("reading asset {} from the node's catalog", info.asset))?;
-        let gateway = if detail.gateway_url.is_empty() {
-            node.network.node_url.clone()
-        } else {
-            detail.gateway_url
-        };
+        let gateway = node.gateway_of(&detail);
         // A gateway that has not read the proposal yet says so (`unknown_proposal`): give it a few seconds.
         let access = AccessClient::new(&gateway, &node.http);
         let mut tries = 0;
