@@ -1,0 +1,8 @@
+//! scal3ml-api: the node's HTTP contract. The wire types of every `/api` and `/access` route (requests,
+//! answers, status enums), the one error body ([`ApiErrorBody`]), their OpenAPI schemas, and [`NodeApi`], a
+//! typed client. The node answers with these types, the catalog maps its rows into them, and every client (the
+//! command line, the tests, the Python package) calls [`NodeApi`] instead of formatting paths.
+
+mod error;
+
+pub use error::{ApiError, ApiErrorBody, ApiErrorDetail};
