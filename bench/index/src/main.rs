@@ -13,8 +13,9 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use alloy_sol_types::SolEvent;
+use scal3ml_api::{SearchQuery, Sort};
 use scal3ml_contracts::{Marketplace, deploy};
-use scal3ml_index::{ChainLog, Index, Indexer, IndexerConfig, SearchQuery, Sort};
+use scal3ml_index::{ChainLog, Index, Indexer, IndexerConfig};
 use scal3ml_primitives::{AssetKind, Cid};
 use std::time::{Duration, Instant};
 

@@ -3,6 +3,10 @@
 //! typed client. The node answers with these types, the catalog maps its rows into them, and every client (the
 //! command line, the tests, the Python package) calls [`NodeApi`] instead of formatting paths.
 
+mod catalog;
 mod error;
+mod node;
 
+pub use catalog::*;
 pub use error::{ApiError, ApiErrorBody, ApiErrorDetail};
+pub use node::{NetworkInfo, TokenInfo, UploadResult};

@@ -9,8 +9,8 @@ use alloy::{
 };
 use anyhow::Context as _;
 use clap::Args;
+use scal3ml_api::{ApiErrorBody, NetworkInfo};
 use scal3ml_market::{Deployment, Market};
-use scal3ml_server::{ApiErrorBody, NetworkInfo};
 use scal3ml_store::http::{HttpClient, HttpConfig};
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ pub(crate) struct NodeClient {
 
 impl NodeClient {
     /// The access gateway an asset names, or this node's for an asset that names none.
-    pub(crate) fn gateway_of(&self, detail: &scal3ml_index::AssetDetail) -> String {
+    pub(crate) fn gateway_of(&self, detail: &scal3ml_api::AssetDetail) -> String {
         if detail.gateway_url.is_empty() {
             self.network.node_url.clone()
         } else {
@@ -133,7 +133,7 @@ impl NodeClient {
         &self,
         car: &Path,
         signer: &alloy::signers::local::PrivateKeySigner,
-    ) -> anyhow::Result<scal3ml_server::UploadResult> {
+    ) -> anyhow::Result<scal3ml_api::UploadResult> {
         let url = format!("{}/api/car", self.base);
         let signed = scal3ml_access::upload::SignedUpload::sign(
             signer,

@@ -4,86 +4,11 @@
 use crate::{
     db::{Index, cid_text, parse_addr},
     error::IndexResult,
-    types::{AttestationInfo, ReviewInfo},
 };
-use alloy_primitives::{Address, I256};
+use alloy_primitives::I256;
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::{Deserialize, Serialize};
+use scal3ml_api::{AttestationInfo, Direction, Leaderboard, LeaderboardRow, ReviewInfo};
 use std::cmp::Ordering;
-use utoipa::ToSchema;
-
-/// Whether a larger value of a metric is better, and whether that is known or assumed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Larger is better: accuracy, f1, f1_macro, macro_f1, precision, recall, r2, auc.
-    HigherIsBetter,
-    /// Smaller is better: rmse, mse, mae, log_loss.
-    LowerIsBetter,
-    /// A metric this catalog does not know: ranked as larger is better.
-    AssumedHigherIsBetter,
-}
-
-impl Direction {
-    /// The direction of `metric` (case-insensitive).
-    pub fn of(metric: &str) -> Direction {
-        match metric.to_ascii_lowercase().as_str() {
-            "accuracy" | "f1" | "f1_macro" | "macro_f1" | "precision" | "recall" | "r2" | "auc"
-            | "roc_auc" => Direction::HigherIsBetter,
-            "rmse" | "mse" | "mae" | "log_loss" | "logloss" => Direction::LowerIsBetter,
-            _ => Direction::AssumedHigherIsBetter,
-        }
-    }
-
-    fn higher_is_better(self) -> bool {
-        self != Direction::LowerIsBetter
-    }
-}
-
-/// One attestation on a leaderboard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct LeaderboardRow {
-    /// 1 for the best value; rows with equal values share a rank.
-    pub rank: u32,
-    /// The attestation id.
-    pub attestation: u64,
-    /// The model asset evaluated.
-    pub model_asset: u64,
-    /// The model's name from its card ("" until the card is indexed).
-    pub model_name: String,
-    /// The model version.
-    pub model_version: u64,
-    /// The dataset version it was evaluated on.
-    pub dataset_version: u64,
-    /// The value as a decimal string (`0.966667`).
-    pub value: String,
-    /// The value as attested: a decimal integer to divide by 10^decimals.
-    pub raw_value: String,
-    /// Decimals of `raw_value`.
-    pub decimals: u8,
-    /// Who attested.
-    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
-    pub attester: Address,
-    /// Reviews that re-ran the evaluation and agree.
-    pub endorsements: u64,
-    /// Reviews that re-ran it and got another value.
-    pub disputes: u64,
-    /// CID of the attester's report.
-    pub report_cid: String,
-}
-
-/// A dataset's attestations of one metric, best first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Leaderboard {
-    /// The dataset asset.
-    pub dataset: u64,
-    /// The metric, as attested.
-    pub metric: String,
-    /// How rows are ordered.
-    pub direction: Direction,
-    /// Best first; equal values in attestation order.
-    pub rows: Vec<LeaderboardRow>,
-}
 
 impl Index {
     /// One attestation with its reviews, or `None` if the catalog has none with this id.

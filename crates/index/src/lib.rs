@@ -16,12 +16,11 @@ mod leaderboard;
 mod query;
 mod schema;
 mod sync;
-mod types;
 
 pub use card::{BoxError, CardFuture, CardSource};
 pub use db::{IDLE_READERS, Index};
 pub use error::{IndexError, IndexResult};
 pub use ingest::ChainLog;
-pub use leaderboard::{Direction, Leaderboard, LeaderboardRow, decimal_text};
+pub use leaderboard::decimal_text;
+pub use query::AssetContent;
 pub use sync::{Indexer, IndexerConfig, SyncReport};
-pub use types::*;

@@ -3,12 +3,21 @@
 use crate::{
     card::split_tags,
     db::{Index, cid_text, num, parse_addr, parse_num},
-    error::IndexResult,
-    types::*,
+    error::{IndexError, IndexResult},
 };
 use alloy_primitives::{Address, U256};
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params, params_from_iter};
+use scal3ml_api::*;
 use scal3ml_primitives::AssetKind;
+
+/// What the access gateway needs to know about an asset's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetContent {
+    /// Every version, version 0 (the publisher's) first, the latest last.
+    pub versions: Vec<VersionInfo>,
+    /// Whether the content is encrypted.
+    pub encrypted: bool,
+}
 
 const ETH: &str = "0x0000000000000000000000000000000000000000";
 
@@ -817,7 +826,13 @@ fn proposal_row(r: &Row<'_>) -> IndexResult<ProposalInfo> {
         description_cid: cid_text(&r.get::<_, Vec<u8>>(6)?),
         snapshot_block: r.get::<_, i64>(7)? as u64,
         deadline: r.get::<_, i64>(8)? as u64,
-        state: r.get(9)?,
+        state: {
+            let text: String = r.get(9)?;
+            text.parse().map_err(|_| IndexError::Corrupt {
+                what: "proposal state",
+                value: text,
+            })?
+        },
         version_index: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
         yes_votes: parse_num(&r.get::<_, String>(11)?)?,
         no_votes: parse_num(&r.get::<_, String>(12)?)?,

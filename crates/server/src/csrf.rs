@@ -3,7 +3,7 @@
 //! back in the `x-csrf-token` header, which another site can neither read nor set.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use scal3ml_access::ApiError;
+use scal3ml_api::ApiError;
 
 /// The cookie holding the token.
 pub(crate) const COOKIE: &str = "scal3ml_csrf";

@@ -13,7 +13,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
-use scal3ml_access::ApiError;
+use scal3ml_api::ApiError;
 use serde_json::{Value, json};
 use std::sync::Arc;
 

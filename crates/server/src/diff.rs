@@ -14,7 +14,7 @@ use axum::{
     routing::get,
 };
 use futures_util::TryStreamExt;
-use scal3ml_access::ApiError;
+use scal3ml_api::ApiError;
 use scal3ml_diff::{DiffOptions, Input, Reader, Tree, TreeDiff};
 use scal3ml_primitives::card::{Card, MAX_CARD_BYTES};
 use scal3ml_store::reader::{self, Budget, FileReader, Limits};
@@ -309,7 +309,7 @@ pub(crate) async fn of_proposal(
 /// (the node hands a viewer's session to its own gateway only).
 fn gateway_for(
     state: &AppState,
-    detail: &scal3ml_index::AssetDetail,
+    detail: &scal3ml_api::AssetDetail,
     viewer: Option<&Viewer>,
     what: &str,
 ) -> Result<Option<String>, ApiError> {

@@ -23,9 +23,6 @@ mod tx;
 mod uploads;
 mod web;
 
-pub use api::{NetworkInfo, TokenInfo, UploadResult};
 pub use diff::AssetDiff;
 pub use node::{Node, NodeConfig, NodeError};
-pub use proposal::{ProposalDetail, ShareChange};
-pub use scal3ml_access::{ApiError, ApiErrorBody};
 pub use uploads::UploadLimits;

@@ -1,7 +1,7 @@
 //! A running node: the services of one data directory behind one HTTP port.
 
 use crate::{
-    api::{self, AppState, NetworkInfo, TokenInfo},
+    api::{self, AppState},
     catalog::{CatalogDirectory, StoreCards},
     metrics::{self, Metrics},
     uploads::{UploadLimits, Uploads},
@@ -9,6 +9,7 @@ use crate::{
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use axum::Router;
 use scal3ml_access::{AccessConfig, AccessState, ChainLicenses};
+use scal3ml_api::{NetworkInfo, TokenInfo};
 use scal3ml_contracts::DeploymentManifest;
 use scal3ml_index::{Index, Indexer, IndexerConfig};
 use scal3ml_store::{BlockStore, FsStore};

@@ -9,67 +9,13 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use scal3ml_access::ApiError;
-use scal3ml_index::{ProposalInfo, ProposalVote, Shareholder};
+use scal3ml_api::ApiError;
+use scal3ml_api::{ProposalDetail, ProposalStatus, ShareChange, Shareholder};
 use scal3ml_store::{StoreError, export};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use utoipa::ToSchema;
 
 /// Largest description returned inline (a description is a Markdown message, not a document).
 const MAX_DESCRIPTION_BYTES: u64 = 64 << 10;
-
-/// A proposal and what it would change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ProposalDetail {
-    /// The proposal as the catalog has it.
-    pub proposal: ProposalInfo,
-    /// `open` (voting, not yet a majority), `passed` (a majority voted yes: anyone may execute it), `expired`
-    /// (the deadline passed before it was executed), `executed` or `rejected`.
-    pub status: String,
-    /// All shares of the asset at the snapshot block: yes and no are fractions of it.
-    #[schema(value_type = String)]
-    pub total_at_snapshot: U256,
-    /// Yes shares it needs to pass: more than half of `total_at_snapshot`.
-    #[schema(value_type = String)]
-    pub needed: U256,
-    /// Shares at the snapshot that have not voted.
-    #[schema(value_type = String)]
-    pub not_voted: U256,
-    /// The votes, largest first.
-    pub votes: Vec<ProposalVote>,
-    /// The description (Markdown) from the node's store; `null` if the node does not hold it.
-    pub description: Option<String>,
-    /// Shares outstanding now.
-    #[schema(value_type = String)]
-    pub total_now: U256,
-    /// Shares outstanding if it is executed: `total_now` plus the requested shares.
-    #[schema(value_type = String)]
-    pub total_after: U256,
-    /// What executing it would change, per holder (the proposer last if it holds none now); empty once it is
-    /// executed, rejected or expired.
-    pub share_change: Vec<ShareChange>,
-}
-
-/// One holder's shares now and after the proposal is executed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ShareChange {
-    /// The holder.
-    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
-    pub holder: Address,
-    /// Whether this is the proposer (who receives the requested shares).
-    pub proposer: bool,
-    /// Shares now.
-    #[schema(value_type = String)]
-    pub shares_now: U256,
-    /// Shares after.
-    #[schema(value_type = String)]
-    pub shares_after: U256,
-    /// Share of the total now, in hundredths of a percent (basis points), rounded down.
-    pub bps_now: u64,
-    /// Share of the total after, in basis points, rounded down.
-    pub bps_after: u64,
-}
 
 /// Basis points of `part` in `whole`, rounded down.
 fn bps(part: U256, whole: U256) -> u64 {
@@ -147,22 +93,22 @@ pub(crate) async fn detail_of(
     let yes = U256::from(chain.yes_votes);
     let no = U256::from(chain.no_votes);
     let status = match chain.state {
-        1 if yes >= needed => "passed",
-        1 => "open",
-        2 => "executed",
-        3 => "rejected",
-        _ => "expired",
+        1 if yes >= needed => ProposalStatus::Passed,
+        1 => ProposalStatus::Open,
+        2 => ProposalStatus::Executed,
+        3 => ProposalStatus::Rejected,
+        _ => ProposalStatus::Expired,
     };
     let total_now: U256 = holders.iter().fold(U256::ZERO, |a, h| a + h.shares);
     let requested = proposal.requested_shares;
-    let share_change = if matches!(status, "open" | "passed") {
+    let share_change = if status.is_live() {
         share_change(&holders, proposal.proposer, requested)
     } else {
         Vec::new()
     };
     let description = description(state, &proposal.description_cid).await;
     Ok(Some(ProposalDetail {
-        status: status.into(),
+        status,
         total_at_snapshot,
         needed,
         not_voted: total_at_snapshot.saturating_sub(yes + no),

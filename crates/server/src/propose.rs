@@ -25,7 +25,7 @@ use axum::{
     http::HeaderMap,
     routing::post,
 };
-use scal3ml_access::ApiError;
+use scal3ml_api::ApiError;
 use scal3ml_market::publish::{self as inputs, CardFields};
 use scal3ml_primitives::{AssetId, card::Card, card::CardFile};
 use scal3ml_store::{PinMode, PinStore};

@@ -22,7 +22,8 @@ use axum::{
     http::HeaderMap,
     routing::post,
 };
-use scal3ml_access::{ApiError, eip712::SignedKeyDeposit};
+use scal3ml_access::eip712::SignedKeyDeposit;
+use scal3ml_api::ApiError;
 use scal3ml_market::{
     PublishRequest, TokenInfo, content,
     publish::{self as inputs, CardFields, InputError},

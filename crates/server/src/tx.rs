@@ -15,7 +15,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     routing::{get, post},
 };
-use scal3ml_access::ApiError;
+use scal3ml_api::ApiError;
 use scal3ml_market::{BuyTerms, LicenseExpiry, Market, MarketError, PreparedCall, TokenInfo};
 use scal3ml_primitives::{AssetId, Cid, LicenseDuration};
 use serde::{Deserialize, Serialize};

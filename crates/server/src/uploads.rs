@@ -27,7 +27,8 @@ use axum::{
 };
 use futures_util::StreamExt as _;
 use rusqlite::{Connection, params};
-use scal3ml_access::{ApiError, limit::FailureLimiter, upload::Uploader};
+use scal3ml_access::{limit::FailureLimiter, upload::Uploader};
+use scal3ml_api::ApiError;
 use scal3ml_store::{Cid, PinStore as _};
 use std::{
     collections::HashMap,

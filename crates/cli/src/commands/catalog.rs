@@ -4,9 +4,9 @@
 use crate::node_client::{NodeArgs, NodeClient, emit};
 use alloy::primitives::Address;
 use clap::Args;
-use scal3ml_index::{AssetDetail, Lineage, ListingInfo, SearchPage, VersionInfo};
+use scal3ml_api::NetworkInfo;
+use scal3ml_api::{AssetDetail, Lineage, ListingInfo, SearchPage, VersionInfo};
 use scal3ml_primitives::AssetKind;
-use scal3ml_server::NetworkInfo;
 
 /// Flags of `scal3ml search`.
 #[derive(Debug, Args)]

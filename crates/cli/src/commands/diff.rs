@@ -12,8 +12,8 @@ use crate::{
 use anyhow::Context as _;
 use clap::Args;
 use scal3ml_access::client::AccessClient;
+use scal3ml_api::{AssetDetail, ProposalInfo};
 use scal3ml_diff::{DiffOptions, TreeDiff};
-use scal3ml_index::{AssetDetail, ProposalInfo};
 use scal3ml_market::content;
 use scal3ml_primitives::AssetId;
 use scal3ml_store::crypt::FileKey;

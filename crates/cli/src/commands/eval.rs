@@ -13,11 +13,11 @@ use crate::{
 use alloy::primitives::{Address, TxHash};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use scal3ml_api::AttestationInfo;
 use scal3ml_eval::{
     ATTEST_DECIMALS, AssetFile, Claim, Dataset, EvalConfig, Metrics, Model, Report, Subject, Task,
     evaluate_with_progress, fixed_text, to_fixed,
 };
-use scal3ml_index::AttestationInfo;
 use scal3ml_market::{AttestRequest, content};
 use scal3ml_primitives::{AssetId, AssetKind};
 use scal3ml_store::{Cid, MemStore, export};

@@ -10,7 +10,7 @@ use crate::{
 use anyhow::Context as _;
 use clap::Args;
 use scal3ml_access::client::AccessClient;
-use scal3ml_index::{AssetDetail, VersionInfo};
+use scal3ml_api::{AssetDetail, VersionInfo};
 use scal3ml_market::content::{self, FileEntry};
 use scal3ml_primitives::{AssetId, card::Card};
 use scal3ml_store::crypt::FileKey;

@@ -3,7 +3,7 @@
 
 use crate::node_client::{NodeArgs, NodeClient, emit};
 use clap::Args;
-use scal3ml_index::{Direction, Leaderboard};
+use scal3ml_api::{Direction, Leaderboard};
 
 /// Flags of `scal3ml leaderboard`.
 #[derive(Debug, Args)]

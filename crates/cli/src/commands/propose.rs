@@ -16,10 +16,9 @@ use alloy::primitives::{Address, TxHash, U256};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use scal3ml_access::client::AccessClient;
-use scal3ml_index::{AssetDetail, ProposalInfo};
+use scal3ml_api::{AssetDetail, ProposalDetail, ProposalInfo, ProposalStatus};
 use scal3ml_market::publish::{self as inputs, CardFields};
 use scal3ml_primitives::{AssetId, card::Card};
-use scal3ml_server::ProposalDetail;
 use scal3ml_store::{Cid, FsStore, export, gateway::GatewayClient};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -476,7 +475,7 @@ pub(crate) async fn list(args: ProposalsArgs) -> anyhow::Result<()> {
         let d: ProposalDetail = node.get(&format!("/api/proposals/{}", p.id)).await?;
         let yes = d.proposal.yes_votes;
         let no = d.proposal.no_votes;
-        let after = if d.status == "executed" {
+        let after = if d.status == ProposalStatus::Executed {
             d.total_now
         } else {
             d.total_after
@@ -488,7 +487,7 @@ pub(crate) async fn list(args: ProposalsArgs) -> anyhow::Result<()> {
             requested_bps_after: bps(p.requested_shares, after),
             yes_bps: bps(yes, d.total_at_snapshot),
             no_bps: bps(no, d.total_at_snapshot),
-            status: status_words(&d.status).into(),
+            status: status_words(d.status).into(),
             deadline: p.deadline,
         });
     }
@@ -528,10 +527,10 @@ pub(crate) async fn list(args: ProposalsArgs) -> anyhow::Result<()> {
 }
 
 /// The status as the table says it.
-fn status_words(status: &str) -> &str {
+fn status_words(status: ProposalStatus) -> &'static str {
     match status {
-        "passed" => "passed-awaiting-execute",
-        other => other,
+        ProposalStatus::Passed => "passed-awaiting-execute",
+        other => other.as_str(),
     }
 }
 
@@ -566,7 +565,7 @@ pub(crate) async fn show(args: ProposalArgs) -> anyhow::Result<()> {
     if let Some(k) = &args.key {
         opts = opts.with_key(k.clone());
     }
-    let diff = if detail.status == "executed" {
+    let diff = if detail.status == ProposalStatus::Executed {
         None
     } else {
         match crate::commands::diff::diff_proposal(&node, asset, p.id, &args.signer, &opts).await {
@@ -589,7 +588,7 @@ pub(crate) async fn show(args: ProposalArgs) -> anyhow::Result<()> {
         println!(
             "Proposal {} for asset {asset}: {}",
             p.id,
-            status_words(&d.status)
+            status_words(d.status)
         );
         println!("  proposer  {}", p.proposer.to_checksum(None));
         println!("  content   {}", p.content_cid);

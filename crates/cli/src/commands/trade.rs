@@ -10,7 +10,7 @@ use crate::{
 use alloy::primitives::{Address, U256};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use scal3ml_index::{AccountView, AssetDetail};
+use scal3ml_api::{AccountView, AssetDetail};
 use scal3ml_market::{BuyTerms, LicenseExpiry, TokenInfo, duration_text};
 use scal3ml_primitives::{AssetId, Cid, LicenseTerms, PaymentToken};
 use serde::Serialize;

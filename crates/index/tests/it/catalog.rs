@@ -6,8 +6,9 @@ use alloy::{
     primitives::{B256, U256, aliases::U96},
     providers::Provider,
 };
+use scal3ml_api::{SearchQuery, Sort};
 use scal3ml_contracts::Attestations;
-use scal3ml_index::{Index, IndexError, Indexer, SearchQuery, Sort};
+use scal3ml_index::{Index, IndexError, Indexer};
 use scal3ml_primitives::AssetKind;
 use scal3ml_store::MemStore;
 use std::time::Duration;

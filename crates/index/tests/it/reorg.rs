@@ -5,7 +5,8 @@ use alloy::{
     primitives::{B256, U256},
     providers::Provider,
 };
-use scal3ml_index::{Index, SearchQuery};
+use scal3ml_api::SearchQuery;
+use scal3ml_index::Index;
 
 #[tokio::test]
 async fn a_reorg_rolls_the_catalog_back_to_the_common_ancestor() {

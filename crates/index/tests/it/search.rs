@@ -3,8 +3,9 @@
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::SolEvent;
+use scal3ml_api::{SearchQuery, Sort, TOTAL_COUNT_CAP};
 use scal3ml_contracts::Marketplace;
-use scal3ml_index::{ChainLog, Index, SearchQuery, Sort, TOTAL_COUNT_CAP};
+use scal3ml_index::{ChainLog, Index};
 use scal3ml_primitives::{AssetKind, Cid};
 
 const N: u64 = 2_500;

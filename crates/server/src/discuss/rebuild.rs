@@ -15,7 +15,7 @@ use super::{
 };
 use crate::api::AppState;
 use axum::http::StatusCode;
-use scal3ml_access::ApiError;
+use scal3ml_api::ApiError;
 use scal3ml_store::{BlockStore as _, Cid, Codec, PinMode, PinStore as _};
 use serde::de::DeserializeOwned;
 use std::{

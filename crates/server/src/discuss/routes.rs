@@ -17,7 +17,7 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use scal3ml_access::ApiError;
+use scal3ml_api::ApiError;
 use scal3ml_primitives::clock::now_secs;
 use scal3ml_store::{Block, Cid, Codec, PinMode, PinStore as _};
 use serde::{Deserialize, Serialize};

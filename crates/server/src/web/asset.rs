@@ -12,7 +12,7 @@ use axum::{
     http::HeaderMap,
     response::Response,
 };
-use scal3ml_index::{AssetDetail, Direction, Leaderboard, Lineage};
+use scal3ml_api::{AssetDetail, Direction, Leaderboard, Lineage};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -231,7 +231,10 @@ async fn build(ctx: &Ctx, id_text: &str) -> Result<AssetPage, PageError> {
     })
     .await?;
     let detail = detail.ok_or_else(|| PageError::no_asset(id_text))?;
-    let open_proposals = proposals.iter().filter(|p| p.state == "open").count();
+    let open_proposals = proposals
+        .iter()
+        .filter(|p| p.state == scal3ml_api::ProposalState::Open)
+        .count();
     let discussion = discussion::section(&ctx.state, id, 0, detail.summary.owner).await?;
     let mut page = view(ctx, detail, &lineage, proposals.len(), open_proposals);
     page.leaderboards = boards.into_iter().map(board_view).collect();
@@ -337,7 +340,7 @@ fn view(
             iso: format::iso_time(v.time),
         })
         .collect();
-    let named = |nodes: &[scal3ml_index::LineageNode], asset: u64| {
+    let named = |nodes: &[scal3ml_api::LineageNode], asset: u64| {
         nodes
             .iter()
             .find(|n| n.asset == asset)

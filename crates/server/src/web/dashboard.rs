@@ -14,7 +14,7 @@ use axum::{
     response::Response,
 };
 use futures_util::future::join_all;
-use scal3ml_index::{AccountView, AssetSummary};
+use scal3ml_api::{AccountView, AssetSummary};
 use scal3ml_primitives::AssetId;
 use std::{
     collections::{BTreeMap, HashMap},

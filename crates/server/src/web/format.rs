@@ -1,8 +1,8 @@
 //! How the pages write numbers people read: token amounts with their symbol, file sizes, addresses, durations,
 //! dates and percentages. Pure functions, so the templates only print strings.
 
-use crate::api::NetworkInfo;
 use alloy::primitives::{Address, U256};
+use scal3ml_api::NetworkInfo;
 
 /// Symbol and decimals of a payment token: ETH for the zero address, a network token by its address, else the
 /// shortened address with 18 decimals (a token the node does not list).
@@ -245,7 +245,7 @@ mod tests {
             marketplace: Address::ZERO,
             attestations: Address::ZERO,
             start_block: 0,
-            tokens: vec![crate::api::TokenInfo {
+            tokens: vec![scal3ml_api::TokenInfo {
                 symbol: "USDX".into(),
                 address: Address::repeat_byte(7),
                 decimals: 6,

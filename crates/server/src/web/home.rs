@@ -6,7 +6,7 @@ use crate::{
 };
 use askama::Template;
 use axum::{extract::State, http::HeaderMap, response::Response};
-use scal3ml_index::{SearchQuery, Sort, Stats};
+use scal3ml_api::{SearchQuery, Sort, Stats};
 use std::sync::Arc;
 
 /// Assets in each list.

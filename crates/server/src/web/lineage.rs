@@ -5,7 +5,7 @@
 //! template prints the SVG as it is.
 
 use crate::web::format;
-use scal3ml_index::{Edge, Lineage, LineageNode};
+use scal3ml_api::{Edge, Lineage, LineageNode};
 use std::fmt::Write as _;
 
 /// Columns drawn on each side; farther assets are counted, not drawn.

@@ -31,7 +31,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::get,
 };
-use scal3ml_access::ApiError;
+use scal3ml_api::ApiError;
 use serde::Serialize;
 use std::sync::Arc;
 

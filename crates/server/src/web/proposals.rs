@@ -5,7 +5,7 @@
 use crate::{
     api::{AppState, query},
     diff,
-    proposal::{ProposalDetail, detail_of},
+    proposal::detail_of,
     web::{Ctx, Layout, Nav, PageError, asset_id, discussion, format, markdown},
 };
 use alloy::primitives::U256;
@@ -16,6 +16,7 @@ use axum::{
     response::Response,
 };
 use futures_util::{StreamExt, TryStreamExt, stream};
+use scal3ml_api::{ProposalDetail, ProposalStatus};
 use std::sync::Arc;
 
 /// Proposals whose detail, diff and discussion are read at the same time.
@@ -118,7 +119,7 @@ async fn build(
             let d = detail_of(&ctx.state, id)
                 .await?
                 .ok_or_else(|| PageError::internal(format!("proposal {id} left the catalog")))?;
-            let (diff_html, diff_note) = if matches!(d.status.as_str(), "open" | "passed") {
+            let (diff_html, diff_note) = if d.status.is_live() {
                 content_change(ctx, detail, id, viewer).await
             } else {
                 (None, None)
@@ -147,7 +148,7 @@ async fn view(
     owner: alloy::primitives::Address,
 ) -> Result<ProposalView, PageError> {
     let p = &d.proposal;
-    let open = d.status == "open" || d.status == "passed";
+    let open = d.status.is_live();
     let expired = open && p.deadline <= now;
     let width = |part: U256| {
         if d.total_at_snapshot.is_zero() {
@@ -157,18 +158,18 @@ async fn view(
             format!("{}.{:02}", bps / 100, bps % 100)
         }
     };
-    let majority = match d.status.as_str() {
-        "open" if expired => "Voting has ended without a majority.".to_string(),
-        "open" => format!(
+    let majority = match d.status {
+        ProposalStatus::Open if expired => "Voting has ended without a majority.".to_string(),
+        ProposalStatus::Open => format!(
             "Needs {} more yes shares to pass ({} of {} at the snapshot: more than half).",
             format::amount_text(d.needed.saturating_sub(p.yes_votes), 0),
             format::amount_text(d.needed, 0),
             format::amount_text(d.total_at_snapshot, 0)
         ),
-        "passed" => "Has a majority: anyone may execute it.".to_string(),
-        "executed" => "Passed and executed.".to_string(),
-        "rejected" => "Rejected by the asset's owner.".to_string(),
-        _ => "Voting has ended without a majority.".to_string(),
+        ProposalStatus::Passed => "Has a majority: anyone may execute it.".to_string(),
+        ProposalStatus::Executed => "Passed and executed.".to_string(),
+        ProposalStatus::Rejected => "Rejected by the asset's owner.".to_string(),
+        ProposalStatus::Expired => "Voting has ended without a majority.".to_string(),
     };
     let shares = d
         .share_change
@@ -186,7 +187,7 @@ async fn view(
         state: if expired {
             "expired".into()
         } else {
-            d.status.clone()
+            d.status.to_string()
         },
         open,
         message_html: d.description.as_deref().map(markdown::render),
@@ -218,7 +219,7 @@ async fn view(
 /// Encrypted content is compared for a signed-in viewer with access only.
 async fn content_change(
     ctx: &Ctx,
-    detail: &scal3ml_index::AssetDetail,
+    detail: &scal3ml_api::AssetDetail,
     proposal: u64,
     viewer: Option<&diff::Viewer>,
 ) -> (Option<String>, Option<String>) {

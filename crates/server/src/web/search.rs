@@ -1,7 +1,7 @@
 //! `/search`: words, filters, sorting and paging, all in the URL of a GET form, so a search is a link.
 
 use crate::{
-    api::{AppState, NetworkInfo, query},
+    api::{AppState, query},
     web::{Ctx, Layout, Nav, PageError, format, views::SummaryView},
 };
 use alloy::primitives::Address;
@@ -11,7 +11,8 @@ use axum::{
     http::HeaderMap,
     response::Response,
 };
-use scal3ml_index::{MAX_RESULT_WINDOW, SearchQuery, Sort};
+use scal3ml_api::NetworkInfo;
+use scal3ml_api::{MAX_RESULT_WINDOW, SearchQuery, Sort};
 use scal3ml_primitives::AssetKind;
 use std::{collections::HashMap, sync::Arc};
 

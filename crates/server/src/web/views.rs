@@ -1,11 +1,9 @@
 //! What several pages show the same way: an asset in a list, and the error page.
 
-use crate::{
-    api::NetworkInfo,
-    web::{Layout, format},
-};
+use crate::web::{Layout, format};
 use askama::Template;
-use scal3ml_index::AssetSummary;
+use scal3ml_api::AssetSummary;
+use scal3ml_api::NetworkInfo;
 
 /// The error page (404, bad input, failures).
 #[derive(Template)]

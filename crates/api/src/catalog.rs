@@ -1,4 +1,5 @@
-//! What queries take and return. Every type is serde (the REST API returns them as JSON) and has an OpenAPI
+//! What the catalog answers: search, assets, versions, lineage, proposals, attestations, leaderboards,
+//! accounts, totals. Every type is serde (the REST API returns them as JSON) and has an OpenAPI
 //! schema (utoipa). Addresses are `0x` hex (EIP-55 checksummed on output), amounts are `0x` hex quantities as
 //! in JSON-RPC, CIDs are text (CIDv0 `Qm...` or base32 CIDv1 `b...`; bytes that are no CID as `0x` hex).
 
@@ -297,15 +298,6 @@ pub struct AssetDetail {
     pub attestations: Vec<AttestationInfo>,
 }
 
-/// What the access gateway needs to know about an asset's content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct AssetContent {
-    /// Every version, version 0 (the publisher's) first, the latest last.
-    pub versions: Vec<VersionInfo>,
-    /// Whether the content is encrypted.
-    pub encrypted: bool,
-}
-
 /// Shares an account holds in an asset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Holding {
@@ -367,8 +359,9 @@ pub struct ProposalInfo {
     pub snapshot_block: u64,
     /// Unix time voting ends.
     pub deadline: u64,
-    /// `open`, `executed` or `rejected` (an open proposal past its deadline has expired).
-    pub state: String,
+    /// `open`, `executed` or `rejected`, as the chain's events leave it (an open proposal past its deadline
+    /// has expired: [`ProposalStatus`] says so).
+    pub state: ProposalState,
     /// Version index created by execution.
     pub version_index: Option<u64>,
     /// Shares that voted yes.
@@ -422,4 +415,214 @@ pub struct Stats {
     pub sales: Vec<TokenSales>,
     /// Newest block indexed (`null` before the first).
     pub last_indexed_block: Option<u64>,
+}
+
+/// Whether a larger value of a metric is better, and whether that is known or assumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Larger is better: accuracy, f1, f1_macro, macro_f1, precision, recall, r2, auc.
+    HigherIsBetter,
+    /// Smaller is better: rmse, mse, mae, log_loss.
+    LowerIsBetter,
+    /// A metric this catalog does not know: ranked as larger is better.
+    AssumedHigherIsBetter,
+}
+
+impl Direction {
+    /// The direction of `metric` (case-insensitive).
+    pub fn of(metric: &str) -> Direction {
+        match metric.to_ascii_lowercase().as_str() {
+            "accuracy" | "f1" | "f1_macro" | "macro_f1" | "precision" | "recall" | "r2" | "auc"
+            | "roc_auc" => Direction::HigherIsBetter,
+            "rmse" | "mse" | "mae" | "log_loss" | "logloss" => Direction::LowerIsBetter,
+            _ => Direction::AssumedHigherIsBetter,
+        }
+    }
+
+    /// Whether larger values rank first (also for a metric only assumed so).
+    pub fn higher_is_better(self) -> bool {
+        self != Direction::LowerIsBetter
+    }
+}
+
+/// One attestation on a leaderboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaderboardRow {
+    /// 1 for the best value; rows with equal values share a rank.
+    pub rank: u32,
+    /// The attestation id.
+    pub attestation: u64,
+    /// The model asset evaluated.
+    pub model_asset: u64,
+    /// The model's name from its card ("" until the card is indexed).
+    pub model_name: String,
+    /// The model version.
+    pub model_version: u64,
+    /// The dataset version it was evaluated on.
+    pub dataset_version: u64,
+    /// The value as a decimal string (`0.966667`).
+    pub value: String,
+    /// The value as attested: a decimal integer to divide by 10^decimals.
+    pub raw_value: String,
+    /// Decimals of `raw_value`.
+    pub decimals: u8,
+    /// Who attested.
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
+    pub attester: Address,
+    /// Reviews that re-ran the evaluation and agree.
+    pub endorsements: u64,
+    /// Reviews that re-ran it and got another value.
+    pub disputes: u64,
+    /// CID of the attester's report.
+    pub report_cid: String,
+}
+
+/// A dataset's attestations of one metric, best first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Leaderboard {
+    /// The dataset asset.
+    pub dataset: u64,
+    /// The metric, as attested.
+    pub metric: String,
+    /// How rows are ordered.
+    pub direction: Direction,
+    /// Best first; equal values in attestation order.
+    pub rows: Vec<LeaderboardRow>,
+}
+
+/// Where a proposal stands by the chain's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalState {
+    /// Not executed nor rejected (it may have expired: see [`ProposalStatus`]).
+    Open,
+    /// Executed: it became a version.
+    Executed,
+    /// Rejected by the owner.
+    Rejected,
+}
+
+impl ProposalState {
+    /// `open`, `executed` or `rejected`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Executed => "executed",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+impl std::fmt::Display for ProposalState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ProposalState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "open" => Self::Open,
+            "executed" => Self::Executed,
+            "rejected" => Self::Rejected,
+            _ => {
+                return Err(format!(
+                    "{s:?} is not a proposal state (open, executed, rejected)"
+                ));
+            }
+        })
+    }
+}
+
+/// What a voter needs to know of a proposal now: its state, with the tally and the deadline read live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    /// Voting, not yet a majority.
+    Open,
+    /// A majority voted yes: anyone may execute it.
+    Passed,
+    /// The deadline passed before it was executed.
+    Expired,
+    /// Executed: it became a version.
+    Executed,
+    /// Rejected by the owner.
+    Rejected,
+}
+
+impl ProposalStatus {
+    /// `open`, `passed`, `expired`, `executed` or `rejected`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Passed => "passed",
+            Self::Expired => "expired",
+            Self::Executed => "executed",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Whether votes still count and it may still be executed (open or passed).
+    pub const fn is_live(self) -> bool {
+        matches!(self, Self::Open | Self::Passed)
+    }
+}
+
+impl std::fmt::Display for ProposalStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A proposal and what it would change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProposalDetail {
+    /// The proposal as the catalog has it.
+    pub proposal: ProposalInfo,
+    /// Where it stands now, with the tally and the deadline read live.
+    pub status: ProposalStatus,
+    /// All shares of the asset at the snapshot block: yes and no are fractions of it.
+    #[schema(value_type = String)]
+    pub total_at_snapshot: U256,
+    /// Yes shares it needs to pass: more than half of `total_at_snapshot`.
+    #[schema(value_type = String)]
+    pub needed: U256,
+    /// Shares at the snapshot that have not voted.
+    #[schema(value_type = String)]
+    pub not_voted: U256,
+    /// The votes, largest first.
+    pub votes: Vec<ProposalVote>,
+    /// The description (Markdown) from the node's store; `null` if the node does not hold it.
+    pub description: Option<String>,
+    /// Shares outstanding now.
+    #[schema(value_type = String)]
+    pub total_now: U256,
+    /// Shares outstanding if it is executed: `total_now` plus the requested shares.
+    #[schema(value_type = String)]
+    pub total_after: U256,
+    /// What executing it would change, per holder (the proposer last if it holds none now); empty once it is
+    /// executed, rejected or expired.
+    pub share_change: Vec<ShareChange>,
+}
+
+/// One holder's shares now and after the proposal is executed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShareChange {
+    /// The holder.
+    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
+    pub holder: Address,
+    /// Whether this is the proposer (who receives the requested shares).
+    pub proposer: bool,
+    /// Shares now.
+    #[schema(value_type = String)]
+    pub shares_now: U256,
+    /// Shares after.
+    #[schema(value_type = String)]
+    pub shares_after: U256,
+    /// Share of the total now, in hundredths of a percent (basis points), rounded down.
+    pub bps_now: u64,
+    /// Share of the total after, in basis points, rounded down.
+    pub bps_after: u64,
 }
