@@ -19,7 +19,7 @@ use crate::server::{AccessState, Fail, use_nonce};
 use scal3ml_primitives::clock::now_secs;
 
 /// The header a command-line client puts a [`SignedUpload`] (JSON) in.
-pub const UPLOAD_HEADER: &str = "x-scal3ml-upload";
+pub use scal3ml_api::UPLOAD_HEADER;
 
 /// The EIP-712 struct, as a wallet shows it.
 pub mod typed {

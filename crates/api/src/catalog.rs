@@ -36,6 +36,24 @@ pub enum Sort {
     Sales,
 }
 
+impl std::str::FromStr for Sort {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "relevance" => Self::Relevance,
+            "newest" => Self::Newest,
+            "price_asc" => Self::PriceAsc,
+            "price_desc" => Self::PriceDesc,
+            "sales" => Self::Sales,
+            _ => {
+                return Err(format!(
+                    "unknown order {s:?}: use relevance, newest, price_asc, price_desc or sales"
+                ));
+            }
+        })
+    }
+}
+
 /// A search: words and filters, all optional. Deserializes from a query string (every field has a default).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]

@@ -4,9 +4,15 @@
 //! command line, the tests, the Python package) calls [`NodeApi`] instead of formatting paths.
 
 mod catalog;
+mod client;
+mod discuss;
 mod error;
 mod node;
 
 pub use catalog::*;
+pub use client::{
+    CAR_MEDIA_TYPE, ClientError, ClientResult, LeaderboardQuery, NodeApi, UPLOAD_HEADER,
+};
+pub use discuss::{CommentNode, HideInfo, HideResult, Posted, Thread};
 pub use error::{ApiError, ApiErrorBody, ApiErrorDetail};
 pub use node::{NetworkInfo, TokenInfo, UploadResult};

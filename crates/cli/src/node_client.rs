@@ -9,10 +9,9 @@ use alloy::{
 };
 use anyhow::Context as _;
 use clap::Args;
-use scal3ml_api::{ApiErrorBody, NetworkInfo};
+use scal3ml_api::{NetworkInfo, NodeApi};
 use scal3ml_market::{Deployment, Market};
 use scal3ml_store::http::{HttpClient, HttpConfig};
-use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
 /// How long an upload's signature stays valid: the node accepts at most 10 minutes, and checks it before it
@@ -40,7 +39,9 @@ pub(crate) struct NodeArgs {
 
 /// A connection to a node.
 pub(crate) struct NodeClient {
-    pub(crate) base: String,
+    /// The node's REST API.
+    pub(crate) api: NodeApi,
+    /// The connection pool, for the node's access gateway and IPFS gateway.
     pub(crate) http: HttpClient,
     pub(crate) network: NetworkInfo,
     rpc_url: String,
@@ -63,8 +64,8 @@ impl NodeClient {
             config = config.with_ca_cert_file(ca)?;
         }
         let http = config.client()?;
-        let base = args.node.trim_end_matches('/').to_string();
-        let network: NetworkInfo = get_json(&http, &base, "/api/network").await.map_err(|e| {
+        let api = NodeApi::new(&args.node, http.reqwest().clone());
+        let network = api.network().await.map_err(|e| {
             anyhow::anyhow!(
                 "{e:#}\n(is the node running? start one with `scal3ml dev`, or pass --node URL / set SCAL3ML_NODE)"
             )
@@ -74,35 +75,11 @@ impl NodeClient {
             .clone()
             .unwrap_or_else(|| network.rpc_url.clone());
         Ok(Self {
-            base,
+            api,
             http,
             network,
             rpc_url,
         })
-    }
-
-    /// GETs JSON from the node; a node error becomes its message.
-    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        get_json(&self.http, &self.base, path).await
-    }
-
-    /// POSTs JSON to the node and reads its JSON answer; a node error becomes its message.
-    pub(crate) async fn post<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &impl serde::Serialize,
-    ) -> anyhow::Result<T> {
-        let url = format!("{}{path}", self.base);
-        let response = self
-            .http
-            .reqwest()
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(body)?)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the node at {}", self.base))?;
-        read_json(&url, response).await
     }
 
     /// Resolves `ETH`, a token symbol the node announces, or a token address to (address, symbol, decimals).
@@ -134,7 +111,6 @@ impl NodeClient {
         car: &Path,
         signer: &alloy::signers::local::PrivateKeySigner,
     ) -> anyhow::Result<scal3ml_api::UploadResult> {
-        let url = format!("{}/api/car", self.base);
         let signed = scal3ml_access::upload::SignedUpload::sign(
             signer,
             self.network.chain_id,
@@ -147,18 +123,7 @@ impl NodeClient {
         let len = file.metadata().await?.len();
         let body =
             reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
-        let response = self
-            .http
-            .reqwest()
-            .post(&url)
-            .header("content-type", "application/vnd.ipld.car")
-            .header(scal3ml_access::upload::UPLOAD_HEADER, signed)
-            .header("content-length", len)
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("uploading to the node at {}", self.base))?;
-        read_json(&url, response).await
+        Ok(self.api.upload_car(body, len, &signed).await?)
     }
 
     /// The marketplace SDK for the signer's account (or read-only for `None`, using the zero address).
@@ -211,43 +176,6 @@ impl NodeClient {
             .as_ref()
             .map(|e| format!("{}/tx/{hash}", e.trim_end_matches('/')))
     }
-}
-
-async fn read_json<T: DeserializeOwned>(
-    url: &str,
-    response: reqwest::Response,
-) -> anyhow::Result<T> {
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .with_context(|| format!("reading the answer of {url}"))?;
-    if !status.is_success() {
-        if let Ok(body) = serde_json::from_slice::<ApiErrorBody>(&bytes) {
-            anyhow::bail!("{}", body.error.message);
-        }
-        anyhow::bail!(
-            "{url} answered {status}: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
-        );
-    }
-    serde_json::from_slice(&bytes)
-        .with_context(|| format!("{url} did not answer the JSON expected"))
-}
-
-async fn get_json<T: DeserializeOwned>(
-    http: &HttpClient,
-    base: &str,
-    path: &str,
-) -> anyhow::Result<T> {
-    let url = format!("{base}{path}");
-    let response = http
-        .reqwest()
-        .get(&url)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the node at {base}"))?;
-    read_json(&url, response).await
 }
 
 /// Prints `value` as JSON (for `--json`) or calls `human` to print it for people.

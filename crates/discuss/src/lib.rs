@@ -19,8 +19,6 @@ use scal3ml_primitives::signature::{canonical, recover};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use store::{CommentNode, HideInfo, Thread};
-
 /// The longest comment body, in characters.
 pub const MAX_BODY_CHARS: usize = 10_000;
 /// How far a document's `created_at` may be from the node's clock, in seconds.

@@ -4,16 +4,15 @@
 //! documents are pinned raw blocks in the block store, so a lost table could be rebuilt from the pins.
 
 use rusqlite::{Connection, OptionalExtension as _, params};
-use serde::{Deserialize, Serialize};
 use std::{
     collections::HashMap,
     path::Path,
     sync::{Arc, Mutex},
     time::Duration,
 };
-use utoipa::ToSchema;
 
 use super::{CommentDoc, HideDoc};
+use scal3ml_api::{CommentNode, HideInfo, Thread};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS comments (
@@ -48,60 +47,6 @@ pub struct DiscussError {
 pub struct Discussions {
     conn: Arc<Mutex<Connection>>,
     path: Arc<str>,
-}
-
-/// The owner's latest decision on a comment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct HideInfo {
-    /// The CID of the signed decision (a raw block of [`HideDoc`] JSON).
-    pub cid: String,
-    /// Who signed it (the asset's owner then).
-    pub owner: String,
-    /// When it was signed, Unix seconds.
-    pub created_at: u64,
-    /// The owner's signature.
-    pub signature: String,
-}
-
-/// One comment with its replies, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct CommentNode {
-    /// The comment's id: the CID of its signed document (a raw block; fetch it at `/ipfs/{cid}`).
-    pub cid: String,
-    /// The asset.
-    pub asset: u64,
-    /// The proposal, or 0 for the asset itself.
-    pub proposal: u64,
-    /// The comment it replies to, or "".
-    pub parent: String,
-    /// Who wrote and signed it.
-    pub author: String,
-    /// When it was written, Unix seconds.
-    pub created_at: u64,
-    /// Markdown, as signed (still present when hidden, so anyone can verify the signature).
-    pub body: String,
-    /// The author's EIP-712 signature.
-    pub signature: String,
-    /// Whether the asset's owner hid it.
-    pub hidden: bool,
-    /// The owner's latest decision (hide, or show again), if any.
-    pub hide: Option<HideInfo>,
-    /// Replies, oldest first.
-    #[schema(no_recursion)]
-    pub replies: Vec<CommentNode>,
-}
-
-/// The comments on an asset or on one of its proposals, as threads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Thread {
-    /// The asset.
-    pub asset: u64,
-    /// The proposal, or 0 for the asset itself.
-    pub proposal: u64,
-    /// Comments in all threads, replies included.
-    pub count: u64,
-    /// Top-level comments, oldest first, each with its replies.
-    pub comments: Vec<CommentNode>,
 }
 
 /// What [`Discussions::insert`] did.

@@ -5,38 +5,64 @@ use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
-/// The id of an asset: the ERC-721 token id the marketplace contract assigned (sequential from 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AssetId(pub u64);
+/// A `u64` id the contracts assign (a `uint256` on chain), as its own type so one kind of id cannot be passed
+/// for another. Serialized as the bare number.
+macro_rules! chain_id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
 
-impl AssetId {
-    /// The id as the contracts' `uint256`.
-    pub fn to_u256(self) -> U256 {
-        U256::from(self.0)
-    }
+        impl $name {
+            /// The id as the contracts' `uint256`.
+            pub fn to_u256(self) -> U256 {
+                U256::from(self.0)
+            }
+        }
+
+        impl From<$name> for U256 {
+            fn from(id: $name) -> Self {
+                id.to_u256()
+            }
+        }
+
+        impl TryFrom<U256> for $name {
+            type Error = PrimitivesError;
+            fn try_from(value: U256) -> PrimitivesResult<Self> {
+                u64::try_from(value)
+                    .map($name)
+                    .map_err(|_| PrimitivesError::IdTooLarge(value))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.trim().parse().map($name)
+            }
+        }
+    };
 }
 
-impl From<AssetId> for U256 {
-    fn from(id: AssetId) -> Self {
-        id.to_u256()
-    }
-}
-
-impl TryFrom<U256> for AssetId {
-    type Error = PrimitivesError;
-    fn try_from(value: U256) -> PrimitivesResult<Self> {
-        u64::try_from(value)
-            .map(AssetId)
-            .map_err(|_| PrimitivesError::AssetIdTooLarge(value))
-    }
-}
-
-impl fmt::Display for AssetId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+chain_id_type!(
+    /// The id of an asset: the ERC-721 token id the marketplace contract assigned (sequential from 1).
+    AssetId
+);
+chain_id_type!(
+    /// The id of a proposal for a new version of an asset (sequential from 1, across assets).
+    ProposalId
+);
+chain_id_type!(
+    /// The id of an evaluation attestation in the attestations contract (sequential from 1).
+    AttestationId
+);
 
 /// What an asset holds. On chain: `Dataset` = 0, `Model` = 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ pub mod network;
 pub mod signature;
 
 pub use alloy_primitives::{Address, U256};
-pub use asset::{AssetId, AssetKind};
+pub use asset::{AssetId, AssetKind, AttestationId, ProposalId};
 pub use card::{Card, CardError};
 pub use cid::Cid;
 pub use license::{Amount, LicenseDuration, LicenseTerms, PaymentToken};
@@ -41,9 +41,9 @@ pub enum PrimitivesError {
     /// The asset kind is neither dataset (0) nor model (1).
     #[error("unknown asset kind {0:?}: expected \"dataset\" or \"model\" (0 or 1 on chain)")]
     AssetKind(String),
-    /// An asset id does not fit in 64 bits.
-    #[error("asset id {0} is too large: ids are sequential and fit in 64 bits")]
-    AssetIdTooLarge(U256),
+    /// An id does not fit in 64 bits.
+    #[error("id {0} is too large: ids are sequential and fit in 64 bits")]
+    IdTooLarge(U256),
 }
 
 /// Result alias of this crate.

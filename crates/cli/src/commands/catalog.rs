@@ -4,9 +4,8 @@
 use crate::node_client::{NodeArgs, NodeClient, emit};
 use alloy::primitives::Address;
 use clap::Args;
-use scal3ml_api::NetworkInfo;
-use scal3ml_api::{AssetDetail, Lineage, ListingInfo, SearchPage, VersionInfo};
-use scal3ml_primitives::AssetKind;
+use scal3ml_api::{AssetDetail, ListingInfo, NetworkInfo, SearchQuery, Sort};
+use scal3ml_primitives::{AssetId, AssetKind};
 
 /// Flags of `scal3ml search`.
 #[derive(Debug, Args)]
@@ -37,7 +36,7 @@ pub(crate) struct SearchArgs {
     free: bool,
     /// Order: relevance, newest, price_asc, price_desc or sales.
     #[arg(long, default_value = "relevance")]
-    sort: String,
+    sort: Sort,
     /// Page number, from 1.
     #[arg(long, default_value_t = 1)]
     page: u32,
@@ -68,42 +67,35 @@ pub(crate) struct AssetArgs {
 
 pub(crate) async fn search(args: SearchArgs) -> anyhow::Result<()> {
     let node = NodeClient::connect(&args.node).await?;
-    let mut query: Vec<(&str, String)> = Vec::new();
-    if !args.words.is_empty() {
-        query.push(("text", args.words.join(" ")));
-    }
-    if let Some(k) = args.kind {
-        query.push(("kind", k.to_string()));
-    }
-    if let Some(l) = &args.license {
-        query.push(("license", l.clone()));
-    }
-    if let Some(t) = &args.tag {
-        query.push(("tag", t.clone()));
-    }
-    if args.free {
-        query.push(("free_only", "true".into()));
-    }
+    let mut query = SearchQuery {
+        text: (!args.words.is_empty()).then(|| args.words.join(" ")),
+        kind: args.kind,
+        license: args.license.clone(),
+        tag: args.tag.clone(),
+        free_only: args.free,
+        sort: args.sort,
+        page: args.page,
+        per_page: args.per_page,
+        ..SearchQuery::default()
+    };
     if args.min_price.is_some() || args.max_price.is_some() || args.token.is_some() {
         let market = node.market(None).await?;
         let token = node
             .token(&market, args.token.as_deref().unwrap_or("ETH"))
             .await?;
-        query.push(("token", token.address.to_string()));
-        if let Some(p) = &args.min_price {
-            query.push(("min_price", token.parse(p)?.to_string()));
-        }
-        if let Some(p) = &args.max_price {
-            query.push(("max_price", token.parse(p)?.to_string()));
-        }
+        query.token = Some(token.address);
+        query.min_price = args
+            .min_price
+            .as_deref()
+            .map(|p| token.parse(p))
+            .transpose()?;
+        query.max_price = args
+            .max_price
+            .as_deref()
+            .map(|p| token.parse(p))
+            .transpose()?;
     }
-    query.push(("sort", args.sort.clone()));
-    query.push(("page", args.page.to_string()));
-    query.push(("per_page", args.per_page.to_string()));
-    let qs: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())))
-        .finish();
-    let page: SearchPage = node.get(&format!("/api/assets?{qs}")).await?;
+    let page = node.api.search(&query).await?;
     emit(args.json, &page, || {
         if page.items.is_empty() {
             println!("No assets found.");
@@ -135,7 +127,7 @@ pub(crate) async fn search(args: SearchArgs) -> anyhow::Result<()> {
 
 pub(crate) async fn show(args: AssetArgs) -> anyhow::Result<()> {
     let node = NodeClient::connect(&args.node).await?;
-    let detail: AssetDetail = node.get(&format!("/api/assets/{}", args.asset)).await?;
+    let detail = node.api.asset(AssetId(args.asset)).await?;
     let access = match args.account {
         Some(account) => {
             let market = node.market(None).await?;
@@ -271,9 +263,7 @@ fn print_detail(network: &NetworkInfo, d: &AssetDetail) {
 
 pub(crate) async fn versions(args: AssetArgs) -> anyhow::Result<()> {
     let node = NodeClient::connect(&args.node).await?;
-    let versions: Vec<VersionInfo> = node
-        .get(&format!("/api/assets/{}/versions", args.asset))
-        .await?;
+    let versions = node.api.versions(AssetId(args.asset)).await?;
     emit(args.json, &versions, || {
         for v in &versions {
             println!(
@@ -287,9 +277,7 @@ pub(crate) async fn versions(args: AssetArgs) -> anyhow::Result<()> {
 
 pub(crate) async fn lineage(args: AssetArgs) -> anyhow::Result<()> {
     let node = NodeClient::connect(&args.node).await?;
-    let lineage: Lineage = node
-        .get(&format!("/api/assets/{}/lineage", args.asset))
-        .await?;
+    let lineage = node.api.lineage(AssetId(args.asset)).await?;
     emit(args.json, &lineage, || {
         println!("Ancestors of asset {}:", args.asset);
         if lineage.ancestors.is_empty() {

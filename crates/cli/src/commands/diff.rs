@@ -12,7 +12,7 @@ use crate::{
 use anyhow::Context as _;
 use clap::Args;
 use scal3ml_access::client::AccessClient;
-use scal3ml_api::{AssetDetail, ProposalInfo};
+use scal3ml_api::AssetDetail;
 use scal3ml_diff::{DiffOptions, TreeDiff};
 use scal3ml_market::content;
 use scal3ml_primitives::AssetId;
@@ -112,7 +112,7 @@ pub(crate) async fn run(args: DiffArgs) -> anyhow::Result<()> {
             }
         }
         None => {
-            let detail: AssetDetail = node.get(&format!("/api/assets/{asset}")).await?;
+            let detail = node.api.asset(asset).await?;
             let last = detail
                 .versions
                 .last()
@@ -220,8 +220,8 @@ pub(crate) async fn diff_proposal(
     signer: &SignerArgs,
     opts: &DiffOptions,
 ) -> anyhow::Result<(u64, TreeDiff)> {
-    let detail: AssetDetail = node.get(&format!("/api/assets/{asset}")).await?;
-    let proposals: Vec<ProposalInfo> = node.get(&format!("/api/assets/{asset}/proposals")).await?;
+    let detail = node.api.asset(asset).await?;
+    let proposals = node.api.proposals(asset).await?;
     let p = proposals
         .iter()
         .find(|p| p.id == proposal)

@@ -8,9 +8,9 @@ use crate::{
 };
 use anyhow::Context as _;
 use clap::Args;
-use scal3ml_discuss::{CommentDoc, CommentNode, HideDoc, MAX_BODY_CHARS, Thread};
-use scal3ml_primitives::clock::now_secs;
-use serde::Deserialize;
+use scal3ml_api::CommentNode;
+use scal3ml_discuss::{CommentDoc, HideDoc, MAX_BODY_CHARS};
+use scal3ml_primitives::{AssetId, ProposalId, clock::now_secs};
 use std::path::PathBuf;
 
 /// Flags of `scal3ml comment`.
@@ -72,19 +72,6 @@ pub(crate) struct HideArgs {
     json: bool,
 }
 
-#[derive(Debug, Deserialize, serde::Serialize)]
-struct Posted {
-    cid: String,
-    new: bool,
-}
-
-#[derive(Debug, Deserialize, serde::Serialize)]
-struct HideResult {
-    comment: String,
-    hidden: bool,
-    hide_cid: String,
-}
-
 pub(crate) async fn comment(args: CommentArgs) -> anyhow::Result<()> {
     let body = match (&args.message, &args.file) {
         (Some(m), _) => m.clone(),
@@ -123,7 +110,7 @@ pub(crate) async fn comment(args: CommentArgs) -> anyhow::Result<()> {
     }
     .sign(&signer)
     .map_err(|e| anyhow::anyhow!("signing the comment: {e}"))?;
-    let posted: Posted = node.post("/api/comments", &doc).await?;
+    let posted = node.api.post_comment(&doc).await?;
     emit(args.json, &posted, || {
         let place = match args.proposal {
             Some(p) if p != 0 => format!("proposal {p} of asset {}", args.asset),
@@ -150,11 +137,10 @@ pub(crate) async fn comment(args: CommentArgs) -> anyhow::Result<()> {
 
 pub(crate) async fn comments(args: CommentsArgs) -> anyhow::Result<()> {
     let node = NodeClient::connect(&args.node).await?;
-    let mut path = format!("/api/assets/{}/comments", args.asset);
-    if let Some(p) = args.proposal {
-        path.push_str(&format!("?proposal={p}"));
-    }
-    let thread: Thread = node.get(&path).await?;
+    let thread = node
+        .api
+        .thread(AssetId(args.asset), args.proposal.map(ProposalId))
+        .await?;
     emit(args.json, &thread, || {
         let place = if thread.proposal == 0 {
             format!("asset {}", thread.asset)
@@ -205,9 +191,7 @@ pub(crate) async fn hide(args: HideArgs) -> anyhow::Result<()> {
         "hiding a comment is signed by the asset's owner: say who you are (--dev-account N, --keystore NAME \
          or SCAL3ML_PRIVATE_KEY)",
     )?;
-    let existing: CommentNode = node
-        .get(&format!("/api/comments/{}", args.comment.trim()))
-        .await?;
+    let existing = node.api.comment(&args.comment).await?;
     let doc = HideDoc {
         chain_id: node.network.chain_id,
         marketplace: node.network.marketplace,
@@ -220,9 +204,7 @@ pub(crate) async fn hide(args: HideArgs) -> anyhow::Result<()> {
     }
     .sign(&signer)
     .map_err(|e| anyhow::anyhow!("signing the decision: {e}"))?;
-    let done: HideResult = node
-        .post(&format!("/api/comments/{}/hide", existing.cid), &doc)
-        .await?;
+    let done = node.api.hide(&existing.cid, &doc).await?;
     emit(args.json, &done, || {
         if done.hidden {
             println!(

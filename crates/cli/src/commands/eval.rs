@@ -13,13 +13,12 @@ use crate::{
 use alloy::primitives::{Address, TxHash};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use scal3ml_api::AttestationInfo;
 use scal3ml_eval::{
     ATTEST_DECIMALS, AssetFile, Claim, Dataset, EvalConfig, Metrics, Model, Report, Subject, Task,
     evaluate_with_progress, fixed_text, to_fixed,
 };
 use scal3ml_market::{AttestRequest, content};
-use scal3ml_primitives::{AssetId, AssetKind};
+use scal3ml_primitives::{AssetId, AssetKind, AttestationId};
 use scal3ml_store::{Cid, MemStore, export};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -673,7 +672,7 @@ async fn run_published(args: EvalArgs) -> anyhow::Result<()> {
     emit(args.json, &out, || {
         print_report(&report);
         println!();
-        println!("report    {cid} (stored on {})", node.base);
+        println!("report    {cid} (stored on {})", node.api.base());
         for a in &attested {
             println!(
                 "attested  #{} {} = {} (tx {}, block {})",
@@ -699,9 +698,7 @@ async fn run_published(args: EvalArgs) -> anyhow::Result<()> {
 async fn wait_for(node: &NodeClient, id: u64, reviewer: Option<Address>, quiet: bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
-        if let Ok(a) = node
-            .get::<AttestationInfo>(&format!("/api/attestations/{id}"))
-            .await
+        if let Ok(a) = node.api.attestation(AttestationId(id)).await
             && reviewer.is_none_or(|r| a.reviews.iter().any(|x| x.reviewer == r))
         {
             return;
@@ -721,7 +718,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         "verifying sends an endorsement or a dispute: say which account reviews (--dev-account N, --keystore NAME or SCAL3ML_PRIVATE_KEY)",
     )?;
     let id = args.attestation;
-    let att: AttestationInfo = node.get(&format!("/api/attestations/{id}")).await?;
+    let att = node.api.attestation(AttestationId(id)).await?;
     let me = signer.address();
     if att.attester == me {
         anyhow::bail!(
@@ -741,7 +738,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         .report_cid
         .parse()
         .with_context(|| format!("attestation {id} names no valid report CID"))?;
-    let source = scal3ml_store::gateway::GatewayClient::new(&node.base).with_http(&node.http);
+    let source = scal3ml_store::gateway::GatewayClient::new(&node.api.base()).with_http(&node.http);
     let bytes = export::cat_to_vec(
         &source,
         &report_cid,
@@ -751,7 +748,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     .with_context(|| {
         format!(
             "fetching the report {report_cid} of attestation {id} from {}",
-            node.base
+            node.api.base()
         )
     })?;
     let theirs: Report = serde_json::from_slice(&bytes).with_context(|| {

@@ -68,7 +68,7 @@ pub(crate) async fn resolve(
     asset: AssetId,
     version: Option<u64>,
 ) -> anyhow::Result<Resolved> {
-    let detail: AssetDetail = node.get(&format!("/api/assets/{asset}")).await?;
+    let detail = node.api.asset(asset).await?;
     let version = match version {
         Some(v) => detail
             .versions
@@ -127,7 +127,7 @@ pub(crate) async fn content_of(
     let card_cid: Cid = metadata_cid
         .parse()
         .with_context(|| format!("the card id {metadata_cid} is not a CID"))?;
-    let source = GatewayClient::new(&node.base).with_http(&node.http);
+    let source = GatewayClient::new(&node.api.base()).with_http(&node.http);
     let (card, files) = read_card(node, &source, &card_cid).await?;
     Ok(Content {
         root,
@@ -146,7 +146,7 @@ pub(crate) async fn read_card(
 ) -> anyhow::Result<(Card, Vec<FileEntry>)> {
     let card_bytes = export::cat_to_vec(source, card_cid, scal3ml_primitives::card::MAX_CARD_BYTES)
         .await
-        .with_context(|| format!("fetching the card {card_cid} from {}", node.base))?;
+        .with_context(|| format!("fetching the card {card_cid} from {}", node.api.base()))?;
     let card = Card::from_json(&card_bytes).context("the asset's card is not valid")?;
     let files = card
         .files

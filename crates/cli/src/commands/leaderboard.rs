@@ -3,7 +3,8 @@
 
 use crate::node_client::{NodeArgs, NodeClient, emit};
 use clap::Args;
-use scal3ml_api::{Direction, Leaderboard};
+use scal3ml_api::{Direction, LeaderboardQuery};
+use scal3ml_primitives::AssetId;
 
 /// Flags of `scal3ml leaderboard`.
 #[derive(Debug, Args)]
@@ -34,20 +35,11 @@ pub(crate) struct LeaderboardArgs {
 
 pub(crate) async fn run(args: LeaderboardArgs) -> anyhow::Result<()> {
     let node = NodeClient::connect(&args.node).await?;
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    if let Some(m) = &args.metric {
-        query.append_pair("metric", m);
-    }
-    if let Some(v) = args.dataset_version {
-        query.append_pair("dataset_version", &v.to_string());
-    }
-    let query = query.finish();
-    let path = format!(
-        "/api/assets/{}/leaderboard{}{query}",
-        args.dataset,
-        if query.is_empty() { "" } else { "?" }
-    );
-    let boards: Vec<Leaderboard> = node.get(&path).await?;
+    let query = LeaderboardQuery {
+        metric: args.metric.clone(),
+        dataset_version: args.dataset_version,
+    };
+    let boards = node.api.leaderboard(AssetId(args.dataset), &query).await?;
     emit(args.json, &boards, || {
         if boards.is_empty() {
             println!(

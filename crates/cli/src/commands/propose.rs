@@ -16,9 +16,9 @@ use alloy::primitives::{Address, TxHash, U256};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use scal3ml_access::client::AccessClient;
-use scal3ml_api::{AssetDetail, ProposalDetail, ProposalInfo, ProposalStatus};
+use scal3ml_api::{AssetDetail, ProposalDetail, ProposalStatus};
 use scal3ml_market::publish::{self as inputs, CardFields};
-use scal3ml_primitives::{AssetId, card::Card};
+use scal3ml_primitives::{AssetId, ProposalId, card::Card};
 use scal3ml_store::{Cid, FsStore, export, gateway::GatewayClient};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -232,8 +232,9 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
         );
     }
     let requested = requested_shares(&args.shares, record.total_shares)?;
-    let detail: AssetDetail = node
-        .get(&format!("/api/assets/{asset}"))
+    let detail = node
+        .api
+        .asset(asset)
         .await
         .with_context(|| format!("reading asset {asset} from the node's catalog"))?;
     let card = new_card(&args, &detail)?;
@@ -300,7 +301,7 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
             .await?;
     }
     if !args.json {
-        eprintln!("uploading to {}", node.base);
+        eprintln!("uploading to {}", node.api.base());
     }
     node.upload_car(&car_path, &signer)
         .await
@@ -435,11 +436,7 @@ fn new_card(args: &ProposeArgs, detail: &AssetDetail) -> anyhow::Result<Card> {
 async fn wait_for_proposal(node: &NodeClient, id: u64, quiet: bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
-        if node
-            .get::<serde_json::Value>(&format!("/api/proposals/{id}"))
-            .await
-            .is_ok()
-        {
+        if node.api.proposal(ProposalId(id)).await.is_ok() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -468,11 +465,11 @@ struct ProposalLine {
 pub(crate) async fn list(args: ProposalsArgs) -> anyhow::Result<()> {
     let node = NodeClient::connect(&args.node).await?;
     let asset = AssetId(args.asset);
-    let _: serde_json::Value = node.get(&format!("/api/assets/{asset}")).await?;
-    let proposals: Vec<ProposalInfo> = node.get(&format!("/api/assets/{asset}/proposals")).await?;
+    node.api.asset(asset).await?;
+    let proposals = node.api.proposals(asset).await?;
     let mut lines = Vec::new();
     for p in &proposals {
-        let d: ProposalDetail = node.get(&format!("/api/proposals/{}", p.id)).await?;
+        let d = node.api.proposal(ProposalId(p.id)).await?;
         let yes = d.proposal.yes_votes;
         let no = d.proposal.no_votes;
         let after = if d.status == ProposalStatus::Executed {
@@ -549,7 +546,7 @@ struct ProposalOutput {
 
 pub(crate) async fn show(args: ProposalArgs) -> anyhow::Result<()> {
     let node = NodeClient::connect(&args.node).await?;
-    let detail: ProposalDetail = node.get(&format!("/api/proposals/{}", args.id)).await?;
+    let detail = node.api.proposal(ProposalId(args.id)).await?;
     let p = &detail.proposal;
     let asset = AssetId(p.asset);
     let downloaded = match &args.output {
@@ -687,16 +684,21 @@ async fn download(
 ) -> anyhow::Result<()> {
     let p = &detail.proposal;
     let asset = AssetId(p.asset);
-    let asset_detail: AssetDetail = node.get(&format!("/api/assets/{asset}")).await?;
+    let asset_detail = node.api.asset(asset).await?;
     let card_cid: Cid = p
         .metadata_cid
         .parse()
         .context("the proposal's card id is not a CID")?;
-    let source = GatewayClient::new(&node.base).with_http(&node.http);
+    let source = GatewayClient::new(&node.api.base()).with_http(&node.http);
     let card_bytes =
         export::cat_to_vec(&source, &card_cid, scal3ml_primitives::card::MAX_CARD_BYTES)
             .await
-            .with_context(|| format!("fetching the proposed card {card_cid} from {}", node.base))?;
+            .with_context(|| {
+                format!(
+                    "fetching the proposed card {card_cid} from {}",
+                    node.api.base()
+                )
+            })?;
     let card = Card::from_json(&card_bytes).context("the proposed card is not valid")?;
     let gateway = node.gateway_of(&asset_detail);
     let signer = if asset_detail.summary.encrypted {
@@ -807,8 +809,9 @@ pub(crate) async fn execute(args: ProposalTxArgs) -> anyhow::Result<()> {
     let info = market.proposal(args.id).await?;
     // An encrypted asset's new version is readable only if its gateway holds the proposer's key for it.
     if market.asset_record(info.asset).await?.encrypted {
-        let detail: AssetDetail = node
-            .get(&format!("/api/assets/{}", info.asset))
+        let detail = node
+            .api
+            .asset(info.asset)
             .await
             .with_context(|| format!("reading asset {} from the node's catalog", info.asset))?;
         let gateway = node.gateway_of(&detail);
@@ -862,9 +865,7 @@ pub(crate) async fn execute(args: ProposalTxArgs) -> anyhow::Result<()> {
 async fn wait_for_version(node: &NodeClient, asset: AssetId, version: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
-        if let Ok(d) = node
-            .get::<AssetDetail>(&format!("/api/assets/{asset}"))
-            .await
+        if let Ok(d) = node.api.asset(asset).await
             && d.versions.iter().any(|v| v.index == version)
         {
             return;

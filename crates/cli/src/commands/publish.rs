@@ -163,7 +163,7 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
         .await?;
     }
     if !args.json {
-        eprintln!("uploading to {}", node.base);
+        eprintln!("uploading to {}", node.api.base());
     }
     node.upload_car(&car_path, &signer)
         .await
@@ -250,11 +250,7 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
 async fn wait_until_indexed(node: &NodeClient, asset: AssetId, quiet: bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
-        if node
-            .get::<serde_json::Value>(&format!("/api/assets/{asset}"))
-            .await
-            .is_ok()
-        {
+        if node.api.asset(asset).await.is_ok() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -10,7 +10,6 @@ use crate::{
 use alloy::primitives::{Address, U256};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use scal3ml_api::{AccountView, AssetDetail};
 use scal3ml_market::{BuyTerms, LicenseExpiry, TokenInfo, duration_text};
 use scal3ml_primitives::{AssetId, Cid, LicenseTerms, PaymentToken};
 use serde::Serialize;
@@ -158,7 +157,7 @@ pub(crate) async fn buy(args: BuyArgs) -> anyhow::Result<()> {
             token.symbol
         );
     };
-    let detail: AssetDetail = node.get(&format!("/api/assets/{asset}")).await?;
+    let detail = node.api.asset(asset).await?;
     let card = detail.versions.last().with_context(|| {
         format!("the node lists no version of asset {asset} yet; wait for it to index the asset and run again")
     })?;
@@ -286,7 +285,7 @@ async fn claims(
     token: Option<&str>,
 ) -> anyhow::Result<(Vec<AssetId>, Vec<TokenInfo>)> {
     let assets: Vec<AssetId> = if assets.is_empty() {
-        let view: AccountView = node.get(&format!("/api/accounts/{account}")).await?;
+        let view = node.api.account(account).await?;
         view.holdings.iter().map(|h| AssetId(h.asset)).collect()
     } else {
         assets.iter().copied().map(AssetId).collect()

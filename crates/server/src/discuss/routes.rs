@@ -4,7 +4,7 @@
 
 use super::{
     CLOCK_SKEW_SECS, CommentDoc, HideDoc, MAX_BODY_CHARS,
-    store::{CommentNode, Discussions, Inserted, Thread},
+    store::{Discussions, Inserted},
 };
 use crate::{
     api::{AppState, query},
@@ -17,7 +17,8 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use scal3ml_api::ApiError;
+use scal3ml_api::{ApiError, HideResult, Posted};
+use scal3ml_api::{CommentNode, Thread};
 use scal3ml_primitives::clock::now_secs;
 use scal3ml_store::{Block, Cid, Codec, PinMode, PinStore as _};
 use serde::{Deserialize, Serialize};
@@ -40,26 +41,6 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 pub(crate) struct ThreadQuery {
     #[serde(default)]
     proposal: u64,
-}
-
-/// The answer to a posted comment.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct Posted {
-    /// The comment's id: the CID of its stored document.
-    cid: String,
-    /// false when the node already had this very document (posting it again changes nothing).
-    new: bool,
-}
-
-/// The answer to a hide decision.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct HideResult {
-    /// The comment.
-    comment: String,
-    /// Whether it is hidden now.
-    hidden: bool,
-    /// The CID of the stored decision.
-    hide_cid: String,
 }
 
 /// `POST /api/comments/typed-data`: what to sign.

@@ -4,7 +4,7 @@
 
 use crate::{
     api::{AppState, query},
-    discuss::{CommentNode, routes::table},
+    discuss::routes::table,
     web::{Ctx, PageError, asset_id, format, markdown},
 };
 use alloy::primitives::Address;
@@ -14,6 +14,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{Html, IntoResponse, Response},
 };
+use scal3ml_api::CommentNode;
 use serde::Deserialize;
 use std::sync::Arc;
 
