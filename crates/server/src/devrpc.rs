@@ -7,20 +7,18 @@
 use crate::api::AppState;
 use alloy::{providers::Provider as _, transports::RpcError};
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
     http::HeaderMap,
     response::{IntoResponse, Response},
-    routing::post,
 };
 use scal3ml_api::ApiError;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use utoipa_axum::routes;
 
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/dev/rpc", post(dev_rpc))
-        .with_state(state)
+pub(crate) fn routes() -> crate::api::Routes {
+    crate::api::Routes::new().routes(routes!(dev_rpc))
 }
 
 /// The methods passed to the chain, as asked and as forwarded (`eth_requestAccounts` is `eth_accounts`: the

@@ -8,10 +8,9 @@
 
 use crate::api::{AppState, query};
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
-    routing::get,
 };
 use futures_util::TryStreamExt;
 use scal3ml_api::ApiError;
@@ -23,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 /// Content larger than this (both sides together) is not compared by the node.
 pub(crate) const MAX_DIFF_BYTES: u64 = 512 << 20;
@@ -53,11 +53,10 @@ pub(crate) struct DiffQuery {
     max_examples: Option<usize>,
 }
 
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/api/assets/{id}/diff", get(asset_diff))
-        .route("/api/proposals/{id}/diff", get(proposal_diff))
-        .with_state(state)
+pub(crate) fn routes() -> crate::api::Routes {
+    crate::api::Routes::new()
+        .routes(routes!(asset_diff))
+        .routes(routes!(proposal_diff))
 }
 
 fn options(q: &DiffQuery) -> Result<DiffOptions, ApiError> {

@@ -327,8 +327,6 @@ impl Node {
         // their own way.
         let app = Router::new()
             .merge(api::router(state.clone()))
-            .merge(crate::tx::router(state.clone()))
-            .merge(crate::discuss::routes::router(state.clone()))
             .nest("/access", scal3ml_access::router(access.clone()))
             .layer(axum::middleware::from_fn(scal3ml_access::json_errors))
             .merge(crate::web::router(state.clone()))

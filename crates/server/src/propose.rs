@@ -20,10 +20,9 @@ use crate::{
 };
 use alloy::primitives::Address;
 use axum::{
-    Json, Router,
+    Json,
     extract::{DefaultBodyLimit, Multipart, State},
     http::HeaderMap,
-    routing::post,
 };
 use scal3ml_api::ApiError;
 use scal3ml_market::publish::{self as inputs, CardFields};
@@ -35,22 +34,18 @@ use std::{
     sync::Arc,
 };
 use utoipa::ToSchema;
+use utoipa_axum::{router::UtoipaMethodRouterExt as _, routes};
 
 /// The longest message a proposal carries (it is a Markdown note to voters, not a document).
 const MAX_MESSAGE_BYTES: usize = 64 << 10;
 
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route(
-            "/api/propose",
-            post(propose).route_layer(axum::middleware::from_fn_with_state(
-                (state.clone(), "propose"),
-                crate::uploads::guard,
-            )),
-        )
-        // The node's own limits apply instead of axum's 2 MB default (crate::uploads).
-        .layer(DefaultBodyLimit::disable())
-        .with_state(state)
+pub(crate) fn routes(state: &Arc<AppState>) -> crate::api::Routes {
+    // The node's own limits apply instead of axum's 2 MB default for multipart (crate::uploads, which meters
+    // the body as it streams).
+    let guard =
+        axum::middleware::from_fn_with_state((state.clone(), "propose"), crate::uploads::guard);
+    crate::api::Routes::new()
+        .routes(routes!(propose).map(|r| r.route_layer(guard).layer(DefaultBodyLimit::disable())))
 }
 
 /// What `POST /api/propose` answers.

@@ -17,10 +17,9 @@ use crate::{
 };
 use alloy::primitives::{Address, U256};
 use axum::{
-    Json, Router,
+    Json,
     extract::{DefaultBodyLimit, Multipart, State, multipart::Field},
     http::HeaderMap,
-    routing::post,
 };
 use scal3ml_access::eip712::SignedKeyDeposit;
 use scal3ml_api::ApiError;
@@ -41,23 +40,18 @@ use std::{
 };
 use tokio::io::AsyncWriteExt as _;
 use utoipa::ToSchema;
+use utoipa_axum::{router::UtoipaMethodRouterExt as _, routes};
 
 /// How long the deposit the wallet signs stays valid: the gateway accepts at most 10 minutes.
 pub(crate) const DEPOSIT_TTL_SECS: u64 = 600;
 
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route(
-            "/api/publish",
-            post(publish).route_layer(axum::middleware::from_fn_with_state(
-                (state.clone(), "publish"),
-                crate::uploads::guard,
-            )),
-        )
-        // Multipart is held to axum's 2 MB default unless lifted; the node's own limits apply instead
-        // (crate::uploads, which meters the body as it streams).
-        .layer(DefaultBodyLimit::disable())
-        .with_state(state)
+pub(crate) fn routes(state: &Arc<AppState>) -> crate::api::Routes {
+    // The node's own limits apply instead of axum's 2 MB default for multipart (crate::uploads, which meters
+    // the body as it streams).
+    let guard =
+        axum::middleware::from_fn_with_state((state.clone(), "publish"), crate::uploads::guard);
+    crate::api::Routes::new()
+        .routes(routes!(publish).map(|r| r.route_layer(guard).layer(DefaultBodyLimit::disable())))
 }
 
 /// What `POST /api/publish` answers.

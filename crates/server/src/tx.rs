@@ -10,10 +10,9 @@ use alloy::{
     providers::DynProvider,
 };
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State, rejection::JsonRejection},
     http::{HeaderMap, StatusCode},
-    routing::{get, post},
 };
 use scal3ml_api::ApiError;
 use scal3ml_market::{BuyTerms, LicenseExpiry, Market, MarketError, PreparedCall, TokenInfo};
@@ -21,17 +20,17 @@ use scal3ml_primitives::{AssetId, Cid, LicenseDuration};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/api/tx/buy", post(buy))
-        .route("/api/tx/withdraw", post(withdraw))
-        .route("/api/tx/vote", post(vote))
-        .route("/api/tx/execute", post(execute))
-        .route("/api/tx/reject", post(reject))
-        .route("/api/assets/{id}/access/{account}", get(access))
-        .route("/api/accounts/{address}/earnings", get(earnings))
-        .with_state(state)
+pub(crate) fn routes() -> crate::api::Routes {
+    crate::api::Routes::new()
+        .routes(routes!(buy))
+        .routes(routes!(withdraw))
+        .routes(routes!(vote))
+        .routes(routes!(execute))
+        .routes(routes!(reject))
+        .routes(routes!(access))
+        .routes(routes!(earnings))
 }
 
 /// Maps an SDK error to the API's: the SDK's sentence as the message, under a stable code. A request the chain

@@ -12,10 +12,9 @@ use crate::{
 };
 use alloy::primitives::Address;
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, Query, State, rejection::JsonRejection},
     http::StatusCode,
-    routing::{get, post},
 };
 use scal3ml_api::{ApiError, HideResult, Posted};
 use scal3ml_api::{CommentNode, Thread};
@@ -24,16 +23,16 @@ use scal3ml_store::{Block, Cid, Codec, PinMode, PinStore as _};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/api/assets/{id}/comments", get(thread))
-        .route("/api/comments", post(post_comment))
-        .route("/api/comments/typed-data", post(comment_typed_data))
-        .route("/api/comments/{cid}", get(comment))
-        .route("/api/comments/{cid}/hide", post(hide))
-        .route("/api/comments/{cid}/hide/typed-data", post(hide_typed_data))
-        .with_state(state)
+pub(crate) fn routes() -> crate::api::Routes {
+    crate::api::Routes::new()
+        .routes(routes!(thread))
+        .routes(routes!(post_comment))
+        .routes(routes!(comment_typed_data))
+        .routes(routes!(comment))
+        .routes(routes!(hide))
+        .routes(routes!(hide_typed_data))
 }
 
 /// `?proposal=P` of a thread.

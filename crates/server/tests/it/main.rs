@@ -3,4 +3,5 @@
 //! stories over a real socket and the binary stay in crates/cli/tests/it.
 
 mod common;
+mod openapi;
 mod refusals;
