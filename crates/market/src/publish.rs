@@ -3,18 +3,20 @@
 //! card file or a Hugging Face README. Each refusal names its input ([`InputError::field`]), so the command line
 //! can say `--duration` and a form can mark the field.
 //!
-//! The rest of the flow is shared too: [`check_card`] before anything is imported, [`card_files`] and
-//! [`store_card`] once the content is, [`import_version`] for a proposed version, and [`shareholders`] for the
-//! transaction.
+//! The rest of the flow is shared too: [`check_card`] before anything is imported, [`package`] to import the
+//! content (encrypted for a paid asset) with its card into a store, [`publish_request`] for the transaction,
+//! and [`import_version`] for a proposed version.
 
 use alloy::primitives::Address;
+use scal3ml_primitives::LicenseTerms;
 use scal3ml_primitives::{
     AssetId, AssetKind, LicenseDuration,
     card::{Card, CardError, CardFile, CardParent},
 };
-use scal3ml_store::BlockStore;
+use scal3ml_store::{BlockStore, crypt::FileKey};
+use std::path::Path;
 
-use crate::{MarketResult, content};
+use crate::{MarketError, MarketResult, PublishRequest, content};
 
 /// Shares an asset is divided into: one share is 0.01 %.
 pub const TOTAL_SHARES: u64 = 10_000;
@@ -415,4 +417,86 @@ mod tests {
         assert_eq!((card.name.as_str(), card.parents.len()), ("M", 1));
         check_card(&card).unwrap();
     }
+}
+
+/// A new asset's content and card in a block store, ready to upload and publish.
+#[derive(Debug)]
+pub struct Packaged {
+    /// The content root (encrypted under `key` when there is one).
+    pub root: scal3ml_store::Cid,
+    /// The card's CID.
+    pub card_cid: scal3ml_store::Cid,
+    /// The card, with its file list.
+    pub card: Card,
+    /// The content key of an encrypted asset: deposit it with the access gateway before publishing.
+    pub key: Option<FileKey>,
+}
+
+/// Why [`package`] failed: the content could not be imported, or the card with its files is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// Reading, encrypting or storing the content failed.
+    #[error(transparent)]
+    Content(#[from] MarketError),
+    /// The card, with the files now listed, is not valid.
+    #[error(transparent)]
+    Card(#[from] CardError),
+}
+
+/// Imports `source` (a file or a folder) into `store`, encrypted under a fresh key when `encrypt`, lists its
+/// files in `card`, checks the card and stores it. Check the card's other fields with [`check_card`] first, so
+/// a bad field fails before the import.
+pub async fn package<S: BlockStore + ?Sized>(
+    store: &S,
+    source: &Path,
+    mut card: Card,
+    encrypt: bool,
+) -> Result<Packaged, PackageError> {
+    let key = if encrypt {
+        Some(FileKey::generate().map_err(MarketError::from)?)
+    } else {
+        None
+    };
+    let prepared = content::prepare(store, source, key.as_ref()).await?;
+    card.files = card_files(&prepared);
+    card.validate()?;
+    let card_cid = store_card(store, &card).await?;
+    Ok(Packaged {
+        root: prepared.root,
+        card_cid,
+        card,
+        key,
+    })
+}
+
+/// The publish transaction of a packaged asset: the publisher holds the shares its collaborators do not, and
+/// an encrypted asset names the access gateway holding its key (`gateway_url`).
+pub fn publish_request(
+    packaged: &Packaged,
+    publisher: Address,
+    collaborators: &[(Address, u64)],
+    parents: Vec<(AssetId, u16)>,
+    listing: LicenseTerms,
+    gateway_url: &str,
+) -> MarketResult<PublishRequest> {
+    let cid = |c: &scal3ml_store::Cid| -> MarketResult<scal3ml_primitives::Cid> {
+        c.to_string()
+            .parse()
+            .map_err(|e| MarketError::Invalid(format!("the CID {c}: {e}")))
+    };
+    let encrypted = packaged.key.is_some();
+    Ok(PublishRequest {
+        kind: packaged.card.kind,
+        content_cid: cid(&packaged.root)?,
+        metadata_cid: cid(&packaged.card_cid)?,
+        encrypted,
+        gateway_url: if encrypted {
+            gateway_url.to_owned()
+        } else {
+            String::new()
+        },
+        parents,
+        shareholders: shareholders(publisher, collaborators),
+        listing,
+    })
 }

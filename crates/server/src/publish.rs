@@ -24,7 +24,7 @@ use axum::{
 use scal3ml_access::eip712::SignedKeyDeposit;
 use scal3ml_api::ApiError;
 use scal3ml_market::{
-    PublishRequest, TokenInfo, content,
+    TokenInfo,
     publish::{self as inputs, CardFields, InputError},
 };
 use scal3ml_primitives::{
@@ -190,21 +190,13 @@ pub(crate) async fn publish(
         many => root.join(common_folder(many).unwrap_or_default()),
     };
     let encrypted = !checked.price.is_zero();
-    let key = if encrypted {
-        Some(FileKey::generate().map_err(|e| ApiError::internal(e.to_string()))?)
-    } else {
-        None
-    };
-    let prepared = content::prepare(&state.store, &source, key.as_ref())
+    let packaged = inputs::package(&state.store, &source, checked.card, encrypted)
         .await
-        .map_err(|e| one_field("file", &e.to_string()))?;
-    let mut card = checked.card;
-    card.files = inputs::card_files(&prepared);
-    card.validate().map_err(|e| card_fields(&e, &form))?;
-    let card_cid = inputs::store_card(&state.store, &card)
-        .await
-        .map_err(|e| ApiError::internal(format!("storing the card: {e}")))?;
-    let roots = [prepared.root, card_cid];
+        .map_err(|e| match e {
+            inputs::PackageError::Content(e) => one_field("file", &e.to_string()),
+            inputs::PackageError::Card(e) => card_fields(&e, &form),
+        })?;
+    let roots = [packaged.root, packaged.card_cid];
     let fresh = crate::uploads::not_pinned(&state, &roots).await?;
     for cid in &roots {
         state
@@ -215,37 +207,32 @@ pub(crate) async fn publish(
     }
     state.uploads.commit(&ticket, &fresh).await?;
 
-    let content_cid = prepared.root.to_string();
-    let node_url = state.network.node_url.clone();
-    let deposit = match &key {
+    let content_cid = packaged.root.to_string();
+    let node_url = &state.network.node_url;
+    let deposit = match &packaged.key {
         Some(key) => Some(deposit(
             checked.account,
             state.network.chain_id,
-            &node_url,
+            node_url,
             &content_cid,
             key,
         )?),
         None => None,
     };
-    let cid = |c: &scal3ml_store::Cid| {
-        c.to_string()
-            .parse()
-            .map_err(|e| ApiError::internal(format!("the CID {c}: {e}")))
+    let listing = LicenseTerms {
+        token: PaymentToken::from(checked.token.address),
+        price: checked.price,
+        duration: checked.duration,
     };
-    let request = PublishRequest {
-        kind: card.kind,
-        content_cid: cid(&prepared.root)?,
-        metadata_cid: cid(&card_cid)?,
-        encrypted,
-        gateway_url: if encrypted { node_url } else { String::new() },
-        parents: checked.parents,
-        shareholders: inputs::shareholders(checked.account, &checked.collaborators),
-        listing: LicenseTerms {
-            token: PaymentToken::from(checked.token.address),
-            price: checked.price,
-            duration: checked.duration,
-        },
-    };
+    let request = inputs::publish_request(
+        &packaged,
+        checked.account,
+        &checked.collaborators,
+        checked.parents,
+        listing,
+        node_url,
+    )
+    .map_err(market_error)?;
     let steps = state
         .market
         .with_sender(checked.account)
@@ -254,9 +241,9 @@ pub(crate) async fn publish(
         .map_err(market_error)?;
     Ok(Json(PublishAnswer {
         content_cid,
-        metadata_cid: card_cid.to_string(),
+        metadata_cid: packaged.card_cid.to_string(),
         encrypted,
-        files: card.files,
+        files: packaged.card.files,
         deposit,
         tx: PreparedTx { steps },
     }))

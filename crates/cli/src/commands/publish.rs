@@ -14,15 +14,12 @@ use alloy::primitives::TxHash;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use scal3ml_access::client::AccessClient;
-use scal3ml_market::{
-    PublishRequest, content,
-    publish::{self as inputs, CardFields, InputError},
-};
+use scal3ml_market::publish::{self as inputs, CardFields, InputError};
 use scal3ml_primitives::{
     AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken,
     card::{Card, CardFile},
 };
-use scal3ml_store::{FsStore, crypt::FileKey};
+use scal3ml_store::FsStore;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -122,7 +119,7 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
     let collaborators =
         inputs::parse_collaborators(&args.collaborators, signer.address()).map_err(flag)?;
     let parents = inputs::parse_parents(&args.parents).map_err(flag)?;
-    let mut card = base_card(&args, &parents)?;
+    let card = base_card(&args, &parents)?;
     let encrypt = !price.is_zero() || args.encrypt;
     // Validate what the card will hold except the files, so a bad field fails before the import.
     inputs::check_card(&card)?;
@@ -136,11 +133,6 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
     // 2. Content and card into a temporary store, then to the node.
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
     let store = FsStore::open(scratch.path().join("blocks"))?;
-    let key = if encrypt {
-        Some(FileKey::generate()?)
-    } else {
-        None
-    };
     if !args.json {
         eprintln!(
             "importing {}{}",
@@ -148,16 +140,13 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
             if encrypt { " (encrypting)" } else { "" }
         );
     }
-    let prepared = content::prepare(&store, &args.path, key.as_ref()).await?;
-    card.files = inputs::card_files(&prepared);
-    card.validate()?;
-    let card_cid = inputs::store_card(&store, &card).await?;
+    let packaged = inputs::package(&store, &args.path, card, encrypt).await?;
     let car_path = scratch.path().join("upload.car");
     {
         let file = std::fs::File::create(&car_path)?;
         scal3ml_store::car::export_car(
             &store,
-            &[prepared.root, card_cid],
+            &[packaged.root, packaged.card_cid],
             std::io::BufWriter::new(file),
         )
         .await?;
@@ -170,8 +159,8 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
         .context("uploading the content to the node")?;
 
     // 3. The key, before the transaction.
-    let content_cid = prepared.root.to_string();
-    if let Some(key) = &key {
+    let content_cid = packaged.root.to_string();
+    if let Some(key) = &packaged.key {
         AccessClient::new(&node.network.node_url, &node.http)
             .deposit_key(&signer, node.network.chain_id, &content_cid, key)
             .await
@@ -179,25 +168,19 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
     }
 
     // 4. The transaction.
-    let shareholders = inputs::shareholders(signer.address(), &collaborators);
-    let request = PublishRequest {
-        kind: card.kind,
-        content_cid: content_cid.parse()?,
-        metadata_cid: card_cid.to_string().parse()?,
-        encrypted: encrypt,
-        gateway_url: if encrypt {
-            node.network.node_url.clone()
-        } else {
-            String::new()
-        },
-        parents: parents.clone(),
-        shareholders,
-        listing: LicenseTerms {
-            token: PaymentToken::from(token.address),
-            price,
-            duration,
-        },
+    let listing = LicenseTerms {
+        token: PaymentToken::from(token.address),
+        price,
+        duration,
     };
+    let request = inputs::publish_request(
+        &packaged,
+        signer.address(),
+        &collaborators,
+        parents.clone(),
+        listing,
+        &node.network.node_url,
+    )?;
     if !args.json {
         eprintln!("sending the publish transaction from {}", signer.address());
     }
@@ -208,17 +191,17 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<()> {
         tx: published.tx.hash,
         block: published.tx.block,
         content_cid,
-        metadata_cid: card_cid.to_string(),
+        metadata_cid: packaged.card_cid.to_string(),
         encrypted: encrypt,
         price: token.format(price),
         token: token.symbol.clone(),
-        files: card.files.clone(),
+        files: packaged.card.files.clone(),
         explorer: node.tx_link(published.tx.hash),
     };
     emit(args.json, &out, || {
         println!(
             "Published asset {} \"{}\" ({})",
-            out.asset, card.name, card.kind
+            out.asset, packaged.card.name, packaged.card.kind
         );
         println!(
             "  content   {}{}",
