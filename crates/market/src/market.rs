@@ -11,7 +11,9 @@ use scal3ml_contracts::{
     Attestations::{self, AttestationsInstance},
     Marketplace::{self, MarketplaceInstance},
 };
-use scal3ml_primitives::{AssetId, AssetKind, Cid, LicenseDuration, LicenseTerms, PaymentToken};
+use scal3ml_primitives::{
+    AssetId, AssetKind, AttestationId, Cid, LicenseDuration, LicenseTerms, PaymentToken, ProposalId,
+};
 
 use crate::{
     AssetRecord, AttestRequest, Bought, BuyTerms, Deployment, Earning, LicenseExpiry, MarketError,
@@ -966,7 +968,7 @@ impl<P: Provider> Market<P> {
         metadata_cid: &Cid,
         requested_shares: u64,
         description_cid: &Cid,
-    ) -> MarketResult<(u64, TxInfo)> {
+    ) -> MarketResult<(ProposalId, TxInfo)> {
         let call = self.propose_call(
             asset,
             content_cid,
@@ -977,7 +979,7 @@ impl<P: Provider> Market<P> {
         let receipt = self.send("propose", call).await?;
         let e: Marketplace::ProposalCreated =
             self.first_event("propose", &receipt, self.deployment.marketplace)?;
-        Ok((e.proposalId.to::<u64>(), fee_of(&receipt)))
+        Ok((ProposalId(e.proposalId.to::<u64>()), fee_of(&receipt)))
     }
 
     pub(crate) fn propose_call(
@@ -998,7 +1000,7 @@ impl<P: Provider> Market<P> {
     }
 
     /// Votes on an open proposal with the shares the sender held at its snapshot.
-    pub async fn vote(&self, proposal: u64, support: bool) -> MarketResult<TxInfo> {
+    pub async fn vote(&self, proposal: ProposalId, support: bool) -> MarketResult<TxInfo> {
         Ok(fee_of(
             &self.send("vote", self.vote_call(proposal, support)).await?,
         ))
@@ -1006,17 +1008,17 @@ impl<P: Provider> Market<P> {
 
     pub(crate) fn vote_call(
         &self,
-        proposal: u64,
+        proposal: ProposalId,
         support: bool,
     ) -> SolCallBuilder<&P, Marketplace::voteCall> {
         self.mp_call(Marketplace::voteCall {
-            proposalId: U256::from(proposal),
+            proposalId: proposal.to_u256(),
             support,
         })
     }
 
     /// Executes a passed proposal; returns the new version's index.
-    pub async fn execute(&self, proposal: u64) -> MarketResult<(u64, TxInfo)> {
+    pub async fn execute(&self, proposal: ProposalId) -> MarketResult<(u64, TxInfo)> {
         let receipt = self.send("execute", self.execute_call(proposal)).await?;
         let e: Marketplace::ProposalExecuted =
             self.first_event("execute", &receipt, self.deployment.marketplace)?;
@@ -1024,7 +1026,7 @@ impl<P: Provider> Market<P> {
     }
 
     /// Rejects an open proposal (asset owner only).
-    pub async fn reject(&self, proposal: u64) -> MarketResult<TxInfo> {
+    pub async fn reject(&self, proposal: ProposalId) -> MarketResult<TxInfo> {
         Ok(fee_of(
             &self.send("reject", self.reject_call(proposal)).await?,
         ))
@@ -1032,24 +1034,27 @@ impl<P: Provider> Market<P> {
 
     pub(crate) fn execute_call(
         &self,
-        proposal: u64,
+        proposal: ProposalId,
     ) -> SolCallBuilder<&P, Marketplace::executeCall> {
         self.mp_call(Marketplace::executeCall {
-            proposalId: U256::from(proposal),
+            proposalId: proposal.to_u256(),
         })
     }
 
-    pub(crate) fn reject_call(&self, proposal: u64) -> SolCallBuilder<&P, Marketplace::rejectCall> {
+    pub(crate) fn reject_call(
+        &self,
+        proposal: ProposalId,
+    ) -> SolCallBuilder<&P, Marketplace::rejectCall> {
         self.mp_call(Marketplace::rejectCall {
-            proposalId: U256::from(proposal),
+            proposalId: proposal.to_u256(),
         })
     }
 
     /// A proposal's state and tallies.
-    pub async fn proposal(&self, proposal: u64) -> MarketResult<ProposalInfo> {
+    pub async fn proposal(&self, proposal: ProposalId) -> MarketResult<ProposalInfo> {
         let p = self
             .mp()
-            .proposal(U256::from(proposal))
+            .proposal(proposal.to_u256())
             .call()
             .await
             .map_err(self.contract_err("proposal"))?;
@@ -1068,7 +1073,7 @@ impl<P: Provider> Market<P> {
     // ------------------------------------------------------------------ attestations
 
     /// Attests an evaluation result; returns the attestation id.
-    pub async fn attest(&self, req: &AttestRequest) -> MarketResult<(u64, TxInfo)> {
+    pub async fn attest(&self, req: &AttestRequest) -> MarketResult<(AttestationId, TxInfo)> {
         let c = self.att();
         let call = c.attest(
             req.model.0.to_u256(),
@@ -1083,20 +1088,28 @@ impl<P: Provider> Market<P> {
         let receipt = self.send("attest", call).await?;
         let e: Attestations::Attested =
             self.first_event("attest", &receipt, self.deployment.attestations)?;
-        Ok((e.attestationId.to::<u64>(), fee_of(&receipt)))
+        Ok((AttestationId(e.attestationId.to::<u64>()), fee_of(&receipt)))
     }
 
     /// Endorses an attestation with the sender's own report.
-    pub async fn endorse(&self, attestation: u64, report_cid: &Cid) -> MarketResult<TxInfo> {
+    pub async fn endorse(
+        &self,
+        attestation: AttestationId,
+        report_cid: &Cid,
+    ) -> MarketResult<TxInfo> {
         let c = self.att();
-        let call = c.endorse(U256::from(attestation), cid_bytes(report_cid));
+        let call = c.endorse(attestation.to_u256(), cid_bytes(report_cid));
         Ok(fee_of(&self.send("endorse", call).await?))
     }
 
     /// Disputes an attestation with the sender's own report.
-    pub async fn dispute(&self, attestation: u64, report_cid: &Cid) -> MarketResult<TxInfo> {
+    pub async fn dispute(
+        &self,
+        attestation: AttestationId,
+        report_cid: &Cid,
+    ) -> MarketResult<TxInfo> {
         let c = self.att();
-        let call = c.dispute(U256::from(attestation), cid_bytes(report_cid));
+        let call = c.dispute(attestation.to_u256(), cid_bytes(report_cid));
         Ok(fee_of(&self.send("dispute", call).await?))
     }
 

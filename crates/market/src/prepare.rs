@@ -14,7 +14,7 @@ use alloy::{
     providers::Provider,
     sol_types::SolCall,
 };
-use scal3ml_primitives::{AssetId, Cid};
+use scal3ml_primitives::{AssetId, Cid, ProposalId};
 use serde::{Deserialize, Serialize};
 
 use crate::{BuyTerms, Market, MarketError, MarketResult, PublishRequest};
@@ -150,7 +150,7 @@ impl<P: Provider> Market<P> {
     /// A vote on an open proposal.
     pub async fn prepare_vote(
         &self,
-        proposal: u64,
+        proposal: ProposalId,
         support: bool,
     ) -> MarketResult<Vec<PreparedCall>> {
         let label = format!(
@@ -162,14 +162,14 @@ impl<P: Provider> Market<P> {
     }
 
     /// Executing a passed proposal.
-    pub async fn prepare_execute(&self, proposal: u64) -> MarketResult<Vec<PreparedCall>> {
+    pub async fn prepare_execute(&self, proposal: ProposalId) -> MarketResult<Vec<PreparedCall>> {
         let label = format!("Execute proposal {proposal}");
         let call = self.execute_call(proposal);
         Ok(vec![self.checked("execute", label, call).await?])
     }
 
     /// Rejecting an open proposal (the asset's owner).
-    pub async fn prepare_reject(&self, proposal: u64) -> MarketResult<Vec<PreparedCall>> {
+    pub async fn prepare_reject(&self, proposal: ProposalId) -> MarketResult<Vec<PreparedCall>> {
         let label = format!("Reject proposal {proposal}");
         let call = self.reject_call(proposal);
         Ok(vec![self.checked("reject", label, call).await?])

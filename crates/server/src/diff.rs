@@ -260,7 +260,7 @@ pub(crate) async fn of_proposal(
     // The chain names the proposal's asset; the catalog lists that asset's proposals with their content.
     let asset = state
         .market
-        .proposal(id)
+        .proposal(scal3ml_primitives::ProposalId(id))
         .await
         .map_err(|_| no_proposal())?
         .asset

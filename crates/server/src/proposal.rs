@@ -85,7 +85,7 @@ pub(crate) async fn detail_of(
     };
     let chain = state
         .market
-        .proposal(id)
+        .proposal(scal3ml_primitives::ProposalId(id))
         .await
         .map_err(crate::tx::market_error)?;
     let total_at_snapshot = U256::from(chain.total_at_snapshot);

@@ -16,7 +16,7 @@ use axum::{
 };
 use scal3ml_api::ApiError;
 use scal3ml_market::{BuyTerms, LicenseExpiry, Market, MarketError, PreparedCall, TokenInfo};
-use scal3ml_primitives::{AssetId, Cid, LicenseDuration};
+use scal3ml_primitives::{AssetId, Cid, LicenseDuration, ProposalId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -257,7 +257,7 @@ pub(crate) async fn vote(
     steps(
         market_for(&state, b.account)
             .await?
-            .prepare_vote(b.proposal, b.support)
+            .prepare_vote(ProposalId(b.proposal), b.support)
             .await,
     )
 }
@@ -276,18 +276,18 @@ pub(crate) async fn execute(
 ) -> Result<Json<PreparedTx>, ApiError> {
     crate::csrf::check(&headers)?;
     let b = json_body(body)?;
-    proposal_key_is_held(&state, b.proposal).await?;
+    proposal_key_is_held(&state, ProposalId(b.proposal)).await?;
     steps(
         market_for(&state, b.account)
             .await?
-            .prepare_execute(b.proposal)
+            .prepare_execute(ProposalId(b.proposal))
             .await,
     )
 }
 
 /// For a proposal of an encrypted asset, refuses (409 `no_proposal_key`) unless the asset's gateway holds the key
 /// its proposer deposited: executing it would add a version nobody can read. `scal3ml execute` asks the same.
-async fn proposal_key_is_held(state: &AppState, proposal: u64) -> Result<(), ApiError> {
+async fn proposal_key_is_held(state: &AppState, proposal: ProposalId) -> Result<(), ApiError> {
     // The chain, not the catalog, says whose proposal it is and whether its asset is encrypted: a proposal the
     // catalog has not read yet is checked all the same.
     let info = match state.market.proposal(proposal).await {
@@ -313,7 +313,7 @@ async fn proposal_key_is_held(state: &AppState, proposal: u64) -> Result<(), Api
     // A gateway that has not read the proposal yet answers 404 `unknown_proposal`, saying to wait a moment.
     scal3ml_access::client::AccessClient::new(&gateway, &state.http)
         .with_node_call(&state.node_call)
-        .ensure_proposal_key(proposal)
+        .ensure_proposal_key(proposal.0)
         .await
         .map_err(ApiError::from)
 }
@@ -335,7 +335,7 @@ pub(crate) async fn reject(
     steps(
         market_for(&state, b.account)
             .await?
-            .prepare_reject(b.proposal)
+            .prepare_reject(ProposalId(b.proposal))
             .await,
     )
 }

@@ -115,7 +115,7 @@ enum EvalCommand {
 #[command(after_long_help = VERIFY_HELP)]
 struct VerifyArgs {
     /// The attestation id (on the dataset's asset page, in `scal3ml leaderboard`, or printed by `eval --attest`).
-    attestation: u64,
+    attestation: AttestationId,
     /// The largest difference still endorsed, in the metric's units (e.g. 0.000002) [default: 0, the same
     /// value at the attested decimals].
     #[arg(long, default_value = "0", value_name = "DECIMAL")]
@@ -555,7 +555,7 @@ async fn store_report(
 /// One attestation sent by `eval --attest`.
 #[derive(Debug, Serialize)]
 struct Attested {
-    id: u64,
+    id: AttestationId,
     metric: String,
     /// The value as a decimal (`0.966667`).
     value: String,
@@ -695,10 +695,10 @@ async fn run_published(args: EvalArgs) -> anyhow::Result<()> {
 
 /// Waits (up to 10 s) until the node's catalog has attestation `id` (and, with `reviewer`, that account's
 /// review of it), so that the leaderboard shows what was just sent.
-async fn wait_for(node: &NodeClient, id: u64, reviewer: Option<Address>, quiet: bool) {
+async fn wait_for(node: &NodeClient, id: AttestationId, reviewer: Option<Address>, quiet: bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
-        if let Ok(a) = node.api.attestation(AttestationId(id)).await
+        if let Ok(a) = node.api.attestation(id).await
             && reviewer.is_none_or(|r| a.reviews.iter().any(|x| x.reviewer == r))
         {
             return;
@@ -718,7 +718,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         "verifying sends an endorsement or a dispute: say which account reviews (--dev-account N, --keystore NAME or SCAL3ML_PRIVATE_KEY)",
     )?;
     let id = args.attestation;
-    let att = node.api.attestation(AttestationId(id)).await?;
+    let att = node.api.attestation(id).await?;
     let me = signer.address();
     if att.attester == me {
         anyhow::bail!(
@@ -818,7 +818,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     wait_for(&node, id, Some(me), args.json).await;
     #[derive(Serialize)]
     struct Out {
-        attestation: u64,
+        attestation: AttestationId,
         metric: String,
         claimed: String,
         got: String,

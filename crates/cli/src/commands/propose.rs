@@ -102,7 +102,7 @@ pub(crate) struct ProposalsArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ProposalArgs {
     /// The proposal id (`scal3ml proposals <asset>` lists them).
-    id: u64,
+    id: ProposalId,
     /// The column that identifies a row, for the diff of CSV files [default: whole rows are compared].
     #[arg(long, value_name = "COL")]
     key: Option<String>,
@@ -132,7 +132,7 @@ pub(crate) enum Choice {
 #[derive(Debug, Args)]
 pub(crate) struct VoteArgs {
     /// The proposal id.
-    id: u64,
+    id: ProposalId,
     /// yes or no. Your vote weighs the shares you held at the proposal's snapshot; it cannot be changed.
     choice: Choice,
     #[command(flatten)]
@@ -148,7 +148,7 @@ pub(crate) struct VoteArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ProposalTxArgs {
     /// The proposal id.
-    id: u64,
+    id: ProposalId,
     #[command(flatten)]
     signer: SignerArgs,
     #[command(flatten)]
@@ -161,7 +161,7 @@ pub(crate) struct ProposalTxArgs {
 /// What `propose` prints with --json.
 #[derive(Debug, Serialize)]
 struct ProposeOutput {
-    proposal: u64,
+    proposal: ProposalId,
     asset: AssetId,
     proposer: Address,
     requested_shares: u64,
@@ -433,10 +433,10 @@ fn new_card(args: &ProposeArgs, detail: &AssetDetail) -> anyhow::Result<Card> {
 }
 
 /// Waits (up to 10 s) until the node's catalog has the proposal, so `proposals` lists it once this returns.
-async fn wait_for_proposal(node: &NodeClient, id: u64, quiet: bool) {
+async fn wait_for_proposal(node: &NodeClient, id: ProposalId, quiet: bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
-        if node.api.proposal(ProposalId(id)).await.is_ok() {
+        if node.api.proposal(id).await.is_ok() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -546,7 +546,7 @@ struct ProposalOutput {
 
 pub(crate) async fn show(args: ProposalArgs) -> anyhow::Result<()> {
     let node = NodeClient::connect(&args.node).await?;
-    let detail = node.api.proposal(ProposalId(args.id)).await?;
+    let detail = node.api.proposal(args.id).await?;
     let p = &detail.proposal;
     let asset = AssetId(p.asset);
     let downloaded = match &args.output {
@@ -759,7 +759,7 @@ pub(crate) async fn vote(args: VoteArgs) -> anyhow::Result<()> {
     let info = market.proposal(args.id).await?;
     #[derive(Serialize)]
     struct Out {
-        proposal: u64,
+        proposal: ProposalId,
         voter: Address,
         support: bool,
         yes_votes: u128,
@@ -819,7 +819,7 @@ pub(crate) async fn execute(args: ProposalTxArgs) -> anyhow::Result<()> {
         let access = AccessClient::new(&gateway, &node.http);
         let mut tries = 0;
         loop {
-            match access.ensure_proposal_key(args.id).await {
+            match access.ensure_proposal_key(args.id.0).await {
                 Err(scal3ml_access::AccessError::Refused { code, .. })
                     if code == "unknown_proposal" && tries < 50 =>
                 {
@@ -833,7 +833,7 @@ pub(crate) async fn execute(args: ProposalTxArgs) -> anyhow::Result<()> {
     let (version, tx) = market.execute(args.id).await?;
     #[derive(Serialize)]
     struct Out {
-        proposal: u64,
+        proposal: ProposalId,
         asset: AssetId,
         version: u64,
         proposer: Address,

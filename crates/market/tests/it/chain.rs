@@ -13,7 +13,9 @@ use scal3ml_market::{
     AssetRecord, AttestRequest, BuyTerms, Deployment, LicenseExpiry, Market, MarketError,
     PublishRequest, parse_amount,
 };
-use scal3ml_primitives::{AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken};
+use scal3ml_primitives::{
+    AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken, ProposalId,
+};
 use std::{collections::HashMap, time::Duration};
 
 const BPS: u64 = 10_000;
@@ -525,7 +527,7 @@ async fn proposals_and_attestations_through_the_wrappers() {
     let err = w
         .market(2)
         .await
-        .execute(proposal + 1)
+        .execute(ProposalId(proposal.0 + 1))
         .await
         .unwrap_err()
         .to_string();

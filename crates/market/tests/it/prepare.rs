@@ -10,7 +10,9 @@ use alloy::{
 };
 use scal3ml_devnet::DevnetHandle;
 use scal3ml_market::{BuyTerms, MarketError, PreparedCall, PublishRequest, parse_amount};
-use scal3ml_primitives::{AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken};
+use scal3ml_primitives::{
+    AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken, ProposalId,
+};
 
 /// Sends `step` as a wallet would and waits for its receipt, which must be a success.
 async fn send(node: &DevnetHandle, from: Address, step: &PreparedCall) -> TransactionReceipt {
@@ -256,9 +258,17 @@ async fn a_prepare_that_would_fail_says_why_and_sends_nothing() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("nothing to withdraw"), "{err}");
-    let err = buyer.prepare_vote(7, true).await.unwrap_err().to_string();
+    let err = buyer
+        .prepare_vote(ProposalId(7), true)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("proposal 7 does not exist"), "{err}");
-    let err = buyer.prepare_reject(7).await.unwrap_err().to_string();
+    let err = buyer
+        .prepare_reject(ProposalId(7))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("does not exist"), "{err}");
     // A publish the contract would refuse: encrypted without a gateway.
     let mut bad = publish_request(2, a[4], dear);
