@@ -22,6 +22,7 @@ pub mod limit;
 pub mod nonces;
 mod openapi;
 mod server;
+pub mod sessions;
 pub mod siwe;
 pub mod upload;
 
