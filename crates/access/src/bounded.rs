@@ -1,4 +1,5 @@
-//! [`BoundedMap`]: the one shape of every table a client can grow (used nonces, sessions, rate-limit buckets).
+//! [`BoundedMap`]: the shape of the tables a client can grow (used request and sign-in nonces, rate-limit buckets;
+//! sessions have their own book, `sessions.rs`, which evicts one at a time).
 //! It holds at most `cap` entries, each with an expiry; when it is full, expired entries go first, then the
 //! ones expiring soonest (the oldest first among equal expiries). The latest expiry among entries evicted before they expired is kept as
 //! [`BoundedMap::floor`], so a table of used nonces can refuse whatever it may have forgotten.
@@ -36,11 +37,6 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
             .map(|(_, _, v)| v)
     }
 
-    /// The value and expiry of `key`, expired or not.
-    pub fn get_any(&self, key: &K) -> Option<(u64, &V)> {
-        self.map.get(key).map(|(until, _, v)| (*until, v))
-    }
-
     /// Sets `key` to `value` until `expires`, making room first if the map is full.
     pub fn insert(&mut self, key: K, expires: u64, value: V, now: u64) {
         if !self.map.contains_key(&key) && self.map.len() >= self.cap {
@@ -48,11 +44,6 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
         }
         self.seq += 1;
         self.map.insert(key, (expires, self.seq, value));
-    }
-
-    /// Removes `key`.
-    pub fn remove(&mut self, key: &K) -> Option<V> {
-        self.map.remove(key).map(|(_, _, v)| v)
     }
 
     /// Drops every entry expired at `now`.

@@ -8,7 +8,8 @@ use scal3ml_store::{crypt::FileKey, http::HttpClient};
 
 use crate::eip712::{SignedAccessRequest, SignedKeyDeposit, normalize_gateway};
 use crate::error::{AccessError, AccessResult, ApiErrorBody};
-use crate::server::{ACCESS_HEADER, DepositReply, KeyRelease, KeyStatus};
+use crate::server::ACCESS_HEADER;
+use scal3ml_api::{DepositReply, KeyRelease, KeyStatus};
 
 /// How long the client's signed requests are valid.
 const TTL_SECS: u64 = 120;
@@ -33,7 +34,7 @@ impl AccessClient {
         }
     }
 
-    /// Sends `token` ([`crate::AccessState::node_call_token`]) with every request: for the node calling its own
+    /// Sends `token` ([`crate::Gateway::node_call_token`]) with every request: for the node calling its own
     /// gateway on a viewer's behalf, so the refusals count against the viewer's account and no IP. Never give it
     /// a client of another gateway.
     pub fn with_node_call(mut self, token: &str) -> Self {

@@ -5,7 +5,7 @@
 
 use crate::eip712::{SignedAccessRequest, SignedKeyDeposit};
 use crate::error::{ApiErrorBody, ApiErrorDetail};
-use crate::server::{DepositReply, KeyRelease, KeyStatus, NonceReply, SessionReply, SiweLogin};
+use scal3ml_api::{DepositReply, KeyRelease, KeyStatus, NonceReply, SessionReply, SiweLogin};
 
 /// The `/access` routes: requests, answers and the one error body.
 #[derive(utoipa::OpenApi)]

@@ -1,7 +1,7 @@
 //! Who uploads: the node's upload routes (`POST /api/car`, `/api/publish`, `/api/propose`) take bytes only from
 //! an account that proves itself, the same two ways a key request does: an EIP-712 [`SignedUpload`] (same
 //! domain, nonce book and expiry rules as [`crate::eip712::SignedAccessRequest`]) in the [`UPLOAD_HEADER`], or
-//! the browser's Sign-In with Ethereum session. [`AccessState::authorize_upload`] checks either and names the
+//! the browser's Sign-In with Ethereum session. [`Gateway::authorize_upload`] checks either and names the
 //! account and the client's address, which the node's limits count against.
 
 use std::net::IpAddr;
@@ -12,10 +12,10 @@ use alloy_sol_types::SolStruct;
 use axum::http::{Extensions, HeaderMap};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::AuditEntry;
 use crate::eip712::{domain, normalize_gateway, random_nonce, recover, sign_hash};
 use crate::error::{AccessError, AccessResult, ApiError};
-use crate::server::{AccessState, Fail, use_nonce};
+use crate::gateway::{Action, Fail, Gateway};
+use crate::server::session_token;
 use scal3ml_primitives::clock::now_secs;
 
 /// The header a command-line client puts a [`SignedUpload`] (JSON) in.
@@ -107,11 +107,11 @@ pub struct Uploader {
     pub ip: Option<IpAddr>,
 }
 
-impl AccessState {
+impl Gateway {
     /// The client's address as the gateway's own limits see it (`ConnectInfo`, through a trusted proxy when one
     /// is configured): what the node's per-address limits count.
     pub fn client_address(&self, ext: &Extensions, headers: &HeaderMap) -> Option<IpAddr> {
-        self.0.origin(ext, headers).ip()
+        self.origin(ext, headers).ip()
     }
 
     /// The account behind an upload to the route `action`: a [`SignedUpload`] in the [`UPLOAD_HEADER`] for this
@@ -125,14 +125,9 @@ impl AccessState {
         action: &str,
     ) -> Result<Uploader, ApiError> {
         let s = &self.0;
-        let origin = s.origin(ext, headers);
+        let origin = self.origin(ext, headers);
         let ip = origin.ip();
-        s.check_rate(origin, "upload")?;
-        let mut entry = AuditEntry {
-            action: "upload",
-            ip,
-            ..Default::default()
-        };
+        let mut decision = self.admit(Action::Upload, origin)?;
         let result: Result<Address, Fail> = (|| {
             if let Some(v) = headers.get(UPLOAD_HEADER) {
                 let req: SignedUpload = v
@@ -144,7 +139,7 @@ impl AccessState {
                             "the {UPLOAD_HEADER} header is not a signed upload request (JSON): see docs/node.md"
                         ))
                     })?;
-                entry.account = Some(req.account);
+                decision.account(req.account);
                 if req.action != action {
                     return Err(ApiError::unauthorized(
                         "wrong_action",
@@ -174,11 +169,11 @@ impl AccessState {
                         return Err(ApiError::unauthorized("bad_signature", reason).into());
                     }
                 }
-                use_nonce(s, req.account, req.nonce, req.expiry, "upload request")?;
+                s.use_nonce(req.account, req.nonce, req.expiry, "upload request")?;
                 return Ok(req.account);
             }
-            match s.session(headers) {
-                Some(r) => Ok(r?),
+            match session_token(headers) {
+                Some(token) => Ok(self.session(&token)?),
                 None => Err(ApiError::unauthorized(
                     "unsigned_upload",
                     format!(
@@ -191,13 +186,8 @@ impl AccessState {
                 .into()),
             }
         })();
-        match result {
-            Ok(account) => Ok(Uploader { account, ip }),
-            Err(fail) => {
-                s.refuse(&fail, origin, entry);
-                Err(fail.err)
-            }
-        }
+        let account = self.decide(decision, result)?;
+        Ok(Uploader { account, ip })
     }
 }
 

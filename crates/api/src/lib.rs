@@ -2,17 +2,28 @@
 //! answers, status enums), the one error body ([`ApiErrorBody`]), their OpenAPI schemas, and [`NodeApi`], a
 //! typed client. The node answers with these types, the catalog maps its rows into them, and every client (the
 //! command line, the tests, the Python package) calls [`NodeApi`] instead of formatting paths.
+//!
+//! With the `axum` feature, [`ApiError`] is an axum response and [`ApiJson`] the JSON body extractor whose
+//! rejection is that error.
 
+pub mod access;
 mod catalog;
 mod client;
 mod discuss;
 mod error;
+#[cfg(feature = "axum")]
+mod json;
 mod node;
 
+pub use access::{
+    DepositReply, KeyQuery, KeyRelease, KeyStatus, NonceReply, SessionReply, SiweLogin,
+};
 pub use catalog::*;
 pub use client::{
     CAR_MEDIA_TYPE, ClientError, ClientResult, LeaderboardQuery, NodeApi, UPLOAD_HEADER,
 };
 pub use discuss::{CommentNode, HideInfo, HideResult, Posted, Thread};
 pub use error::{ApiError, ApiErrorBody, ApiErrorDetail};
+#[cfg(feature = "axum")]
+pub use json::ApiJson;
 pub use node::{NetworkInfo, TokenInfo, UploadResult};

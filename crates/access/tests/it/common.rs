@@ -12,7 +12,7 @@ use alloy::{
 };
 use async_trait::async_trait;
 use scal3ml_access::{
-    AccessConfig, AccessResult, AccessState, AssetContent, AssetDirectory, ChainLicenses,
+    AccessConfig, AccessResult, AssetContent, AssetDirectory, ChainLicenses, Gateway,
     ProposalContent, VersionContent, client::AccessClient, router,
 };
 use scal3ml_contracts::{Marketplace, deploy};
@@ -111,7 +111,7 @@ pub(crate) struct Node {
     pub(crate) marketplace: Address,
     pub(crate) store: Arc<MemStore>,
     pub(crate) base: String,
-    pub(crate) state: AccessState,
+    pub(crate) state: Gateway,
     pub(crate) data_dir: tempfile::TempDir,
     pub(crate) client: AccessClient,
     pub(crate) chain_id: u64,
@@ -151,7 +151,7 @@ impl Node {
             AccessConfig::new(data_dir.path().join("access"), chain_id, &base)
                 .with_failure_window(failures, std::time::Duration::from_secs(3600)),
         );
-        let state = AccessState::open(
+        let state = Gateway::open(
             config,
             licenses,
             directory,
