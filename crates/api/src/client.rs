@@ -78,7 +78,9 @@ impl ClientError {
 impl std::fmt::Display for ClientError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Unreachable { url, source } => write!(f, "cannot reach {url}: {source}"),
+            Self::Unreachable { url, source } => {
+                write!(f, "cannot reach the node at {url}: {source}")
+            }
             Self::Api { body, .. } => f.write_str(&body.error.message),
             Self::Http { url, status, text } => write!(f, "{url} answered {status}: {text}"),
             Self::Decode { url, source } => {

@@ -84,16 +84,12 @@ pub(crate) async fn search(args: SearchArgs) -> anyhow::Result<()> {
             .token(&market, args.token.as_deref().unwrap_or("ETH"))
             .await?;
         query.token = Some(token.address);
-        query.min_price = args
-            .min_price
-            .as_deref()
-            .map(|p| token.parse(p))
-            .transpose()?;
-        query.max_price = args
-            .max_price
-            .as_deref()
-            .map(|p| token.parse(p))
-            .transpose()?;
+        if let Some(p) = &args.min_price {
+            query.min_price = Some(token.parse(p)?);
+        }
+        if let Some(p) = &args.max_price {
+            query.max_price = Some(token.parse(p)?);
+        }
     }
     let page = node.api.search(&query).await?;
     emit(args.json, &page, || {

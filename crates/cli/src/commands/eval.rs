@@ -738,7 +738,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         .report_cid
         .parse()
         .with_context(|| format!("attestation {id} names no valid report CID"))?;
-    let source = scal3ml_store::gateway::GatewayClient::new(&node.api.base()).with_http(&node.http);
+    let source = scal3ml_store::gateway::GatewayClient::new(node.api.base()).with_http(&node.http);
     let bytes = export::cat_to_vec(
         &source,
         &report_cid,

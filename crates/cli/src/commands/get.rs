@@ -127,7 +127,7 @@ pub(crate) async fn content_of(
     let card_cid: Cid = metadata_cid
         .parse()
         .with_context(|| format!("the card id {metadata_cid} is not a CID"))?;
-    let source = GatewayClient::new(&node.api.base()).with_http(&node.http);
+    let source = GatewayClient::new(node.api.base()).with_http(&node.http);
     let (card, files) = read_card(node, &source, &card_cid).await?;
     Ok(Content {
         root,

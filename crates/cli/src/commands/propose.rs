@@ -689,7 +689,7 @@ async fn download(
         .metadata_cid
         .parse()
         .context("the proposal's card id is not a CID")?;
-    let source = GatewayClient::new(&node.api.base()).with_http(&node.http);
+    let source = GatewayClient::new(node.api.base()).with_http(&node.http);
     let card_bytes =
         export::cat_to_vec(&source, &card_cid, scal3ml_primitives::card::MAX_CARD_BYTES)
             .await
