@@ -4,9 +4,9 @@
 //! to do.
 
 use crate::{
-    AccountView, AssetDetail, AttestationInfo, HideResult, Leaderboard, Lineage, NetworkInfo,
-    Posted, ProposalDetail, ProposalInfo, SearchPage, SearchQuery, Stats, Thread, UploadResult,
-    VersionInfo, error::ApiErrorBody,
+    AccountView, AssetDetail, AttestationInfo, DepositReply, HideResult, KeyRelease, KeyStatus,
+    Leaderboard, Lineage, NetworkInfo, Posted, ProposalDetail, ProposalInfo, SearchPage,
+    SearchQuery, Stats, Thread, UploadResult, VersionInfo, error::ApiErrorBody,
 };
 use alloy_primitives::Address;
 use scal3ml_primitives::{AssetId, AttestationId, ProposalId};
@@ -114,11 +114,13 @@ pub struct LeaderboardQuery {
     pub dataset_version: Option<u64>,
 }
 
-/// A node's REST API.
+/// A node's REST API and access gateway.
 #[derive(Debug, Clone)]
 pub struct NodeApi {
     base: String,
     http: reqwest::Client,
+    /// A header sent with every request (the node's own token when it calls its own gateway).
+    header: Option<(&'static str, String)>,
 }
 
 impl NodeApi {
@@ -127,7 +129,14 @@ impl NodeApi {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             http,
+            header: None,
         }
+    }
+
+    /// Sends `name: value` with every request.
+    pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
+        self.header = Some((name, value.to_owned()));
+        self
     }
 
     /// The node's base URL, without a trailing slash.
@@ -250,8 +259,7 @@ impl NodeApi {
     ) -> ClientResult<UploadResult> {
         let url = self.url("/api/car");
         let request = self
-            .http
-            .post(&url)
+            .request(reqwest::Method::POST, &url)
             .header(reqwest::header::CONTENT_TYPE, CAR_MEDIA_TYPE)
             .header(UPLOAD_HEADER, signed_upload)
             .header(reqwest::header::CONTENT_LENGTH, len)
@@ -259,10 +267,59 @@ impl NodeApi {
         self.send(url, request).await
     }
 
+    /// `POST /access/keys`: deposits a content key (a signed `KeyDeposit`).
+    pub async fn deposit_key(&self, signed: &impl Serialize) -> ClientResult<DepositReply> {
+        self.post("/access/keys", signed).await
+    }
+
+    /// `POST /access/key`: the key of version `version` of an asset (the latest for `None`), for a signed
+    /// access request.
+    pub async fn key(
+        &self,
+        signed: &impl Serialize,
+        version: Option<u64>,
+    ) -> ClientResult<KeyRelease> {
+        match version {
+            Some(n) => self.post(&format!("/access/key?version={n}"), signed).await,
+            None => self.post("/access/key", signed).await,
+        }
+    }
+
+    /// `GET /access/proposals/{id}/key-status`: whether the gateway holds the key of a proposal's content.
+    pub async fn proposal_key_status(&self, id: ProposalId) -> ClientResult<KeyStatus> {
+        self.get(&format!("/access/proposals/{id}/key-status"))
+            .await
+    }
+
+    /// GETs the bytes a route answers (decrypted content), with extra headers (a signed request, a `Range`).
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> ClientResult<reqwest::Response> {
+        let url = self.url(path);
+        let mut request = self.request(reqwest::Method::GET, &url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(source) => return Err(ClientError::Unreachable { url, source }),
+        };
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        match response.bytes().await {
+            Ok(bytes) => Err(error_answer(url, status, &bytes)),
+            Err(source) => Err(ClientError::Unreachable { url, source }),
+        }
+    }
+
     /// GETs a route's JSON answer.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
         let url = self.url(path);
-        let request = self.http.get(&url);
+        let request = self.request(reqwest::Method::GET, &url);
         self.send(url, request).await
     }
 
@@ -278,8 +335,7 @@ impl NodeApi {
             source,
         })?;
         let request = self
-            .http
-            .post(&url)
+            .request(reqwest::Method::POST, &url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(bytes);
         self.send(url, request).await
@@ -287,6 +343,14 @@ impl NodeApi {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, url);
+        match &self.header {
+            Some((name, value)) => request.header(*name, value),
+            None => request,
+        }
     }
 
     async fn send<T: DeserializeOwned>(
@@ -304,20 +368,25 @@ impl NodeApi {
             Err(source) => return Err(ClientError::Unreachable { url, source }),
         };
         if !status.is_success() {
-            return Err(match serde_json::from_slice::<ApiErrorBody>(&bytes) {
-                Ok(body) => ClientError::Api {
-                    url,
-                    status: status.as_u16(),
-                    body,
-                },
-                Err(_) => ClientError::Http {
-                    url,
-                    status: status.as_u16(),
-                    text: String::from_utf8_lossy(&bytes[..bytes.len().min(QUOTED)]).into_owned(),
-                },
-            });
+            return Err(error_answer(url, status, &bytes));
         }
         serde_json::from_slice(&bytes).map_err(|source| ClientError::Decode { url, source })
+    }
+}
+
+/// An error answer: the node's error body, or what else came back.
+fn error_answer(url: String, status: reqwest::StatusCode, bytes: &[u8]) -> ClientError {
+    match serde_json::from_slice::<ApiErrorBody>(bytes) {
+        Ok(body) => ClientError::Api {
+            url,
+            status: status.as_u16(),
+            body,
+        },
+        Err(_) => ClientError::Http {
+            url,
+            status: status.as_u16(),
+            text: String::from_utf8_lossy(&bytes[..bytes.len().min(QUOTED)]).into_owned(),
+        },
     }
 }
 

@@ -313,7 +313,7 @@ async fn proposal_key_is_held(state: &AppState, proposal: ProposalId) -> Result<
     // A gateway that has not read the proposal yet answers 404 `unknown_proposal`, saying to wait a moment.
     scal3ml_access::client::AccessClient::new(&gateway, &state.http)
         .with_node_call(&state.node_call)
-        .ensure_proposal_key(proposal.0)
+        .ensure_proposal_key(proposal)
         .await
         .map_err(ApiError::from)
 }

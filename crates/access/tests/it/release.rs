@@ -3,7 +3,7 @@
 
 use alloy::primitives::B256;
 use scal3ml_access::{AccessError, eip712::SignedAccessRequest};
-use scal3ml_primitives::AssetId;
+use scal3ml_primitives::{AssetId, ProposalId};
 use scal3ml_store::crypt;
 
 use crate::common::{Node, ONE_ETH, noise};
@@ -640,12 +640,16 @@ async fn a_proposal_without_its_key_is_named_before_anyone_executes_it() {
     let (key, cid) = node.encrypt_into_store(&noise(10_000, 2)).await;
     let id = node.propose(proposer, asset, &cid).await;
 
-    let status = node.client.proposal_key_status(id).await.unwrap();
+    let status = node
+        .client
+        .proposal_key_status(ProposalId(id))
+        .await
+        .unwrap();
     assert_eq!(
         (status.held, status.content_cid.as_str(), status.proposer),
         (false, cid.to_string().as_str(), node.address(proposer))
     );
-    let (status, code, message) = refused(node.client.ensure_proposal_key(id).await);
+    let (status, code, message) = refused(node.client.ensure_proposal_key(ProposalId(id)).await);
     assert_eq!(
         (status, code.as_str()),
         (409, "no_proposal_key"),
@@ -657,13 +661,29 @@ async fn a_proposal_without_its_key_is_named_before_anyone_executes_it() {
         .deposit_key(&node.signer(owner), chain, &cid.to_string(), &key)
         .await
         .unwrap();
-    assert!(!node.client.proposal_key_status(id).await.unwrap().held);
+    assert!(
+        !node
+            .client
+            .proposal_key_status(ProposalId(id))
+            .await
+            .unwrap()
+            .held
+    );
     node.client
         .deposit_key(&node.signer(proposer), chain, &cid.to_string(), &key)
         .await
         .unwrap();
-    assert!(node.client.proposal_key_status(id).await.unwrap().held);
-    node.client.ensure_proposal_key(id).await.unwrap();
-    let (status, code, _) = refused(node.client.proposal_key_status(99).await);
+    assert!(
+        node.client
+            .proposal_key_status(ProposalId(id))
+            .await
+            .unwrap()
+            .held
+    );
+    node.client
+        .ensure_proposal_key(ProposalId(id))
+        .await
+        .unwrap();
+    let (status, code, _) = refused(node.client.proposal_key_status(ProposalId(99)).await);
     assert_eq!((status, code.as_str()), (404, "unknown_proposal"));
 }

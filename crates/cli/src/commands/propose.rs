@@ -819,7 +819,7 @@ pub(crate) async fn execute(args: ProposalTxArgs) -> anyhow::Result<()> {
         let access = AccessClient::new(&gateway, &node.http);
         let mut tries = 0;
         loop {
-            match access.ensure_proposal_key(args.id.0).await {
+            match access.ensure_proposal_key(args.id).await {
                 Err(scal3ml_access::AccessError::Refused { code, .. })
                     if code == "unknown_proposal" && tries < 50 =>
                 {
