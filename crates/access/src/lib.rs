@@ -45,6 +45,3 @@ pub use scal3ml_api::{
 pub use server::{
     ACCESS_HEADER, NODE_CALL_HEADER, SESSION_COOKIE, client_addr, parse_trusted_proxy, router,
 };
-
-/// The name the node's code knows the [`Gateway`] by.
-pub type AccessState = Gateway;

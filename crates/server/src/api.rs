@@ -53,7 +53,7 @@ pub(crate) struct AppState {
     /// charged to no IP (never send it to another gateway).
     pub(crate) node_call: String,
     /// The access gateway: who an upload's signature or session proves, and the client's address.
-    pub(crate) access: scal3ml_access::AccessState,
+    pub(crate) access: scal3ml_access::Gateway,
     /// Upload limits and the uploads nobody references yet.
     pub(crate) uploads: crate::uploads::Uploads,
 }

@@ -8,7 +8,7 @@ use crate::{
 };
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use axum::Router;
-use scal3ml_access::{AccessConfig, AccessState, ChainLicenses};
+use scal3ml_access::{AccessConfig, ChainLicenses, Gateway};
 use scal3ml_api::{NetworkInfo, TokenInfo};
 use scal3ml_contracts::DeploymentManifest;
 use scal3ml_index::{Index, Indexer, IndexerConfig};
@@ -258,7 +258,7 @@ impl Node {
             node_url: node_url.clone(),
         };
         let blocks: Arc<dyn BlockStore> = Arc::new(store.clone());
-        let access = AccessState::open(
+        let access = Gateway::open(
             AccessConfig::new(config.data_dir.join("access"), chain_id, &node_url)
                 .with_trusted_proxies(config.trusted_proxies.iter().copied())
                 .with_pending_grace(config.key_grace),

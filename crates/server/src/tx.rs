@@ -342,7 +342,7 @@ pub(crate) async fn reject(
 
 /// What an account may do with an asset, as the chain says now.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct AccessState {
+pub(crate) struct Gateway {
     /// Whether the account may use the asset (owner, shareholder, unexpired license, or a free listing).
     pub(crate) has_access: bool,
     /// When its license ends (Unix seconds); null without a timed license.
@@ -358,12 +358,12 @@ pub(crate) struct AccessState {
 /// An account's access to an asset, read from the chain.
 #[utoipa::path(get, path = "/api/assets/{id}/access/{account}",
     params(("id" = u64, Path, description = "asset id"), ("account" = String, Path, description = "0x address", pattern = "^(0x)?[0-9a-fA-F]{40}$")),
-    responses((status = 200, body = AccessState), (status = 400, description = "not an address"),
+    responses((status = 200, body = Gateway), (status = 400, description = "not an address"),
         (status = 404, description = "no such asset")))]
 pub(crate) async fn access(
     State(state): State<Arc<AppState>>,
     Path((id, account)): Path<(u64, String)>,
-) -> Result<Json<AccessState>, ApiError> {
+) -> Result<Json<Gateway>, ApiError> {
     let account = address(&account)?;
     let asset = AssetId(id);
     let m = &state.market;
@@ -375,7 +375,7 @@ pub(crate) async fn access(
         m.shares_of(asset, account),
     )
     .map_err(market_error)?;
-    Ok(Json(AccessState {
+    Ok(Json(Gateway {
         has_access,
         expiry: match expiry {
             LicenseExpiry::Until(t) => Some(t),

@@ -1,7 +1,7 @@
 //! What the node accepts to store, from whom, and for how long nobody needs to reference it.
 //!
 //! Every upload (`POST /api/car`, `/api/publish`, `/api/propose`) is signed by an account (an EIP-712
-//! `UploadRequest` or a Sign-In with Ethereum session: [`scal3ml_access::AccessState::authorize_upload`]) and
+//! `UploadRequest` or a Sign-In with Ethereum session: [`scal3ml_access::Gateway::authorize_upload`]) and
 //! counted against that account and against the client's address (IPv6 per /64):
 //!
 //! - uploads (and comments) per hour, a token bucket ([`scal3ml_access::limit::FailureLimiter`] charging one per
