@@ -11,10 +11,11 @@ use alloy::{
 };
 use axum::{
     Json,
-    extract::{Path, State, rejection::JsonRejection},
-    http::{HeaderMap, StatusCode},
+    extract::{Path, State},
+    http::StatusCode,
 };
 use scal3ml_api::ApiError;
+use scal3ml_api::ApiJson;
 use scal3ml_market::{BuyTerms, LicenseExpiry, Market, MarketError, PreparedCall, TokenInfo};
 use scal3ml_primitives::{AssetId, Cid, LicenseDuration, ProposalId};
 use serde::{Deserialize, Serialize};
@@ -55,16 +56,6 @@ pub(crate) fn market_error(e: MarketError) -> ApiError {
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
     ApiError::new(status, code, e.to_string())
-}
-
-/// A JSON body, or the one error shape saying what is wrong with it.
-pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b).map_err(|e| {
-        ApiError::bad_request(format!(
-            "the request body is not what this route takes: {}; see /api/openapi.json",
-            e.body_text()
-        ))
-    })
 }
 
 /// An address from a path segment.
@@ -187,11 +178,9 @@ fn steps(result: Result<Vec<PreparedCall>, MarketError>) -> Result<Json<Prepared
             or the account cannot pay")))]
 pub(crate) async fn buy(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Json<BuyBody>, JsonRejection>,
+    _: crate::csrf::Csrf,
+    ApiJson(b): ApiJson<BuyBody>,
 ) -> Result<Json<PreparedTx>, ApiError> {
-    crate::csrf::check(&headers)?;
-    let b = json_body(body)?;
     let asset = AssetId(b.asset);
     let metadata_cid: Cid = b.metadata_cid.parse().map_err(|_| {
         ApiError::bad_request(format!(
@@ -226,11 +215,9 @@ pub(crate) async fn buy(
         (status = 409, description = "nothing to withdraw")))]
 pub(crate) async fn withdraw(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Json<WithdrawBody>, JsonRejection>,
+    _: crate::csrf::Csrf,
+    ApiJson(b): ApiJson<WithdrawBody>,
 ) -> Result<Json<PreparedTx>, ApiError> {
-    crate::csrf::check(&headers)?;
-    let b = json_body(body)?;
     let assets: Vec<AssetId> = b.assets.into_iter().map(AssetId).collect();
     steps(
         market_for(&state, b.account)
@@ -249,11 +236,9 @@ pub(crate) async fn withdraw(
         (status = 409, description = "the contract would refuse the vote")))]
 pub(crate) async fn vote(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Json<VoteBody>, JsonRejection>,
+    _: crate::csrf::Csrf,
+    ApiJson(b): ApiJson<VoteBody>,
 ) -> Result<Json<PreparedTx>, ApiError> {
-    crate::csrf::check(&headers)?;
-    let b = json_body(body)?;
     steps(
         market_for(&state, b.account)
             .await?
@@ -271,11 +256,9 @@ pub(crate) async fn vote(
         (status = 409, description = "the proposal has not passed, or (`no_proposal_key`) its asset is encrypted and the gateway holds no key for its content")))]
 pub(crate) async fn execute(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Json<ProposalBody>, JsonRejection>,
+    _: crate::csrf::Csrf,
+    ApiJson(b): ApiJson<ProposalBody>,
 ) -> Result<Json<PreparedTx>, ApiError> {
-    crate::csrf::check(&headers)?;
-    let b = json_body(body)?;
     proposal_key_is_held(&state, ProposalId(b.proposal)).await?;
     steps(
         market_for(&state, b.account)
@@ -327,11 +310,9 @@ async fn proposal_key_is_held(state: &AppState, proposal: ProposalId) -> Result<
         (status = 409, description = "not the owner, or the proposal is not open")))]
 pub(crate) async fn reject(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Json<ProposalBody>, JsonRejection>,
+    _: crate::csrf::Csrf,
+    ApiJson(b): ApiJson<ProposalBody>,
 ) -> Result<Json<PreparedTx>, ApiError> {
-    crate::csrf::check(&headers)?;
-    let b = json_body(body)?;
     steps(
         market_for(&state, b.account)
             .await?

@@ -6,16 +6,14 @@ use super::{
     CLOCK_SKEW_SECS, CommentDoc, HideDoc, MAX_BODY_CHARS,
     store::{Discussions, Inserted},
 };
-use crate::{
-    api::{AppState, query},
-    tx::json_body,
-};
+use crate::api::{AppState, query};
 use alloy::primitives::Address;
 use axum::{
     Json,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    extract::{Path, Query, State},
     http::StatusCode,
 };
+use scal3ml_api::ApiJson;
 use scal3ml_api::{ApiError, HideResult, Posted};
 use scal3ml_api::{CommentNode, Thread};
 use scal3ml_primitives::clock::now_secs;
@@ -131,9 +129,8 @@ pub(crate) async fn post_comment(
     State(state): State<Arc<AppState>>,
     ext: axum::http::Extensions,
     headers: axum::http::HeaderMap,
-    body: Result<Json<CommentDoc>, JsonRejection>,
+    ApiJson(doc): ApiJson<CommentDoc>,
 ) -> Result<Json<Posted>, ApiError> {
-    let doc = json_body(body)?;
     check_signed(&state, &doc)?;
     let bytes = doc.canonical_bytes().map_err(bad_signature)?;
     let block = Block::hash(Codec::Raw, bytes)
@@ -166,9 +163,8 @@ pub(crate) async fn post_comment(
         (status = 404, description = "no such asset, proposal or parent")))]
 pub(crate) async fn comment_typed_data(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<CommentDraft>, JsonRejection>,
+    ApiJson(draft): ApiJson<CommentDraft>,
 ) -> Result<Json<ToSign<CommentDoc>>, ApiError> {
-    let draft = json_body(body)?;
     let doc = CommentDoc {
         chain_id: state.network.chain_id,
         marketplace: state.network.marketplace,
@@ -203,9 +199,8 @@ pub(crate) async fn hide(
     ext: axum::http::Extensions,
     headers: axum::http::HeaderMap,
     Path(cid): Path<String>,
-    body: Result<Json<HideDoc>, JsonRejection>,
+    ApiJson(doc): ApiJson<HideDoc>,
 ) -> Result<Json<HideResult>, ApiError> {
-    let doc = json_body(body)?;
     if doc.comment != cid {
         return Err(ApiError::bad_request(format!(
             "the decision names the comment {:?} but was posted to {cid}: post it to /api/comments/{}/hide",
@@ -255,9 +250,8 @@ pub(crate) async fn hide(
 pub(crate) async fn hide_typed_data(
     State(state): State<Arc<AppState>>,
     Path(cid): Path<String>,
-    body: Result<Json<HideDraft>, JsonRejection>,
+    ApiJson(draft): ApiJson<HideDraft>,
 ) -> Result<Json<ToSign<HideDoc>>, ApiError> {
-    let draft = json_body(body)?;
     let comment = find(&state, &cid).await?;
     check_owner(&state, comment.asset, draft.owner).await?;
     let doc = HideDoc {
