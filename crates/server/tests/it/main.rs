@@ -2,6 +2,7 @@
 //! driven with tower's `oneshot` against an in-process devnet, route by route, refusals included. The user
 //! stories over a real socket and the binary stay in crates/cli/tests/it.
 
+mod client;
 mod common;
 mod openapi;
 mod refusals;
