@@ -8,11 +8,13 @@ use crate::{
 use alloy_primitives::I256;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use scal3ml_api::{AttestationInfo, Direction, Leaderboard, LeaderboardRow, ReviewInfo};
+use scal3ml_primitives::{AssetId, AttestationId};
 use std::cmp::Ordering;
 
 impl Index {
     /// One attestation with its reviews, or `None` if the catalog has none with this id.
-    pub fn attestation(&self, id: u64) -> IndexResult<Option<AttestationInfo>> {
+    pub fn attestation(&self, id: AttestationId) -> IndexResult<Option<AttestationInfo>> {
+        let id = id.0;
         let conn = self.reader()?;
         let found = conn
             .prepare_cached(
@@ -34,10 +36,11 @@ impl Index {
     /// order.
     pub fn leaderboard(
         &self,
-        dataset: u64,
+        dataset: AssetId,
         metric: Option<&str>,
         dataset_version: Option<u64>,
     ) -> IndexResult<Vec<Leaderboard>> {
+        let dataset = dataset.0;
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
             "SELECT t.id, t.model_asset, t.model_version, t.dataset_asset, t.dataset_version, t.attester,

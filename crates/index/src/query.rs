@@ -8,7 +8,7 @@ use crate::{
 use alloy_primitives::{Address, U256};
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params, params_from_iter};
 use scal3ml_api::*;
-use scal3ml_primitives::AssetKind;
+use scal3ml_primitives::{AssetId, AssetKind, ProposalId};
 
 /// What the access gateway needs to know about an asset's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -361,12 +361,14 @@ impl Index {
     }
 
     /// What a list shows about one asset.
-    pub fn summary(&self, id: u64) -> IndexResult<Option<AssetSummary>> {
+    pub fn summary(&self, id: AssetId) -> IndexResult<Option<AssetSummary>> {
+        let id = id.0;
         summary(&*self.reader()?, id as i64)
     }
 
     /// Everything known about an asset, or `None` if no such asset has been indexed.
-    pub fn asset(&self, id: u64) -> IndexResult<Option<AssetDetail>> {
+    pub fn asset(&self, id: AssetId) -> IndexResult<Option<AssetDetail>> {
+        let id = id.0;
         let conn = self.reader()?;
         let Some(summary) = summary(&conn, id as i64)? else {
             return Ok(None);
@@ -439,12 +441,14 @@ impl Index {
     }
 
     /// Versions of an asset, oldest first (empty for an unknown asset).
-    pub fn versions(&self, id: u64) -> IndexResult<Vec<VersionInfo>> {
+    pub fn versions(&self, id: AssetId) -> IndexResult<Vec<VersionInfo>> {
+        let id = id.0;
         versions(&*self.reader()?, id)
     }
 
     /// Ancestors and descendants of an asset, transitively, each at its shortest distance.
-    pub fn lineage(&self, id: u64) -> IndexResult<Lineage> {
+    pub fn lineage(&self, id: AssetId) -> IndexResult<Lineage> {
+        let id = id.0;
         let conn = self.reader()?;
         let walk = |up: bool| -> IndexResult<Vec<LineageNode>> {
             let (from, to) = if up {
@@ -534,7 +538,8 @@ impl Index {
     }
 
     /// What the access gateway needs: every version (content, author, time) and whether it is encrypted.
-    pub fn asset_content(&self, id: u64) -> IndexResult<Option<AssetContent>> {
+    pub fn asset_content(&self, id: AssetId) -> IndexResult<Option<AssetContent>> {
+        let id = id.0;
         let conn = self.reader()?;
         let encrypted: Option<bool> = conn
             .prepare_cached("SELECT encrypted FROM assets WHERE id = ?1")?
@@ -609,12 +614,14 @@ impl Index {
     }
 
     /// Licenses sold for an asset.
-    pub fn licenses_count(&self, id: u64) -> IndexResult<LicenseCount> {
+    pub fn licenses_count(&self, id: AssetId) -> IndexResult<LicenseCount> {
+        let id = id.0;
         licenses_count(&*self.reader()?, id)
     }
 
     /// Proposals for an asset, oldest first.
-    pub fn proposals(&self, id: u64) -> IndexResult<Vec<ProposalInfo>> {
+    pub fn proposals(&self, id: AssetId) -> IndexResult<Vec<ProposalInfo>> {
+        let id = id.0;
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(&format!(
             "{PROPOSAL_COLUMNS} WHERE p.asset_id = ?1 ORDER BY p.id"
@@ -628,7 +635,11 @@ impl Index {
     }
 
     /// One proposal by its id, with its votes (largest weight first), `None` if the catalog has no such proposal.
-    pub fn proposal(&self, id: u64) -> IndexResult<Option<(ProposalInfo, Vec<ProposalVote>)>> {
+    pub fn proposal(
+        &self,
+        id: ProposalId,
+    ) -> IndexResult<Option<(ProposalInfo, Vec<ProposalVote>)>> {
+        let id = id.0;
         let conn = self.reader()?;
         let found = conn
             .prepare_cached(&format!("{PROPOSAL_COLUMNS} WHERE p.id = ?1"))?
@@ -652,7 +663,8 @@ impl Index {
     }
 
     /// Attestations where the asset is the model or the dataset, oldest first.
-    pub fn attestations(&self, id: u64) -> IndexResult<Vec<AttestationInfo>> {
+    pub fn attestations(&self, id: AssetId) -> IndexResult<Vec<AttestationInfo>> {
+        let id = id.0;
         attestations(&*self.reader()?, id)
     }
 }

@@ -20,6 +20,7 @@ use scal3ml_api::{
 };
 use scal3ml_api::{ApiError, NetworkInfo, UploadResult};
 use scal3ml_index::Index;
+use scal3ml_primitives::{AssetId, AttestationId};
 use scal3ml_store::{BlockStore, FsStore, PinMode, PinStore, car::CarReader};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -182,7 +183,7 @@ async fn asset(
     State(state): State<Arc<AppState>>,
     Path(id): Path<u64>,
 ) -> Result<Json<AssetDetail>, ApiError> {
-    query(&state, move |i| i.asset(id))
+    query(&state, move |i| i.asset(AssetId(id)))
         .await?
         .map(Json)
         .ok_or_else(|| missing(id))
@@ -195,7 +196,7 @@ async fn versions(
     State(state): State<Arc<AppState>>,
     Path(id): Path<u64>,
 ) -> Result<Json<Vec<VersionInfo>>, ApiError> {
-    let found = query(&state, move |i| i.versions(id)).await?;
+    let found = query(&state, move |i| i.versions(AssetId(id))).await?;
     if found.is_empty() {
         return Err(missing(id));
     }
@@ -209,10 +210,13 @@ async fn lineage(
     State(state): State<Arc<AppState>>,
     Path(id): Path<u64>,
 ) -> Result<Json<Lineage>, ApiError> {
-    if query(&state, move |i| i.summary(id)).await?.is_none() {
+    if query(&state, move |i| i.summary(AssetId(id)))
+        .await?
+        .is_none()
+    {
         return Err(missing(id));
     }
-    Ok(Json(query(&state, move |i| i.lineage(id)).await?))
+    Ok(Json(query(&state, move |i| i.lineage(AssetId(id))).await?))
 }
 
 /// Proposals for new versions of an asset.
@@ -222,7 +226,9 @@ async fn proposals(
     State(state): State<Arc<AppState>>,
     Path(id): Path<u64>,
 ) -> Result<Json<Vec<ProposalInfo>>, ApiError> {
-    Ok(Json(query(&state, move |i| i.proposals(id)).await?))
+    Ok(Json(
+        query(&state, move |i| i.proposals(AssetId(id))).await?,
+    ))
 }
 
 /// Evaluation attestations naming an asset.
@@ -232,7 +238,9 @@ async fn attestations(
     State(state): State<Arc<AppState>>,
     Path(id): Path<u64>,
 ) -> Result<Json<Vec<AttestationInfo>>, ApiError> {
-    Ok(Json(query(&state, move |i| i.attestations(id)).await?))
+    Ok(Json(
+        query(&state, move |i| i.attestations(AssetId(id))).await?,
+    ))
 }
 
 /// The filters of a leaderboard.
@@ -264,7 +272,7 @@ async fn leaderboard(
             e.body_text()
         ))
     })?;
-    let summary = query(&state, move |i| i.summary(id))
+    let summary = query(&state, move |i| i.summary(AssetId(id)))
         .await?
         .ok_or_else(|| missing(id))?;
     if summary.kind != scal3ml_primitives::AssetKind::Dataset {
@@ -279,7 +287,7 @@ async fn leaderboard(
     }
     Ok(Json(
         query(&state, move |i| {
-            i.leaderboard(id, q.metric.as_deref(), q.dataset_version)
+            i.leaderboard(AssetId(id), q.metric.as_deref(), q.dataset_version)
         })
         .await?,
     ))
@@ -292,7 +300,7 @@ async fn attestation(
     State(state): State<Arc<AppState>>,
     Path(id): Path<u64>,
 ) -> Result<Json<AttestationInfo>, ApiError> {
-    query(&state, move |i| i.attestation(id))
+    query(&state, move |i| i.attestation(AttestationId(id)))
         .await?
         .map(Json)
         .ok_or_else(|| {

@@ -5,6 +5,7 @@ use scal3ml_access::{
     AccessError, AccessResult, AssetContent, AssetDirectory, ProposalContent, VersionContent,
 };
 use scal3ml_index::{CardFuture, CardSource, Index};
+use scal3ml_primitives::ProposalId;
 use scal3ml_primitives::{AssetId, Cid};
 use scal3ml_store::{BlockStore, StoreError, export};
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub(crate) struct CatalogDirectory(pub(crate) Index);
 impl AssetDirectory for CatalogDirectory {
     async fn content(&self, asset: AssetId) -> AccessResult<Option<AssetContent>> {
         let index = self.0.clone();
-        let found = tokio::task::spawn_blocking(move || index.asset_content(asset.0))
+        let found = tokio::task::spawn_blocking(move || index.asset_content(AssetId(asset.0)))
             .await
             .map_err(|e| AccessError::Config(format!("catalog lookup task failed: {e}")))?
             .map_err(|e| AccessError::Config(format!("catalog lookup of asset {asset}: {e}")))?;
@@ -65,7 +66,7 @@ impl AssetDirectory for CatalogDirectory {
 
     async fn proposal(&self, id: u64) -> AccessResult<Option<ProposalContent>> {
         let index = self.0.clone();
-        let found = tokio::task::spawn_blocking(move || index.proposal(id))
+        let found = tokio::task::spawn_blocking(move || index.proposal(ProposalId(id)))
             .await
             .map_err(|e| AccessError::Config(format!("catalog lookup task failed: {e}")))?
             .map_err(|e| AccessError::Config(format!("catalog lookup of proposal {id}: {e}")))?;

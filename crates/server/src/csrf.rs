@@ -51,6 +51,21 @@ fn from_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// The CSRF check as an extractor: put it before the body's extractor, so a request without the token is
+/// refused 403 `csrf` whatever its body.
+pub(crate) struct Csrf;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Csrf {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        check(&parts.headers).map(|()| Csrf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,20 +88,5 @@ mod tests {
             HeaderValue::from_static("00000000000000000000000000000000"),
         );
         assert!(check(&h).is_err(), "another token");
-    }
-}
-
-/// The CSRF check as an extractor: put it before the body's extractor, so a request without the token is
-/// refused 403 `csrf` whatever its body.
-pub(crate) struct Csrf;
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Csrf {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        check(&parts.headers).map(|()| Csrf)
     }
 }

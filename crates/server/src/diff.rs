@@ -16,6 +16,7 @@ use futures_util::TryStreamExt;
 use scal3ml_api::ApiError;
 use scal3ml_diff::{DiffOptions, Input, Reader, Tree, TreeDiff};
 use scal3ml_primitives::card::{Card, MAX_CARD_BYTES};
+use scal3ml_primitives::{AssetId, ProposalId};
 use scal3ml_store::reader::{self, Budget, FileReader, Limits};
 use scal3ml_store::{Cid, StoreError, export};
 use serde::{Deserialize, Serialize};
@@ -153,7 +154,7 @@ pub(crate) async fn of_versions(
     budget: u64,
     viewer: Option<&Viewer>,
 ) -> Result<AssetDiff, ApiError> {
-    let detail = query(state, move |i| i.asset(id))
+    let detail = query(state, move |i| i.asset(AssetId(id)))
         .await?
         .ok_or_else(|| no_asset(id))?;
     let last = detail
@@ -260,17 +261,17 @@ pub(crate) async fn of_proposal(
     // The chain names the proposal's asset; the catalog lists that asset's proposals with their content.
     let asset = state
         .market
-        .proposal(scal3ml_primitives::ProposalId(id))
+        .proposal(ProposalId(id))
         .await
         .map_err(|_| no_proposal())?
         .asset
         .0;
-    let proposal = query(state, move |i| i.proposals(asset))
+    let proposal = query(state, move |i| i.proposals(AssetId(asset)))
         .await?
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(no_proposal)?;
-    let detail = query(state, move |i| i.asset(asset))
+    let detail = query(state, move |i| i.asset(AssetId(asset)))
         .await?
         .ok_or_else(|| no_asset(asset))?;
     let latest = detail.versions.last().ok_or_else(|| no_asset(asset))?;

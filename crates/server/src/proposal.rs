@@ -11,6 +11,7 @@ use axum::{
 };
 use scal3ml_api::ApiError;
 use scal3ml_api::{ProposalDetail, ProposalStatus, ShareChange, Shareholder};
+use scal3ml_primitives::{AssetId, ProposalId};
 use scal3ml_store::{StoreError, export};
 use std::sync::Arc;
 
@@ -70,11 +71,11 @@ pub(crate) async fn detail_of(
     id: u64,
 ) -> Result<Option<ProposalDetail>, ApiError> {
     let found = query(state, move |i| {
-        let Some((p, votes)) = i.proposal(id)? else {
+        let Some((p, votes)) = i.proposal(ProposalId(id))? else {
             return Ok(None);
         };
         let holders = i
-            .asset(p.asset)?
+            .asset(AssetId(p.asset))?
             .map(|d| d.shareholders)
             .unwrap_or_default();
         Ok(Some((p, votes, holders)))
@@ -85,7 +86,7 @@ pub(crate) async fn detail_of(
     };
     let chain = state
         .market
-        .proposal(scal3ml_primitives::ProposalId(id))
+        .proposal(ProposalId(id))
         .await
         .map_err(crate::tx::market_error)?;
     let total_at_snapshot = U256::from(chain.total_at_snapshot);

@@ -85,7 +85,7 @@ struct Checked {
 
 /// The asset's access gateway, when it is this node; the browser flow signs nothing for another gateway.
 async fn gateway_of(state: &AppState, asset: AssetId) -> Result<String, ApiError> {
-    let detail = query(state, move |i| i.asset(asset.0))
+    let detail = query(state, move |i| i.asset(AssetId(asset.0)))
         .await?
         .ok_or_else(|| diff::no_asset(asset.0))?;
     if !diff::gateway_is_here(state, &detail.gateway_url) {
@@ -345,7 +345,7 @@ async fn check(
 
 /// The asset's current card, its file list to be replaced by the new version's.
 async fn current_card(state: &AppState, asset: AssetId) -> Result<Card, String> {
-    let detail = query(state, move |i| i.asset(asset.0))
+    let detail = query(state, move |i| i.asset(AssetId(asset.0)))
         .await
         .map_err(|e| e.message)?
         .ok_or_else(|| format!("asset {asset} is not in the catalog yet: try again in a moment"))?;

@@ -288,7 +288,7 @@ async fn proposal_key_is_held(state: &AppState, proposal: ProposalId) -> Result<
         return Ok(());
     }
     let asset = info.asset.0;
-    let gateway = crate::api::query(state, move |i| i.asset(asset))
+    let gateway = crate::api::query(state, move |i| i.asset(AssetId(asset)))
         .await?
         .map(|d| d.gateway_url)
         .filter(|g| !g.is_empty())

@@ -9,6 +9,7 @@ use alloy::{
 use scal3ml_api::{SearchQuery, Sort};
 use scal3ml_contracts::Attestations;
 use scal3ml_index::{Index, IndexError, Indexer};
+use scal3ml_primitives::AssetId;
 use scal3ml_primitives::AssetKind;
 use scal3ml_store::MemStore;
 use std::time::Duration;
@@ -237,7 +238,7 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
     indexer.sync_once().await.unwrap();
 
     // Counts and balances equal the chain's.
-    let licenses = index.licenses_count(model).unwrap();
+    let licenses = index.licenses_count(AssetId(model)).unwrap();
     assert_eq!((licenses.accounts, licenses.purchases), (1, 1));
     let stats = index.stats().unwrap();
     assert_eq!(
@@ -249,7 +250,7 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
         stats.last_indexed_block,
         Some(w.provider(0).get_block_number().await.unwrap())
     );
-    let detail = index.asset(model).unwrap().unwrap();
+    let detail = index.asset(AssetId(model)).unwrap().unwrap();
     assert_eq!(
         detail.summary.owner, new_owner,
         "owner follows the ERC-721 transfer"
@@ -293,13 +294,13 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
     let revenue = &detail.revenue[0];
     assert_eq!(revenue.withdrawn, owed);
     assert_eq!(revenue.royalties_paid, U256::from(ONE_ETH / 20));
-    let parent = index.asset(dataset).unwrap().unwrap();
+    let parent = index.asset(AssetId(dataset)).unwrap().unwrap();
     assert_eq!(
         parent.revenue[0].royalties_received,
         U256::from(ONE_ETH / 20)
     );
     assert_eq!(parent.children[0].asset, model);
-    let lineage = index.lineage(model).unwrap();
+    let lineage = index.lineage(AssetId(model)).unwrap();
     assert_eq!(
         lineage
             .ancestors
@@ -309,10 +310,10 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
         vec![(dataset, 1)]
     );
     assert_eq!(
-        index.lineage(dataset).unwrap().descendants[0].name,
+        index.lineage(AssetId(dataset)).unwrap().descendants[0].name,
         "Zebra Detector v2"
     );
-    let proposals = index.proposals(model).unwrap();
+    let proposals = index.proposals(AssetId(model)).unwrap();
     assert_eq!(
         (
             proposals[0].state.as_str(),
@@ -322,7 +323,7 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
         ("executed", Some(1), 1)
     );
     assert_eq!(proposals[0].yes_votes, U256::from(70));
-    let attestations = index.attestations(dataset).unwrap();
+    let attestations = index.attestations(AssetId(dataset)).unwrap();
     assert_eq!(
         (
             attestations[0].metric.as_str(),
@@ -342,7 +343,7 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
         index.account(receiver).unwrap().holdings[0].shares,
         U256::from(10)
     );
-    let content = index.asset_content(model).unwrap().unwrap();
+    let content = index.asset_content(AssetId(model)).unwrap().unwrap();
     let cid = |n| {
         scal3ml_primitives::Cid::from_bytes(content_cid(n).to_vec())
             .unwrap()
@@ -355,7 +356,7 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
         .collect();
     assert_eq!(cids, [cid(7), cid(8)]);
     assert_eq!(content.versions[0].author, publisher);
-    assert!(index.asset(999).unwrap().is_none());
+    assert!(index.asset(AssetId(999)).unwrap().is_none());
 
     // The old card's words no longer find the model; the new ones do.
     assert_eq!(ids(&index, &q("okapis")), vec![model]);
@@ -392,7 +393,7 @@ async fn a_missing_or_broken_card_does_not_stop_ingestion() {
     let mut indexer = w.indexer(index.clone());
     indexer.sync_once().await.unwrap();
     for id in [first, second] {
-        let s = index.summary(id).unwrap().unwrap();
+        let s = index.summary(AssetId(id)).unwrap().unwrap();
         assert!(!s.card_indexed && s.name.is_empty(), "{s:?}");
     }
     assert_eq!(index.search(&SearchQuery::default()).unwrap().total, 2);
@@ -403,7 +404,13 @@ async fn a_missing_or_broken_card_does_not_stop_ingestion() {
     tokio::time::sleep(Duration::from_millis(3_100)).await;
     indexer.sync_once().await.unwrap();
     assert_eq!(ids(&index, &q("quokkas")), vec![first]);
-    assert!(!index.summary(second).unwrap().unwrap().card_indexed);
+    assert!(
+        !index
+            .summary(AssetId(second))
+            .unwrap()
+            .unwrap()
+            .card_indexed
+    );
     w.node.shutdown().await;
 }
 

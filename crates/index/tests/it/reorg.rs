@@ -7,6 +7,7 @@ use alloy::{
 };
 use scal3ml_api::SearchQuery;
 use scal3ml_index::Index;
+use scal3ml_primitives::AssetId;
 
 #[tokio::test]
 async fn a_reorg_rolls_the_catalog_back_to_the_common_ancestor() {
@@ -109,8 +110,11 @@ async fn a_reorg_rolls_the_catalog_back_to_the_common_ancestor() {
         (0, 1, 1)
     );
     assert_eq!(index.stats().unwrap().licenses, 0);
-    assert_eq!(index.asset(kept).unwrap().unwrap().summary.owner, owner);
-    assert!(index.lineage(kept).unwrap().descendants.is_empty());
+    assert_eq!(
+        index.asset(AssetId(kept)).unwrap().unwrap().summary.owner,
+        owner
+    );
+    assert!(index.lineage(AssetId(kept)).unwrap().descendants.is_empty());
 
     // Exactly what a fresh rebuild of the surviving chain gives.
     let fresh = Index::open_in_memory().unwrap();

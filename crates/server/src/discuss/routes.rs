@@ -16,6 +16,7 @@ use axum::{
 use scal3ml_api::ApiJson;
 use scal3ml_api::{ApiError, HideResult, Posted};
 use scal3ml_api::{CommentNode, Thread};
+use scal3ml_primitives::AssetId;
 use scal3ml_primitives::clock::now_secs;
 use scal3ml_store::{Block, Cid, Codec, PinMode, PinStore as _};
 use serde::{Deserialize, Serialize};
@@ -399,7 +400,7 @@ fn thread_name(asset: u64, proposal: u64) -> String {
 
 /// The asset's current owner, or 404.
 async fn owner_of(state: &AppState, asset: u64) -> Result<Address, ApiError> {
-    query(state, move |i| i.summary(asset))
+    query(state, move |i| i.summary(AssetId(asset)))
         .await?
         .map(|s| s.owner)
         .ok_or_else(|| {
@@ -432,7 +433,7 @@ async fn check_proposal(state: &AppState, asset: u64, proposal: u64) -> Result<(
     if proposal == 0 {
         return Ok(());
     }
-    let proposals = query(state, move |i| i.proposals(asset)).await?;
+    let proposals = query(state, move |i| i.proposals(AssetId(asset))).await?;
     if !proposals.iter().any(|p| p.id == proposal) {
         return Err(ApiError::not_found(
             "no_such_proposal",

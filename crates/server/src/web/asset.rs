@@ -13,6 +13,7 @@ use axum::{
     response::Response,
 };
 use scal3ml_api::{AssetDetail, Direction, Leaderboard, Lineage};
+use scal3ml_primitives::AssetId;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -211,7 +212,7 @@ async fn build(ctx: &Ctx, id_text: &str) -> Result<AssetPage, PageError> {
     let id = asset_id(id_text)?;
     // One blocking task, one read connection, for all the page's reads.
     let (detail, lineage, proposals, boards) = query(&ctx.state, move |i| {
-        let Some(detail) = i.asset(id)? else {
+        let Some(detail) = i.asset(AssetId(id))? else {
             return Ok((
                 None,
                 Lineage {
@@ -223,11 +224,16 @@ async fn build(ctx: &Ctx, id_text: &str) -> Result<AssetPage, PageError> {
             ));
         };
         let boards = if detail.summary.kind == scal3ml_primitives::AssetKind::Dataset {
-            i.leaderboard(id, None, None)?
+            i.leaderboard(AssetId(id), None, None)?
         } else {
             vec![]
         };
-        Ok((Some(detail), i.lineage(id)?, i.proposals(id)?, boards))
+        Ok((
+            Some(detail),
+            i.lineage(AssetId(id))?,
+            i.proposals(AssetId(id))?,
+            boards,
+        ))
     })
     .await?;
     let detail = detail.ok_or_else(|| PageError::no_asset(id_text))?;

@@ -13,6 +13,7 @@ use axum::{
     http::HeaderMap,
     response::Response,
 };
+use scal3ml_primitives::AssetId;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -57,7 +58,7 @@ async fn build(
     viewer: Option<&diff::Viewer>,
 ) -> Result<ChangesPage, PageError> {
     let id = asset_id(id_text)?;
-    let detail = query(&ctx.state, move |i| i.asset(id))
+    let detail = query(&ctx.state, move |i| i.asset(AssetId(id)))
         .await?
         .ok_or_else(|| PageError::no_asset(id_text))?;
     let name = if detail.summary.name.is_empty() {

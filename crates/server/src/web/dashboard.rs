@@ -129,7 +129,7 @@ async fn build(ctx: &Ctx, address: Address) -> Result<AccountPage, PageError> {
             ids.dedup();
             let mut known = BTreeMap::new();
             for id in ids.into_iter().take(MAX_NAMED) {
-                if let Some(d) = i.asset(id)? {
+                if let Some(d) = i.asset(AssetId(id))? {
                     let total = d.shareholders.iter().fold(U256::ZERO, |a, h| a + h.shares);
                     known.insert(id, (d.summary, total));
                 }

@@ -15,6 +15,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 use scal3ml_api::CommentNode;
+use scal3ml_primitives::AssetId;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -110,7 +111,7 @@ pub(crate) async fn fragment(
     let proposal = q.map_or(0, |Query(q)| q.proposal);
     let found = async {
         let asset = asset_id(&id)?;
-        let summary = query(&state, move |i| i.summary(asset))
+        let summary = query(&state, move |i| i.summary(AssetId(asset)))
             .await?
             .ok_or_else(|| PageError::no_asset(&id))?;
         section(&state, asset, proposal, summary.owner).await

@@ -17,6 +17,7 @@ use axum::{
 };
 use futures_util::{StreamExt, TryStreamExt, stream};
 use scal3ml_api::{ProposalDetail, ProposalStatus};
+use scal3ml_primitives::AssetId;
 use std::sync::Arc;
 
 /// Proposals whose detail, diff and discussion are read at the same time.
@@ -98,10 +99,10 @@ async fn build(
 ) -> Result<ProposalsPage, PageError> {
     let id = asset_id(id_text)?;
     let (detail, proposals) = query(&ctx.state, move |i| {
-        let Some(detail) = i.asset(id)? else {
+        let Some(detail) = i.asset(AssetId(id))? else {
             return Ok((None, vec![]));
         };
-        Ok((Some(detail), i.proposals(id)?))
+        Ok((Some(detail), i.proposals(AssetId(id))?))
     })
     .await?;
     let detail = detail.ok_or_else(|| PageError::no_asset(id_text))?;
