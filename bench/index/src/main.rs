@@ -190,7 +190,7 @@ fn build(index: &Index, n: u64, vocab: &Vocabulary) -> Duration {
                 "framework": if kind == 1 { "onnx" } else { "" },
             });
             let metadata = cid_of(asset, 2);
-            let cid = Cid::from_bytes(metadata.to_vec()).expect("valid CID");
+            let cid = Cid::from_bytes(&metadata).expect("valid CID");
             index
                 .add_card(&cid, card.to_string().as_bytes())
                 .expect("card stored");

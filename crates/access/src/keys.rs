@@ -214,7 +214,7 @@ impl KeyVault {
 
     fn aad(cid: &Cid, depositor: Address) -> Vec<u8> {
         let mut aad = AAD_PREFIX.to_vec();
-        aad.extend_from_slice(cid.as_bytes());
+        cid.write_bytes(&mut aad);
         aad.extend_from_slice(depositor.as_slice());
         aad
     }
@@ -223,7 +223,7 @@ impl KeyVault {
     /// different key for the same CID and depositor is refused ([`AccessError::KeyConflict`]).
     pub fn deposit(&self, cid: &Cid, depositor: Address, key: &FileKey) -> AccessResult<Deposited> {
         let mut vault = self.lock();
-        if let Some(existing) = vault.keys.get(&(cid.clone(), depositor)) {
+        if let Some(existing) = vault.keys.get(&(*cid, depositor)) {
             let old = self.open_sealed(cid, depositor, &existing.sealed)?;
             return if old == *key {
                 Ok(Deposited::Already)
@@ -249,7 +249,7 @@ impl KeyVault {
         sealed.extend_from_slice(&buf);
         let now = chrono::Utc::now();
         let record = Record {
-            cid: cid.clone(),
+            cid: *cid,
             depositor,
             sealed: alloy_primitives::hex::encode(&sealed),
             deposited_at: now.to_rfc3339(),
@@ -257,7 +257,7 @@ impl KeyVault {
         };
         vault.log.append(&record, true)?;
         vault.keys.insert(
-            (cid.clone(), depositor),
+            (*cid, depositor),
             Held {
                 sealed,
                 deposited_at: record.deposited_at,
@@ -273,7 +273,7 @@ impl KeyVault {
         let sealed = self
             .lock()
             .keys
-            .get(&(cid.clone(), depositor))
+            .get(&(*cid, depositor))
             .map(|h| h.sealed.clone());
         sealed
             .map(|s| self.open_sealed(cid, depositor, &s))
@@ -282,7 +282,7 @@ impl KeyVault {
 
     /// Whether a key is held for `cid` from `depositor`.
     pub fn holds(&self, cid: &Cid, depositor: Address) -> bool {
-        self.lock().keys.contains_key(&(cid.clone(), depositor))
+        self.lock().keys.contains_key(&(*cid, depositor))
     }
 
     /// Whether the key `depositor` deposited for `cid` is held and still pending (no chain event known to name
@@ -290,7 +290,7 @@ impl KeyVault {
     pub fn is_pending(&self, cid: &Cid, depositor: Address) -> bool {
         self.lock()
             .keys
-            .get(&(cid.clone(), depositor))
+            .get(&(*cid, depositor))
             .is_some_and(|h| !h.published)
     }
 
@@ -312,7 +312,7 @@ impl KeyVault {
             .iter()
             .filter(|(_, h)| !h.published)
             .map(|((cid, depositor), h)| Pending {
-                cid: cid.clone(),
+                cid: *cid,
                 depositor: *depositor,
                 deposited_at: h.at_secs,
             })
@@ -367,7 +367,7 @@ impl KeyVault {
             .keys
             .iter()
             .map(|((cid, depositor), h)| Record {
-                cid: cid.clone(),
+                cid: *cid,
                 depositor: *depositor,
                 sealed: alloy_primitives::hex::encode(&h.sealed),
                 deposited_at: h.deposited_at.clone(),

@@ -167,9 +167,9 @@ impl Index {
     pub fn add_card(&self, cid: &Cid, bytes: &[u8]) -> IndexResult<bool> {
         self.writer().execute(
             "INSERT OR IGNORE INTO cards (cid) VALUES (?1)",
-            params![cid.as_bytes()],
+            params![cid.to_bytes()],
         )?;
-        self.store_card(cid.as_bytes(), Ok(Some(bytes.to_vec())))?;
+        self.store_card(&cid.to_bytes(), Ok(Some(bytes.to_vec())))?;
         Ok(parse(bytes).is_some())
     }
 
@@ -200,7 +200,7 @@ impl Index {
             }
             let mut results = Vec::with_capacity(due.len());
             for cid in due {
-                let fetched = match Cid::from_bytes(cid.clone()) {
+                let fetched = match Cid::from_bytes(&cid) {
                     Ok(parsed) => source.card(&parsed).await.map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
                 };

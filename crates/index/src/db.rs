@@ -233,7 +233,7 @@ pub(crate) fn parse_addr(s: &str) -> IndexResult<Address> {
 
 /// A CID's text form, or `0x` hex when the bytes are not a CID (the contracts accept any non-empty bytes).
 pub(crate) fn cid_text(bytes: &[u8]) -> String {
-    match scal3ml_primitives::Cid::from_bytes(bytes.to_vec()) {
+    match scal3ml_primitives::Cid::from_bytes(bytes) {
         Ok(cid) => cid.to_string(),
         Err(_) => format!("0x{}", alloy_primitives::hex::encode(bytes)),
     }

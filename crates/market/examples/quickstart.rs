@@ -8,7 +8,7 @@ use alloy::{
 use scal3ml_market::{
     BuyTerms, Deployment, Market, PublishRequest, TokenInfo, content, parse_amount,
 };
-use scal3ml_primitives::{AssetKind, Cid, LicenseDuration, LicenseTerms, PaymentToken};
+use scal3ml_primitives::{AssetKind, LicenseDuration, LicenseTerms, PaymentToken};
 use scal3ml_store::{MemStore, crypt::FileKey};
 
 #[tokio::main]
@@ -33,14 +33,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = MemStore::new();
     let key = FileKey::generate()?;
     let prepared = content::prepare(&store, &file, Some(&key)).await?;
-    let root = Cid::from_bytes(prepared.root.to_bytes())?;
+    let root = prepared.root;
     let publisher = Market::connect(wallet(1)?, deployment, keys[1].0).await?;
     let price = parse_amount("0.05", 18)?;
     let published = publisher
         .publish(PublishRequest {
             kind: AssetKind::Model,
-            content_cid: root.clone(),
-            metadata_cid: root.clone(), // a real publish stores the card and names its CID here
+            content_cid: root,
+            metadata_cid: root, // a real publish stores the card and names its CID here
             encrypted: true,
             gateway_url: "http://127.0.0.1:8080/access".into(),
             parents: vec![],

@@ -130,7 +130,7 @@ fn fee_of(receipt: &TransactionReceipt) -> TxInfo {
 }
 
 fn cid_bytes(cid: &Cid) -> Bytes {
-    Bytes::copy_from_slice(cid.as_bytes())
+    Bytes::from(cid.to_bytes())
 }
 
 fn u96(value: u64) -> U96 {

@@ -145,7 +145,7 @@ impl BuyTerms {
 
     /// The contract's `metadataHash`: keccak256 of the metadata CID's bytes.
     pub fn metadata_hash(&self) -> B256 {
-        keccak256(self.metadata_cid.as_bytes())
+        keccak256(self.metadata_cid.to_bytes())
     }
 }
 

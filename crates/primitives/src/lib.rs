@@ -15,14 +15,14 @@ pub mod signature;
 pub use alloy_primitives::{Address, U256};
 pub use asset::{AssetId, AssetKind, AttestationId, ProposalId};
 pub use card::{Card, CardError};
-pub use cid::Cid;
+pub use cid::{Cid, Codec, SHA2_256};
 pub use license::{Amount, LicenseDuration, LicenseTerms, PaymentToken};
 pub use network::Network;
 
 /// What can be wrong with a value handed to this crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrimitivesError {
-    /// The text is not a CIDv0 (`Qm...`, base58btc) or a base32 CIDv1 (`b...`).
+    /// The text is not a CIDv0 (`Qm...`, base58btc) or a CIDv1 in base32 (`b...`) or base58btc (`z...`).
     #[error("{text:?} is not a CID: {reason}; expected CIDv0 (Qm...) or base32 CIDv1 (b...)")]
     CidText {
         /// The text that was given.
@@ -36,7 +36,7 @@ pub enum PrimitivesError {
         /// The bytes as hex.
         hex: String,
         /// Why they were refused.
-        reason: &'static str,
+        reason: String,
     },
     /// The asset kind is neither dataset (0) nor model (1).
     #[error("unknown asset kind {0:?}: expected \"dataset\" or \"model\" (0 or 1 on chain)")]

@@ -19,8 +19,7 @@ pub(crate) struct StoreCards(pub(crate) Arc<dyn BlockStore>);
 impl CardSource for StoreCards {
     fn card<'a>(&'a self, cid: &'a Cid) -> CardFuture<'a> {
         Box::pin(async move {
-            let cid = scal3ml_store::Cid::from_bytes(cid.as_bytes())?;
-            match export::cat_to_vec(self.0.as_ref(), &cid, MAX_CARD_BYTES).await {
+            match export::cat_to_vec(self.0.as_ref(), cid, MAX_CARD_BYTES).await {
                 Ok(bytes) => Ok(Some(bytes)),
                 Err(StoreError::NotFound { .. } | StoreError::LimitExceeded { .. }) => Ok(None),
                 Err(e) => Err(e.into()),
@@ -87,7 +86,7 @@ impl AssetDirectory for CatalogDirectory {
     /// yet, and must not get a publisher's key dropped).
     async fn references(&self, cid: &Cid) -> AccessResult<Option<bool>> {
         let index = self.0.clone();
-        let bytes = cid.as_bytes().to_vec();
+        let bytes = cid.to_bytes();
         tokio::task::spawn_blocking(move || {
             if index.next_block()?.is_none() {
                 return Ok(None);

@@ -197,20 +197,15 @@ pub(crate) async fn propose(
         )?),
         None => None,
     };
-    let cid = |c: &scal3ml_store::Cid| -> Result<scal3ml_primitives::Cid, ApiError> {
-        c.to_string()
-            .parse()
-            .map_err(|e| ApiError::internal(format!("the CID {c}: {e}")))
-    };
     let steps = state
         .market
         .with_sender(checked.account)
         .prepare_propose(
             checked.asset,
-            &cid(&prepared.root)?,
-            &cid(&card_cid)?,
+            &prepared.root,
+            &card_cid,
             checked.requested,
-            &cid(&description_cid)?,
+            &description_cid,
         )
         .await
         .map_err(market_error)?;

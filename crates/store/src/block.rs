@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use crate::cid::{Cid, Codec};
+use crate::cid::{Cid, CidExt, Codec};
 use crate::error::{StoreError, StoreResult};
 
 /// The largest block accepted anywhere (Kubo and the trustless gateway spec agree on 1 MiB for bitswap and

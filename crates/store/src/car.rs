@@ -242,7 +242,7 @@ impl<R: Read> CarReader<R> {
                 format!("the file ends inside {what}: it was truncated"),
             ));
         }
-        let (cid, used) = Cid::read_bytes(&buf)?;
+        let (cid, used) = crate::cid::decode_prefix(&buf)?;
         let mut data = bytes::Bytes::from(buf);
         let data = data.split_off(used);
         Block::new(cid, data).map(Some)
@@ -305,7 +305,7 @@ fn parse_header(bytes: &[u8]) -> StoreResult<Vec<Cid>> {
                     match item {
                         Item::Tag(42, inner) => match *inner {
                             Item::Bytes(b) if b.first() == Some(&0) => {
-                                cids.push(Cid::from_bytes(&b[1..])?)
+                                cids.push(crate::cid::decode(&b[1..])?)
                             }
                             _ => {
                                 return Err(StoreError::malformed(

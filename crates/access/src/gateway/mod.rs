@@ -472,7 +472,7 @@ impl Inner {
         if !self.vault.is_pending(cid, depositor) {
             return;
         }
-        let (inner, cid) = (self.clone(), cid.clone());
+        let (inner, cid) = (self.clone(), *cid);
         tokio::task::spawn_blocking(move || {
             if let Err(error) = inner.vault.settle(&[(cid, depositor)], &[]) {
                 tracing::warn!(target: "access::keys", %error, "cannot mark a released key as published");
@@ -527,14 +527,10 @@ impl Inner {
         let first = content.first();
         if n > 0
             && let Some(key) = self.vault.get(&first.cid, first.author)?
+            && let Ok(KeyCheck::Opens) =
+                crate::content::key_opens(self.store.as_ref(), &version.cid, &key).await
         {
-            let cid = scal3ml_store::Cid::from_bytes(version.cid.as_bytes())
-                .map_err(|e| ApiError::internal(format!("version {n}'s CID: {e}")))?;
-            if let Ok(KeyCheck::Opens) =
-                crate::content::key_opens(self.store.as_ref(), &cid, &key).await
-            {
-                return Ok(key);
-            }
+            return Ok(key);
         }
         Err(ApiError::not_found(
             "no_key",

@@ -213,9 +213,7 @@ impl Gateway {
     ) -> Result<ContentRead, Fail> {
         let s = &self.0;
         let charge = |err: ApiError| Fail { err, verified };
-        let root = scal3ml_store::Cid::from_bytes(root.as_bytes())
-            .map_err(|e| charge(ApiError::internal(format!("the content CID: {e}"))))?;
-        let cid = export::resolve(s.store.as_ref(), &root, path)
+        let cid = export::resolve(s.store.as_ref(), root, path)
             .await
             .map_err(|e| charge(AccessError::from(e).into()))?;
         let source = Source {

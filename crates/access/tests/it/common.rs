@@ -56,7 +56,7 @@ impl AssetDirectory for ChainDirectory {
             .await
             .map_err(err)?;
         versions.sort_by_key(|(v, _)| v.index);
-        let cid = |b: &Bytes| Cid::from_bytes(b.to_vec()).expect("the chain holds real CIDs");
+        let cid = |b: &Bytes| Cid::from_bytes(b).expect("the chain holds real CIDs");
         let mut out = Vec::new();
         for (v, log) in &versions {
             out.push(VersionContent {
@@ -84,7 +84,7 @@ impl AssetDirectory for ChainDirectory {
         Ok(created.into_iter().next().map(|(p, _)| ProposalContent {
             asset: AssetId::try_from(p.assetId).unwrap(),
             proposer: p.proposer,
-            content_cid: Cid::from_bytes(p.contentCid.to_vec()).expect("a real CID"),
+            content_cid: Cid::from_bytes(&p.contentCid).expect("a real CID"),
         }))
     }
 
@@ -101,7 +101,7 @@ impl AssetDirectory for ChainDirectory {
         Ok(Some(
             versions
                 .iter()
-                .any(|(v, _)| v.contentCid.as_ref() == cid.as_bytes()),
+                .any(|(v, _)| *v.contentCid == cid.to_bytes()),
         ))
     }
 }
@@ -246,8 +246,8 @@ impl Node {
         let id = market.nextAssetId().call().await.unwrap();
         let params = Marketplace::PublishParams {
             kind: 1,
-            contentCid: Bytes::from(cid.as_bytes().to_vec()),
-            metadataCid: Bytes::from(cid.as_bytes().to_vec()),
+            contentCid: Bytes::from(cid.to_bytes()),
+            metadataCid: Bytes::from(cid.to_bytes()),
             encrypted,
             gatewayUrl: self.base.clone(),
             parents: vec![],
@@ -296,7 +296,7 @@ impl Node {
 
     /// Adds a version with content `cid` (and `cid` as its card) to `asset` as its owner `owner`.
     pub(crate) async fn add_version(&self, owner: usize, asset: AssetId, cid: &Cid) {
-        let bytes = Bytes::from(cid.as_bytes().to_vec());
+        let bytes = Bytes::from(cid.to_bytes());
         let receipt = self
             .market(owner)
             .addVersion(asset.to_u256(), bytes.clone(), bytes)
@@ -313,7 +313,7 @@ impl Node {
     /// proposal's id.
     pub(crate) async fn propose(&self, proposer: usize, asset: AssetId, cid: &Cid) -> u64 {
         let market = self.market(proposer);
-        let bytes = Bytes::from(cid.as_bytes().to_vec());
+        let bytes = Bytes::from(cid.to_bytes());
         let call = market.propose(
             asset.to_u256(),
             bytes.clone(),
@@ -351,7 +351,7 @@ async fn import(store: &MemStore, bytes: Vec<u8>) -> Cid {
     let imported = add_reader(store, std::io::Cursor::new(bytes), ImportOptions::kubo_v1())
         .await
         .unwrap();
-    Cid::from_bytes(imported.cid.to_bytes()).unwrap()
+    imported.cid
 }
 
 fn wallet_provider(node: &DevnetHandle, index: usize) -> impl Provider + Clone + use<> {

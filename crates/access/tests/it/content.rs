@@ -2,7 +2,6 @@
 //! of an encrypted asset to a licensee; unencrypted content to anyone, from a plain link.
 
 use scal3ml_access::AccessError;
-use scal3ml_primitives::Cid;
 use scal3ml_store::{ImportOptions, add_path, crypt};
 
 use crate::common::{Node, ONE_ETH, noise};
@@ -32,7 +31,7 @@ async fn a_file_inside_an_encrypted_folder_streams_by_path() {
     let imported = add_path(node.store.as_ref(), &root, ImportOptions::kubo_v1(), false)
         .await
         .unwrap();
-    let cid = Cid::from_bytes(imported.cid.to_bytes()).unwrap();
+    let cid = imported.cid;
     node.client
         .deposit_key(&node.signer(publisher), chain, &cid.to_string(), &key)
         .await

@@ -108,8 +108,7 @@ async fn a_buyer_gets_the_key_that_decrypts_and_an_outsider_is_told_how_to_buy()
     );
     assert_eq!(got, key);
     // The released key decrypts the stored ciphertext to the original bytes.
-    let store_cid = scal3ml_store::Cid::from_bytes(cid.as_bytes()).unwrap();
-    let ciphertext = scal3ml_store::export::cat_to_vec(node.store.as_ref(), &store_cid, u64::MAX)
+    let ciphertext = scal3ml_store::export::cat_to_vec(node.store.as_ref(), &cid, u64::MAX)
         .await
         .unwrap();
     assert_eq!(crypt::decrypt_vec(&ciphertext, &got).unwrap(), plaintext);
@@ -551,7 +550,7 @@ async fn a_timed_license_reads_the_versions_added_while_it_ran_and_no_later_one(
         }
     };
     let (key0, cid0) = node.encrypt_into_store(&noise(10_000, 1)).await;
-    deposit(key0.clone(), cid0.clone()).await;
+    deposit(key0.clone(), cid0).await;
     let asset = node.publish(owner, &cid0, ONE_ETH, 3600).await;
     node.buy(buyer, asset, ONE_ETH).await;
     let ask = |who: usize, version: Option<u64>| {
@@ -563,7 +562,7 @@ async fn a_timed_license_reads_the_versions_added_while_it_ran_and_no_later_one(
     // Version 1, while the license runs: a fresh key, deposited by the owner who adds it.
     let (key1, cid1) = node.encrypt_into_store(&noise(10_000, 2)).await;
     assert_ne!(key1, key0);
-    deposit(key1.clone(), cid1.clone()).await;
+    deposit(key1.clone(), cid1).await;
     node.add_version(owner, asset, &cid1).await;
     let (release, got) = ask(buyer, None).await.unwrap();
     assert_eq!(
@@ -576,7 +575,7 @@ async fn a_timed_license_reads_the_versions_added_while_it_ran_and_no_later_one(
     // The license runs out; version 2 comes after.
     node.advance_time(3601).await;
     let (key2, cid2) = node.encrypt_into_store(&noise(10_000, 3)).await;
-    deposit(key2.clone(), cid2.clone()).await;
+    deposit(key2.clone(), cid2).await;
     node.add_version(owner, asset, &cid2).await;
 
     for version in [None, Some(2)] {

@@ -632,7 +632,7 @@ async fn run_published(args: EvalArgs) -> anyhow::Result<()> {
             requests.push((m.clone(), fixed));
         }
         let market = node.market(Some(signer)).await?;
-        let report_cid: scal3ml_primitives::Cid = cid.to_string().parse()?;
+        let report_cid = cid;
         for (metric, fixed) in requests {
             let (id, tx) = market
                 .attest(&AttestRequest {
@@ -641,7 +641,7 @@ async fn run_published(args: EvalArgs) -> anyhow::Result<()> {
                     metric: metric.clone(),
                     value: fixed,
                     decimals: ATTEST_DECIMALS,
-                    report_cid: report_cid.clone(),
+                    report_cid,
                 })
                 .await?;
             attested.push(Attested {
@@ -809,7 +809,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     })?;
     let verdict = claim.judge(&att.metric, value)?;
     let market = node.market(Some(&signer)).await?;
-    let our_cid: scal3ml_primitives::Cid = cid.to_string().parse()?;
+    let our_cid = cid;
     let tx = if verdict.agrees {
         market.endorse(id, &our_cid).await?
     } else {

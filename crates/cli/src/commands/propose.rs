@@ -326,9 +326,9 @@ pub(crate) async fn propose(args: ProposeArgs) -> anyhow::Result<()> {
         .propose(
             asset,
             &content_cid.parse()?,
-            &card_cid.to_string().parse()?,
+            &card_cid,
             requested,
-            &description_cid.to_string().parse()?,
+            &description_cid,
         )
         .await?;
     let info = market.proposal(proposal).await?;

@@ -118,8 +118,7 @@ fn cid(v: &Value) -> Bytes {
             .unwrap()
             .parse::<scal3ml_primitives::Cid>()
             .unwrap()
-            .as_bytes()
-            .to_vec(),
+            .to_bytes(),
     )
 }
 

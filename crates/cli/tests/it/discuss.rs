@@ -66,7 +66,8 @@ async fn block(http: &reqwest::Client, url: &str, cid: &str) -> Value {
         .bytes()
         .await
         .unwrap();
-    let computed = scal3ml_store::Cid::hash_v1(scal3ml_store::Codec::Raw, &bytes);
+    let computed: scal3ml_store::Cid =
+        scal3ml_store::CidExt::hash_v1(scal3ml_store::Codec::Raw, &bytes);
     assert_eq!(
         computed.to_string(),
         cid,
@@ -128,8 +129,7 @@ async fn comments_are_signed_threaded_hidden_by_the_owner_and_rendered_safely() 
                 .unwrap()
                 .parse::<scal3ml_primitives::Cid>()
                 .unwrap()
-                .as_bytes()
-                .to_vec(),
+                .to_bytes(),
         )
     };
     let card = cid_bytes(&published["metadata_cid"]);

@@ -289,13 +289,13 @@ async fn fifty_buyers_buy_concurrently_and_every_wei_is_accounted_for() {
             token: ETH,
             max_price: price_a,
             duration: LicenseDuration::Seconds(30 * 86_400),
-            metadata_cid: card_a.clone(),
+            metadata_cid: card_a,
         };
         let terms_b = BuyTerms {
             token: usdx,
             max_price: price_b,
             duration: LicenseDuration::Seconds(7 * 86_400),
-            metadata_cid: card_b.clone(),
+            metadata_cid: card_b,
         };
         async move {
             let market = Market::builder(p, deployment, account)

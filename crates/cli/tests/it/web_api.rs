@@ -553,8 +553,7 @@ async fn a_browser_wallet_publishes_buys_and_withdraws_through_prepared_transact
                 .unwrap()
                 .parse::<scal3ml_primitives::Cid>()
                 .unwrap()
-                .as_bytes()
-                .to_vec(),
+                .to_bytes(),
         )
     };
     let (content, card) = (

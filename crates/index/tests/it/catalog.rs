@@ -345,7 +345,7 @@ async fn catalog_matches_the_chain_and_finds_assets_by_their_cards() {
     );
     let content = index.asset_content(AssetId(model)).unwrap().unwrap();
     let cid = |n| {
-        scal3ml_primitives::Cid::from_bytes(content_cid(n).to_vec())
+        scal3ml_primitives::Cid::from_bytes(content_cid(n))
             .unwrap()
             .to_string()
     };

@@ -22,11 +22,10 @@ pub(crate) struct StoreCards(pub(crate) Arc<MemStore>);
 impl CardSource for StoreCards {
     fn card<'a>(&'a self, cid: &'a Cid) -> CardFuture<'a> {
         Box::pin(async move {
-            let cid = scal3ml_store::Cid::from_bytes(cid.as_bytes())?;
-            if !scal3ml_store::BlockStore::has(&*self.0, &cid).await? {
+            if !scal3ml_store::BlockStore::has(&*self.0, cid).await? {
                 return Ok(None);
             }
-            Ok(Some(cat_to_vec(&*self.0, &cid, u64::MAX).await?))
+            Ok(Some(cat_to_vec(&*self.0, cid, u64::MAX).await?))
         })
     }
 }

@@ -54,7 +54,7 @@ fn build() -> (Index, Vec<Asset>) {
             "license": a.license, "tags": [a.tag]});
         index
             .add_card(
-                &Cid::from_bytes(cid(id, 2).to_vec()).unwrap(),
+                &Cid::from_bytes(cid(id, 2)).unwrap(),
                 card.to_string().as_bytes(),
             )
             .unwrap();

@@ -665,7 +665,7 @@ async fn bought_while_the_owner_changes(change: Change) -> (MarketError, bool) {
     let pending = match change {
         Change::Duration => mp.setListing(id, ETH, price.to::<u128>(), 1).send().await,
         Change::Card => {
-            let card = cid(42).as_bytes().to_vec();
+            let card = cid(42).to_bytes();
             mp.updateMetadata(id, card.into()).send().await
         }
     }

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use super::traverse::{ByteRange, DagScope};
 use super::{CAR_MEDIA_TYPE, RAW_MEDIA_TYPE};
 use crate::block::{Block, MAX_BLOCK_SIZE};
-use crate::cid::Cid;
+use crate::cid::{Cid, CidExt};
 use crate::dagpb::links_of;
 use crate::error::{StoreError, StoreResult};
 use crate::http::{self, HttpClient};
@@ -176,7 +176,7 @@ impl GatewayClient {
                     header_done = true;
                     continue;
                 }
-                let (cid, cid_len) = Cid::read_bytes(&item)?;
+                let (cid, cid_len) = crate::cid::decode_prefix(&item)?;
                 // We ask for depth-first order, so every block after the root is linked from one before it;
                 // anything else is not part of what we asked for and never reaches the store.
                 let expected = if received.is_empty() {

@@ -190,7 +190,7 @@ async fn serve(
     headers: HeaderMap,
 ) -> Result<Response, GatewayError> {
     let request = parse_request(query.as_deref(), &headers)?;
-    let root: Cid = cid_text.parse()?;
+    let root = crate::cid::parse(&cid_text)?;
     let segments: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())

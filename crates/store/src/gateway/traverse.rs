@@ -178,7 +178,7 @@ pub(crate) async fn resolve<S: BlockStore + ?Sized>(
         let Some((node, fs)) = unixfs_of(&cid, &data)? else {
             return Err(StoreError::WrongKind {
                 cid,
-                found: cid.codec().name().into(),
+                found: cid.codec().to_string(),
                 expected: "a UnixFS directory",
             });
         };

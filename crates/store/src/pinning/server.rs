@@ -311,14 +311,12 @@ fn gateway_url(origin: &str) -> Option<String> {
 fn new_request_id() -> String {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).expect("the OS random source works");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const_hex::encode(bytes)
 }
 
 fn validate_pin(pin: &Pin) -> Result<Cid, ApiError> {
-    let cid = pin
-        .cid
-        .parse::<Cid>()
-        .map_err(|e| ApiError::bad_request(format!("pin.cid: {e}")))?;
+    let cid =
+        crate::cid::parse(&pin.cid).map_err(|e| ApiError::bad_request(format!("pin.cid: {e}")))?;
     if let Some(name) = &pin.name
         && name.chars().count() > MAX_NAME_LEN
     {

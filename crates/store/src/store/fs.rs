@@ -20,7 +20,7 @@ use bytes::Bytes;
 
 use super::{BlockStore, BoxFuture, PinMode, PinSet, PinStore, walk_dag};
 use crate::block::Block;
-use crate::cid::Cid;
+use crate::cid::{Cid, CidExt};
 use crate::error::{StoreError, StoreResult};
 
 /// An on-disk block store; see the module docs for layout and crash guarantees. Cheap to clone (the clones

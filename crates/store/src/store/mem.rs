@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::{BlockStore, BoxFuture, PinMode, PinSet, PinStore, walk_dag};
 use crate::block::Block;
-use crate::cid::Cid;
+use crate::cid::{Cid, CidExt};
 use crate::error::{StoreError, StoreResult};
 
 /// An in-memory block store with pins. Blocks enter through [`Block`] (verified) and are verified again on

@@ -2,6 +2,7 @@
 
 use std::io::Cursor;
 
+use scal3ml_store::CidExt;
 use scal3ml_store::car::{self, CarReader};
 use scal3ml_store::{BlockStore, FsStore, ImportOptions, MemStore, StoreError, add_reader, export};
 

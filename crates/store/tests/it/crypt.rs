@@ -3,6 +3,7 @@
 use std::io::{Cursor, Read};
 
 use bytes::Bytes;
+use scal3ml_store::CidExt;
 use scal3ml_store::crypt::{self, EncryptReader, FileKey, HEADER, SEGMENT, TAG};
 use scal3ml_store::{BlockStore, Cid, Codec, ImportOptions, MemStore, StoreError, add_reader};
 
@@ -193,7 +194,7 @@ impl ListForTest for MemStore {
 #[test]
 fn known_answers_from_an_independent_implementation() {
     let small = crypt::encrypt_vec(b"hello, scal3ml", &KEY, NONCE);
-    let hex: String = small.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = const_hex::encode(&small);
     assert_eq!(
         hex,
         "5343334d4c45763107070707070707070707070707070707\
@@ -203,7 +204,7 @@ fn known_answers_from_an_independent_implementation() {
     let sealed = crypt::encrypt_vec(&pattern(SEGMENT + 1000), &KEY, NONCE);
     assert_eq!(sealed.len(), 66_592);
     let digest = Cid::hash_v1(Codec::Raw, &sealed);
-    let hex: String = digest.digest().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = const_hex::encode(digest.digest());
     assert_eq!(
         hex,
         "528b42fce6d8ddf329ec165ff63d340e10a2b33d444a0982416145b2ece73592"

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use proptest::prelude::*;
+use scal3ml_store::CidExt;
 use scal3ml_store::dagpb::{PbLink, PbNode};
 use scal3ml_store::export::{self, Kind};
 use scal3ml_store::import::{DirEntry, build_directory};

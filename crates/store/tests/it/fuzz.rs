@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 use proptest::prelude::*;
+use scal3ml_store::CidExt;
 use scal3ml_store::car::CarReader;
 use scal3ml_store::crypt::{self, FileKey};
 use scal3ml_store::dagpb::{PbLink, PbNode};
@@ -54,8 +55,9 @@ proptest! {
         let _ = UnixFs::decode(&b);
         let _ = Cid::from_bytes(&bytes);
         let _ = Cid::read_bytes(&bytes);
+        let _ = scal3ml_store::cid::decode_prefix(&bytes);
         let _ = varint::read(&bytes, "fuzz");
-        let _ = String::from_utf8(bytes.clone()).map(|s| s.parse::<Cid>());
+        let _ = String::from_utf8(bytes.clone()).map(|s| scal3ml_store::cid::parse(&s));
         let _ = CarReader::new(&bytes[..]).map(|r| r.count());
         let _ = crypt::decrypt_vec(&bytes, &FileKey([1; 16]));
     }
