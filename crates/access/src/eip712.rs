@@ -206,7 +206,7 @@ impl SignedKeyDeposit {
     ) -> AccessResult<Self> {
         Ok(Self {
             cid: cid.to_owned(),
-            key: key.iter().map(|b| format!("{b:02x}")).collect(),
+            key: alloy_primitives::hex::encode(key),
             depositor,
             nonce: random_nonce()?,
             expiry: now_secs() + ttl_secs,

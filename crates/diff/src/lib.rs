@@ -381,6 +381,6 @@ fn side(input: &Input) -> DiffResult<FileSide> {
     }
     Ok(FileSide {
         size,
-        sha256: hex::encode(hasher.finalize()),
+        sha256: const_hex::encode(hasher.finalize()),
     })
 }

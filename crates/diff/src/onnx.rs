@@ -330,7 +330,7 @@ fn read_tensor(pb: &mut Pb<'_>, end: u64) -> DiffResult<(TensorInfo, u64)> {
             dtype: elem_type(dtype),
             parameters: shape.iter().product(),
             shape,
-            values_sha256: hex::encode(hasher.finalize()),
+            values_sha256: const_hex::encode(hasher.finalize()),
         },
         bytes,
     ))

@@ -106,7 +106,7 @@ pub(crate) fn read(input: &Input) -> DiffResult<Model> {
             dtype,
             parameters: shape.iter().product(),
             shape,
-            values_sha256: hex::encode(hasher.finalize()),
+            values_sha256: const_hex::encode(hasher.finalize()),
         });
     }
     tensors.sort_by(|a, b| a.name.cmp(&b.name));

@@ -90,7 +90,7 @@ impl Predictions {
                 values.iter().for_each(|v| h.update(v.to_le_bytes()))
             }
         }
-        hex::encode(h.finalize())
+        const_hex::encode(h.finalize())
     }
 }
 

@@ -33,7 +33,7 @@ impl FileDigest {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             bytes: bytes.len() as u64,
-            sha256: hex::encode(Sha256::digest(bytes)),
+            sha256: const_hex::encode(Sha256::digest(bytes)),
         }
     }
 }

@@ -260,10 +260,6 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Imports one file (encrypted under `key` if given); returns its stored root, plaintext size and SHA-256.
 fn import_one(
     path: &Path,
@@ -282,7 +278,7 @@ fn import_one(
                     "was not read to the end while encrypting; is it being written to?",
                 )
             })?;
-            (root, d.length, hex(&d.sha256))
+            (root, d.length, alloy_primitives::hex::encode(d.sha256))
         }
         None => {
             let mut reader = Hashing {
@@ -292,7 +288,11 @@ fn import_one(
             };
             let root = import_file(&mut reader, opts, sink)?;
             let length = reader.length;
-            (root, length, hex(&reader.hasher.finalize()))
+            (
+                root,
+                length,
+                alloy_primitives::hex::encode(reader.hasher.finalize()),
+            )
         }
     };
     Ok((root, size, sha))
@@ -485,7 +485,7 @@ pub async fn download(
         let expected = file.sha256.to_ascii_lowercase();
         if fs::symlink_metadata(&target).is_ok_and(|m| m.is_file() && m.len() == file.size) {
             let (hasher, _) = hash_file(&target).await?;
-            if hex(&hasher.finalize()) == expected {
+            if alloy_primitives::hex::encode(hasher.finalize()) == expected {
                 total_done += file.size;
                 progress(Progress {
                     path: &file.path,
@@ -542,7 +542,7 @@ pub async fn download(
         written?;
         out.sync_all().map_err(io_err("writing", &part))?;
         drop(out);
-        let actual = hex(&hasher.finalize());
+        let actual = alloy_primitives::hex::encode(hasher.finalize());
         if have != file.size || actual != expected {
             let _ = fs::remove_file(&part);
             if actual != expected {

@@ -56,7 +56,7 @@ impl FileKey {
 
     /// The key as 32 lowercase hex characters.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        const_hex::encode(self.0)
     }
 
     /// Parses 32 hex characters.
@@ -65,11 +65,7 @@ impl FileKey {
         if hex.len() != 32 || !hex.is_ascii() {
             return Err(bad());
         }
-        let mut key = [0u8; 16];
-        for (i, b) in key.iter_mut().enumerate() {
-            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-        }
-        Ok(Self(key))
+        const_hex::decode_to_array(hex).map(Self).map_err(|_| bad())
     }
 }
 

@@ -387,7 +387,7 @@ async fn fetch(
                             signer.address()
                         )
                     })?;
-                let got = hex(&Sha256::digest(&bytes));
+                let got = alloy::hex::encode(Sha256::digest(&bytes));
                 if got != f.sha256.to_ascii_lowercase() {
                     anyhow::bail!(
                         "{} of proposal {proposal} has SHA-256 {got}, but its card says {}: the gateway sent other bytes",
@@ -414,10 +414,6 @@ async fn fetch(
         }
     }
     Ok(target)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A safe local name from a card path: its last component.

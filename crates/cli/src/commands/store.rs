@@ -285,10 +285,6 @@ fn total_size(path: &Path) -> u64 {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn options(args: &AddArgs) -> anyhow::Result<ImportOptions> {
     let mut opts = match &args.profile {
         Some(p) => ImportOptions::profile(p)?,
@@ -375,7 +371,7 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
                     "blocks": imported.blocks, "stored": store.is_some() });
                 if let (Some(k), Some(d)) = (&key_hex, digest) {
                     out["key"] = json!(k);
-                    out["plaintext_sha256"] = json!(hex(&d.sha256));
+                    out["plaintext_sha256"] = json!(alloy::hex::encode(d.sha256));
                     out["plaintext_size"] = json!(d.length);
                 }
                 writeln!(stdout, "{out}")?;
@@ -385,7 +381,7 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<()> {
                 writeln!(stdout, "added {} {name}", imported.cid)?;
                 if let (Some(k), Some(d)) = (&key_hex, digest) {
                     writeln!(stdout, "key {k}")?;
-                    writeln!(stdout, "plaintext-sha256 {}", hex(&d.sha256))?;
+                    writeln!(stdout, "plaintext-sha256 {}", alloy::hex::encode(d.sha256))?;
                 }
             }
         }

@@ -17,10 +17,7 @@ use sha2::{Digest, Sha256};
 use std::{fs, path::Path, sync::Arc};
 
 fn sha_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    alloy::hex::encode(Sha256::digest(data))
 }
 
 /// A folder with a nested subfolder; the big file spans several chunks and encryption segments.

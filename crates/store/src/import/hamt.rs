@@ -155,8 +155,7 @@ mod tests {
         let (h1, h2) = murmur3_x64_128(b"Hello world", 0);
         let mut bytes = h1.to_le_bytes().to_vec();
         bytes.extend(h2.to_le_bytes());
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "09c01ad2296d65bdb32ceb54cdb5b54a");
+        assert_eq!(const_hex::encode(bytes), "09c01ad2296d65bdb32ceb54cdb5b54a");
     }
 
     #[test]
