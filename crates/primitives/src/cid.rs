@@ -110,7 +110,10 @@ impl Cid {
 
     /// The binary form (what contract events, dag-pb links and CAR sections hold).
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.0.to_bytes()
+        // Sized up front: the crate's own `to_bytes` grows an empty Vec, about twice as slow.
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.write_bytes(&mut out);
+        out
     }
 
     /// Appends the binary form to `out`.
