@@ -479,16 +479,11 @@ pub fn publish_request(
     listing: LicenseTerms,
     gateway_url: &str,
 ) -> MarketResult<PublishRequest> {
-    let cid = |c: &scal3ml_store::Cid| -> MarketResult<scal3ml_primitives::Cid> {
-        c.to_string()
-            .parse()
-            .map_err(|e| MarketError::Invalid(format!("the CID {c}: {e}")))
-    };
     let encrypted = packaged.key.is_some();
     Ok(PublishRequest {
         kind: packaged.card.kind,
-        content_cid: cid(&packaged.root)?,
-        metadata_cid: cid(&packaged.card_cid)?,
+        content_cid: packaged.root,
+        metadata_cid: packaged.card_cid,
         encrypted,
         gateway_url: if encrypted {
             gateway_url.to_owned()
