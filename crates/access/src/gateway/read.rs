@@ -105,7 +105,7 @@ impl Gateway {
             })?;
             let asset = proposal.asset;
             decision.asset(asset);
-            decision.cid(&proposal.content_cid);
+            decision.cid(proposal.content_cid);
             let content = s.lookup(asset).await?;
             let mut verified = None;
             let key = if content.encrypted {
