@@ -279,6 +279,7 @@ impl KuboClient {
 
     /// One block, verified against `cid` (`ipfs block get`).
     pub async fn block_get(&self, cid: &Cid) -> StoreResult<Bytes> {
+        cid.supported()?;
         let query = self.read_query(cid);
         let data = self
             .call("block/get", &query, None)

@@ -238,6 +238,16 @@ pub async fn block_store_suite<S: BlockStore + ?Sized>(
         ),
     }
     report.pass("get of an absent block is NotFound for that CID");
+    // A CID the store cannot verify (blake3, 0x1e): refused as such, not looked up.
+    let mut blake3 = vec![1, 0x55, 0x1e, 0x20];
+    blake3.extend_from_slice(&nonce);
+    blake3.resize(36, 0);
+    let blake3 = Cid::from_bytes(&blake3).expect("a CIDv1 over blake3");
+    match store.get(&blake3).await {
+        Err(StoreError::UnsupportedHash { code: 0x1e, .. }) => {}
+        other => panic!("get of a blake3 CID must be UnsupportedHash, got {other:?}"),
+    }
+    report.pass("get of a CID over a hash it cannot verify is UnsupportedHash");
     assert!(
         !store
             .has(absent.cid())

@@ -60,6 +60,7 @@ impl GatewayClient {
 
     /// One block, verified against `cid`.
     pub async fn block(&self, cid: &Cid) -> StoreResult<Bytes> {
+        cid.supported()?;
         let response = self
             .http
             .get(format!("{}/ipfs/{cid}?format=raw", self.base))

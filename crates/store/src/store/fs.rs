@@ -293,6 +293,7 @@ fn load_pins(path: &Path) -> StoreResult<PinSet> {
 
 impl Inner {
     fn get(&self, cid: &Cid) -> StoreResult<Bytes> {
+        cid.supported()?;
         let path = self.path_of(cid);
         let data = match fs::read(&path) {
             Ok(data) => Bytes::from(data),

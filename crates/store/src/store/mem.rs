@@ -44,6 +44,7 @@ impl MemStore {
 impl BlockStore for MemStore {
     fn get<'a>(&'a self, cid: &'a Cid) -> BoxFuture<'a, StoreResult<Bytes>> {
         Box::pin(async move {
+            cid.supported()?;
             let data = self
                 .blocks()
                 .get(&cid.to_v1())
