@@ -14,6 +14,7 @@ mod error;
 #[cfg(feature = "axum")]
 mod json;
 mod node;
+mod tx;
 
 pub use access::{
     DepositReply, KeyQuery, KeyRelease, KeyStatus, NonceReply, SessionReply, SiweLogin,
@@ -27,3 +28,7 @@ pub use error::{ApiError, ApiErrorBody, ApiErrorDetail};
 #[cfg(feature = "axum")]
 pub use json::ApiJson;
 pub use node::{NetworkInfo, TokenInfo, UploadResult};
+pub use tx::{
+    AccessInfo, BuyBody, EarningInfo, PreparedCall, PreparedTx, ProposalBody, ProposeAnswer,
+    PublishAnswer, ToSign, VoteBody, WithdrawBody,
+};

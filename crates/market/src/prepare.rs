@@ -9,41 +9,27 @@
 //! purchase that follows an ERC-20 approval: until the approval is mined, the contract would refuse it.
 
 use alloy::{
-    contract::SolCallBuilder,
-    primitives::{Address, Bytes, U256},
-    providers::Provider,
-    sol_types::SolCall,
+    contract::SolCallBuilder, primitives::Address, providers::Provider, sol_types::SolCall,
 };
 use scal3ml_primitives::{AssetId, Cid, ProposalId};
-use serde::{Deserialize, Serialize};
 
 use crate::{BuyTerms, Market, MarketError, MarketResult, PublishRequest};
+pub use scal3ml_api::PreparedCall;
 
-/// One transaction for a wallet to send: `eth_sendTransaction` with `{from: account, to, data, value}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PreparedCall {
-    /// What it does, for people: "Approve 2.5 USDX", "Buy asset 7".
-    pub label: String,
-    /// The contract called.
-    pub to: Address,
-    /// The ABI-encoded call (0x-hex).
-    pub data: Bytes,
-    /// Wei sent with it (a 0x-hex quantity).
-    pub value: U256,
-}
-
-impl PreparedCall {
-    fn of<P: Provider, C: SolCall>(label: impl Into<String>, call: &SolCallBuilder<P, C>) -> Self {
-        let request = call.as_ref();
-        Self {
-            label: label.into(),
-            to: request
-                .to
-                .and_then(|kind| kind.to().copied())
-                .unwrap_or_default(),
-            data: call.calldata().clone(),
-            value: request.value.unwrap_or_default(),
-        }
+/// The call `call` makes, as a step for a wallet.
+fn prepared_call<P: Provider, C: SolCall>(
+    label: impl Into<String>,
+    call: &SolCallBuilder<P, C>,
+) -> PreparedCall {
+    let request = call.as_ref();
+    PreparedCall {
+        label: label.into(),
+        to: request
+            .to
+            .and_then(|kind| kind.to().copied())
+            .unwrap_or_default(),
+        data: call.calldata().clone(),
+        value: request.value.unwrap_or_default(),
     }
 }
 
@@ -56,7 +42,7 @@ impl<P: Provider> Market<P> {
         call: SolCallBuilder<&P, C>,
     ) -> MarketResult<PreparedCall> {
         call.estimate_gas().await.map_err(self.contract_err(op))?;
-        Ok(PreparedCall::of(label, &call))
+        Ok(prepared_call(label, &call))
     }
 
     /// The publish transaction of `req` (one step).
@@ -79,7 +65,7 @@ impl<P: Provider> Market<P> {
         let price = format!("{} {}", plan.info.format(plan.price), plan.info.symbol);
         let mut steps = Vec::with_capacity(2);
         if let Some(approve) = &plan.approve {
-            steps.push(PreparedCall::of(
+            steps.push(prepared_call(
                 format!("Allow the marketplace to take {price}"),
                 approve,
             ));
@@ -91,7 +77,7 @@ impl<P: Provider> Market<P> {
                 .map_err(self.contract_err("buy"));
             plan.restate(gas)?;
         }
-        steps.push(PreparedCall::of(
+        steps.push(prepared_call(
             format!("Buy a license on asset {asset} for {price}"),
             &plan.buy,
         ));
@@ -179,6 +165,7 @@ impl<P: Provider> Market<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy::primitives::{Bytes, U256};
 
     #[test]
     fn a_step_is_hex_on_the_wire() {

@@ -15,8 +15,8 @@
 use crate::{
     api::{AppState, query},
     diff,
-    publish::{ToSign, common_folder, deposit, one_field, stage, unreadable},
-    tx::{PreparedTx, market_error},
+    publish::{common_folder, deposit, one_field, stage, unreadable},
+    tx::market_error,
 };
 use alloy::primitives::Address;
 use axum::{
@@ -25,15 +25,14 @@ use axum::{
     http::HeaderMap,
 };
 use scal3ml_api::ApiError;
+use scal3ml_api::{PreparedTx, ProposeAnswer};
 use scal3ml_market::publish::{self as inputs, CardFields};
-use scal3ml_primitives::{AssetId, card::Card, card::CardFile};
+use scal3ml_primitives::{AssetId, card::Card};
 use scal3ml_store::{PinMode, PinStore};
-use serde::{Deserialize, Serialize};
 use std::{
     collections::{BTreeMap, HashSet},
     sync::Arc,
 };
-use utoipa::ToSchema;
 use utoipa_axum::{router::UtoipaMethodRouterExt as _, routes};
 
 /// The longest message a proposal carries (it is a Markdown note to voters, not a document).
@@ -46,30 +45,6 @@ pub(crate) fn routes(state: &Arc<AppState>) -> crate::api::Routes {
         axum::middleware::from_fn_with_state((state.clone(), "propose"), crate::uploads::guard);
     crate::api::Routes::new()
         .routes(routes!(propose).map(|r| r.route_layer(guard).layer(DefaultBodyLimit::disable())))
-}
-
-/// What `POST /api/propose` answers.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct ProposeAnswer {
-    /// The asset.
-    pub(crate) asset: u64,
-    /// The proposed content's root CID.
-    pub(crate) content_cid: String,
-    /// The proposed card's CID.
-    pub(crate) metadata_cid: String,
-    /// The message's CID.
-    pub(crate) description_cid: String,
-    /// New shares the proposal asks for.
-    pub(crate) requested_shares: u64,
-    /// Whether the content is encrypted (under a fresh key of its own, deposited by the proposer).
-    pub(crate) encrypted: bool,
-    /// The proposed card's files: path, size, sha256, cid.
-    #[schema(value_type = Vec<Object>)]
-    pub(crate) files: Vec<CardFile>,
-    /// For an encrypted asset, the key deposit for the new content to sign, else null.
-    pub(crate) deposit: Option<ToSign>,
-    /// The propose transaction.
-    pub(crate) tx: PreparedTx,
 }
 
 /// The fields, checked.

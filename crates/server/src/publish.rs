@@ -11,10 +11,7 @@
 //!    stored, both pinned and kept as a CAR upload is ([`crate::uploads`]: collected unless published);
 //! 4. the answer: the CIDs, the files, the deposit to sign (when encrypted) and the prepared transaction.
 
-use crate::{
-    api::AppState,
-    tx::{PreparedTx, market_error},
-};
+use crate::{api::AppState, tx::market_error};
 use alloy::primitives::{Address, U256};
 use axum::{
     Json,
@@ -23,23 +20,22 @@ use axum::{
 };
 use scal3ml_access::eip712::SignedKeyDeposit;
 use scal3ml_api::ApiError;
+use scal3ml_api::{PreparedTx, PublishAnswer, ToSign};
 use scal3ml_market::{
     TokenInfo,
     publish::{self as inputs, CardFields, InputError},
 };
 use scal3ml_primitives::{
     AssetId, AssetKind, LicenseDuration, LicenseTerms, PaymentToken,
-    card::{Card, CardError, CardFile},
+    card::{Card, CardError},
 };
 use scal3ml_store::{PinMode, PinStore, crypt::FileKey};
-use serde::{Deserialize, Serialize};
 use std::{
     collections::{BTreeMap, HashSet},
     path::{Path, PathBuf},
     sync::Arc,
 };
 use tokio::io::AsyncWriteExt as _;
-use utoipa::ToSchema;
 use utoipa_axum::{router::UtoipaMethodRouterExt as _, routes};
 
 /// How long the deposit the wallet signs stays valid: the gateway accepts at most 10 minutes.
@@ -52,37 +48,6 @@ pub(crate) fn routes(state: &Arc<AppState>) -> crate::api::Routes {
         axum::middleware::from_fn_with_state((state.clone(), "publish"), crate::uploads::guard);
     crate::api::Routes::new()
         .routes(routes!(publish).map(|r| r.route_layer(guard).layer(DefaultBodyLimit::disable())))
-}
-
-/// What `POST /api/publish` answers.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct PublishAnswer {
-    /// The content's root CID (version 0).
-    pub(crate) content_cid: String,
-    /// The card's CID.
-    pub(crate) metadata_cid: String,
-    /// Whether the content is encrypted (a priced asset).
-    pub(crate) encrypted: bool,
-    /// The card's files: path, size, sha256, cid.
-    #[schema(value_type = Vec<Object>)]
-    pub(crate) files: Vec<CardFile>,
-    /// For an encrypted asset, the key deposit for the wallet to sign, else null.
-    pub(crate) deposit: Option<ToSign>,
-    /// The publish transaction, the account as first shareholder.
-    pub(crate) tx: PreparedTx,
-}
-
-/// Something for the wallet to sign: it signs `typed_data` with `eth_signTypedData_v4`, and `body` with
-/// `signature` added is the JSON to send on (a key deposit to `POST /access/keys`, a key request to
-/// `POST /api/propose`).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct ToSign {
-    /// EIP-712 typed data: `{types, primaryType, domain, message}`.
-    #[schema(value_type = Object)]
-    pub(crate) typed_data: serde_json::Value,
-    /// The signed message's fields, e.g. `{cid, key, depositor, nonce, expiry, chain_id, gateway}`.
-    #[schema(value_type = Object)]
-    pub(crate) body: serde_json::Value,
 }
 
 /// The text fields of the form, as sent.

@@ -15,12 +15,12 @@ use axum::{
     http::StatusCode,
 };
 use scal3ml_api::ApiError;
-use scal3ml_api::ApiJson;
+use scal3ml_api::{
+    AccessInfo, ApiJson, BuyBody, EarningInfo, PreparedTx, ProposalBody, VoteBody, WithdrawBody,
+};
 use scal3ml_market::{BuyTerms, LicenseExpiry, Market, MarketError, PreparedCall, TokenInfo};
 use scal3ml_primitives::{AssetId, Cid, LicenseDuration, ProposalId};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 pub(crate) fn routes() -> crate::api::Routes {
@@ -65,69 +65,6 @@ pub(crate) fn address(text: &str) -> Result<Address, ApiError> {
             "{text:?} is not an account address: expected 0x and 40 hex digits"
         ))
     })
-}
-
-/// Transactions for the wallet to send in order, each with `eth_sendTransaction` from the account, waiting
-/// for each receipt.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct PreparedTx {
-    /// `[{label, to, data, value}]`: `to` the contract, `data` 0x-hex calldata, `value` a 0x-hex quantity in wei.
-    #[schema(value_type = Vec<Object>)]
-    pub(crate) steps: Vec<PreparedCall>,
-}
-
-/// `POST /api/tx/buy`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct BuyBody {
-    /// The buyer.
-    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
-    account: Address,
-    /// The asset.
-    asset: u64,
-    /// What to pay in: an ERC-20 address, or the zero address for ETH.
-    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
-    token: Address,
-    /// The price the page showed, in base units (wei for ETH) as a decimal string: the most the buyer pays.
-    max_price: String,
-    /// The license the page showed, in seconds (0: perpetual): the shortest the buyer accepts.
-    duration: u64,
-    /// The metadata CID of the card the page showed: the purchase reverts if the card changed.
-    metadata_cid: String,
-}
-
-/// `POST /api/tx/withdraw`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct WithdrawBody {
-    /// The shareholder.
-    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
-    account: Address,
-    /// The token to withdraw (zero address for ETH).
-    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
-    token: Address,
-    /// The assets to withdraw from (one payment).
-    assets: Vec<u64>,
-}
-
-/// `POST /api/tx/vote`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct VoteBody {
-    /// The voter.
-    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
-    account: Address,
-    /// The proposal.
-    proposal: u64,
-    /// Yes or no.
-    support: bool,
-}
-
-/// `POST /api/tx/execute` and `/api/tx/reject`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub(crate) struct ProposalBody {
-    /// Who sends it.
-    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
-    account: Address,
-    /// The proposal.
-    proposal: u64,
 }
 
 /// The marketplace as `account` sends, once the chain says it can send: an account with contract code cannot
@@ -321,30 +258,15 @@ pub(crate) async fn reject(
     )
 }
 
-/// What an account may do with an asset, as the chain says now.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct Gateway {
-    /// Whether the account may use the asset (owner, shareholder, unexpired license, or a free listing).
-    pub(crate) has_access: bool,
-    /// When its license ends (Unix seconds); null without a timed license.
-    pub(crate) expiry: Option<u64>,
-    /// Whether its license never ends.
-    pub(crate) perpetual: bool,
-    /// Whether it owns the asset.
-    pub(crate) owner: bool,
-    /// Revenue shares it holds.
-    pub(crate) shares: u128,
-}
-
 /// An account's access to an asset, read from the chain.
 #[utoipa::path(get, path = "/api/assets/{id}/access/{account}",
     params(("id" = u64, Path, description = "asset id"), ("account" = String, Path, description = "0x address", pattern = "^(0x)?[0-9a-fA-F]{40}$")),
-    responses((status = 200, body = Gateway), (status = 400, description = "not an address"),
+    responses((status = 200, body = AccessInfo), (status = 400, description = "not an address"),
         (status = 404, description = "no such asset")))]
 pub(crate) async fn access(
     State(state): State<Arc<AppState>>,
     Path((id, account)): Path<(u64, String)>,
-) -> Result<Json<Gateway>, ApiError> {
+) -> Result<Json<AccessInfo>, ApiError> {
     let account = address(&account)?;
     let asset = AssetId(id);
     let m = &state.market;
@@ -356,7 +278,7 @@ pub(crate) async fn access(
         m.shares_of(asset, account),
     )
     .map_err(market_error)?;
-    Ok(Json(Gateway {
+    Ok(Json(AccessInfo {
         has_access,
         expiry: match expiry {
             LicenseExpiry::Until(t) => Some(t),
@@ -366,22 +288,6 @@ pub(crate) async fn access(
         owner: owner == account,
         shares,
     }))
-}
-
-/// What an account may withdraw from one asset in one token.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct EarningInfo {
-    /// The asset.
-    pub(crate) asset: u64,
-    /// The token (zero address for ETH).
-    #[schema(value_type = String, pattern = "^(0x)?[0-9a-fA-F]{40}$")]
-    pub(crate) token: Address,
-    /// Its symbol.
-    pub(crate) symbol: String,
-    /// Claimable now, in the token's smallest unit (decimal).
-    pub(crate) claimable: String,
-    /// The same in whole tokens (`0.05`).
-    pub(crate) formatted: String,
 }
 
 /// What an account may withdraw now, per asset it holds shares in (or owns) and per payment token.
