@@ -395,18 +395,17 @@ fn query_string(query: &impl Serialize) -> String {
     serde_urlencoded::to_string(query).expect("a query of flat fields serializes")
 }
 
-/// `text` as one path segment: every byte outside the unreserved set percent-encoded, so a CID (or anything a
-/// user typed) cannot reach another route.
+/// Bytes a path segment keeps as they are (RFC 3986's unreserved set); every other byte is percent-encoded.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `text` as one path segment: a `/` or `?` in a CID (or anything a user typed) is encoded, so it cannot reach
+/// another route.
 fn path_segment(text: &str) -> String {
-    text.trim()
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(text.trim(), SEGMENT).to_string()
 }
 
 #[cfg(test)]
